@@ -1,0 +1,71 @@
+"""The ``BuildPlan``: the detected facts that building and rendering need."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shipway.spec.model import Resources
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Dependencies(Model):
+    """How the app declares its dependencies; ``names`` are normalised project names."""
+
+    kind: Literal["requirements", "pyproject", "pipfile", "setup"] | None = None
+    file: str | None = None
+    names: list[str] = []
+
+
+#: Characters that make a command need a shell rather than an exec-form list.
+SHELL_SYNTAX = re.compile(r"[$`\\|&;<>(){}*?~\"'\n#=\[\]]")
+SHELL_OPERATORS = re.compile(r"[|&;<>()`\n]")
+
+
+class ProcessPlan(Model):
+    """A process type, resolved: ``command`` is ``None`` only to keep an image's own CMD."""
+
+    command: str | list[str] | None
+    replicas: int
+    resources: Resources
+
+    @property
+    def argv(self) -> list[str] | None:
+        """Exec form when the string needs no shell (``python app.py``), else ``sh -c``.
+
+        ``exec`` lets the app, not the shell, receive SIGTERM when the pod stops.
+        """
+        command = self.command
+        if command is None or isinstance(command, list):
+            return command
+        if not SHELL_SYNTAX.search(command):
+            return shlex.split(command)
+        script = command if SHELL_OPERATORS.search(command) else f"exec {command}"
+        return ["/bin/sh", "-c", script]
+
+
+class BuildPlan(Model):
+    language: Literal["python"] = "python"
+    python_version: str
+    python_version_source: str
+    base_image: str
+    dependencies: Dependencies | None
+    #: Packages the start command needs that the app does not list (e.g. gunicorn).
+    extra_packages: list[str] = []
+    framework: str | None = None
+    processes: dict[str, ProcessPlan]
+    port: int
+    #: The app's own Dockerfile, kept as is, relative to the app dir.
+    dockerfile: str | None = None
+    release: str | None = None
+    healthcheck: str | None = None
+
+    @property
+    def web(self) -> ProcessPlan | None:
+        return self.processes.get("web")

@@ -1,0 +1,56 @@
+"""The one error hierarchy of Shipway.
+
+Every error a user can cause is a ``ShipwayError`` whose ``str()`` is a single line that
+names where the problem is (file, line, field) and how to fix it. Front ends print that
+line and exit 2; they never show a traceback for these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ShipwayError(Exception):
+    """A problem the user can fix; the message is one line, shown as is."""
+
+    exit_code = 2
+    #: Whether doing the same thing again may succeed (a timeout, a 503).
+    retryable = False
+
+
+class TemporaryError(ShipwayError):
+    """A failure that may go away on its own: worth retrying."""
+
+    exit_code = 1
+    retryable = True
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value came from: a file and, when known, a 1-based line."""
+
+    file: Path
+    line: int | None = None
+
+    def __str__(self) -> str:
+        name = self.file.name
+        return f"{name}:{self.line}" if self.line else name
+
+
+class SpecError(ShipwayError):
+    """Bad application input: names the file, line, field and the fix."""
+
+    def __init__(self, where: Location | Path | str, field: str | None, problem: str, fix: str):
+        self.where = where
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        place = str(where)
+        if field:
+            place = f"{place}: {field}"
+        super().__init__(f"{place}: {_one_line(problem)}; {_one_line(fix)}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

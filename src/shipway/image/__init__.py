@@ -1,0 +1,1 @@
+"""OCI images of apps: the generated Dockerfile now, the daemonless builder next."""

@@ -1,0 +1,44 @@
+"""The pipeline front ends call: an app directory in, its spec, plan and objects out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipway.credentials import CredentialStore
+from shipway.detect import BuildPlan, detect
+from shipway.image.dockerfile import dockerfile
+from shipway.objects import Obj
+from shipway.render import RenderOptions, render, secrets_needed
+from shipway.spec import AppSpec, load_spec
+
+
+@dataclass(frozen=True)
+class Project:
+    app_dir: Path
+    spec: AppSpec
+    plan: BuildPlan
+
+
+@dataclass(frozen=True)
+class Rendered:
+    objects: list[Obj]
+    #: The generated Dockerfile, or ``None`` when the app ships its own.
+    dockerfile: str | None
+
+
+def load(app_dir: Path) -> Project:
+    spec = load_spec(app_dir)
+    return Project(app_dir, spec, detect(app_dir, spec))
+
+
+def default_image(spec: AppSpec) -> str:
+    return f"{spec.name}:latest"
+
+
+def render_project(project: Project, options: RenderOptions, store: CredentialStore) -> Rendered:
+    namespace = options.namespace or project.spec.name
+    credentials = store.ensure(namespace, project.spec.name, secrets_needed(project.spec))
+    objects = render(project.spec, project.plan, options, credentials)
+    own = project.plan.dockerfile is not None
+    return Rendered(objects, None if own else dockerfile(project.plan))

@@ -1,0 +1,23 @@
+"""Choices that are not part of the app itself: which image, how it is exposed, where."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shipway.spec.model import DNS_LABEL
+
+Expose = Literal["clusterip", "nodeport", "ingress"]
+
+
+class RenderOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: The image the processes run; a digest reference in real deploys.
+    image: str = Field(min_length=1)
+    expose: Expose = "clusterip"
+    namespace: str | None = Field(default=None, pattern=DNS_LABEL, max_length=63)
+    ingress_class: str | None = None
+    #: Per addon kind, a repository replacing the official image (a private mirror).
+    addon_repositories: dict[str, str] = {}

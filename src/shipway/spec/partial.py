@@ -1,0 +1,112 @@
+"""Partial specs: what one file says about an app, field by field, with its origin.
+
+Each loader turns its file into a ``Partial``: a flat map from a field path such as
+``("processes", "web", "command")`` to the value and where it was written. Merging
+partials field by field lets a Procfile give the commands while ``app.json`` gives the
+replicas, and lets two files that disagree on one field be reported precisely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from shipway.errors import Location, SpecError
+from shipway.spec.model import AppSpec
+
+FieldPath = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sourced:
+    value: Any
+    where: Location
+
+
+Partial = dict[FieldPath, Sourced]
+
+
+def merge(partials: list[Partial]) -> Partial:
+    """Combine partials; the same field with two different values is an error."""
+    merged: Partial = {}
+    for partial in partials:
+        for path, item in partial.items():
+            seen = merged.get(path)
+            if seen is not None and seen.value != item.value:
+                raise SpecError(
+                    item.where,
+                    dotted(path),
+                    f"says {item.value!r} but {seen.where} says {seen.value!r}",
+                    "keep this setting in one file only",
+                )
+            merged.setdefault(path, item)
+    return merged
+
+
+def build(partial: Partial) -> AppSpec:
+    """Validate the merged fields into an ``AppSpec``, reporting the first bad field."""
+    nested: dict[str, Any] = {}
+    for path, item in sorted(partial.items(), key=lambda kv: kv[0]):
+        node = nested
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = item.value
+    try:
+        return AppSpec.model_validate(nested)
+    except ValidationError as exc:
+        raise _explain(exc, partial) from None
+
+
+def dotted(path: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _explain(exc: ValidationError, partial: Partial) -> SpecError:
+    error = exc.errors()[0]
+    loc = tuple(str(p) for p in error["loc"] if not _is_type_tag(p))
+    where = _nearest(loc, partial)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "literal_error" and loc[:1] == ("services",) and len(loc) > 1:
+        message = f"unknown addon '{loc[1]}'"
+    return SpecError(where, dotted(loc) or None, message, _fix_for(error, loc))
+
+
+def _is_type_tag(part: Any) -> bool:
+    # pydantic inserts union member names ("str", "list[str]") and "[key]" into locations
+    return isinstance(part, str) and (part in {"str", "list[str]", "[key]"} or "[" in part)
+
+
+def _nearest(loc: tuple[str, ...], partial: Partial) -> Location | str:
+    for end in range(len(loc), 0, -1):
+        prefix = loc[:end]
+        for path, item in partial.items():
+            if path[:end] == prefix:
+                return item.where
+    files = sorted({str(item.where.file.name) for item in partial.values()})
+    return files[0] if files else "app"
+
+
+FIXES = {
+    ("name",): "use lower-case letters, digits and '-', at most 40 characters",
+    ("services",): "use one of mongodb, postgresql, redis",
+    ("env",): "config var names are letters, digits and '_', not starting with a digit",
+    ("processes",): "process names are lower-case letters, digits and '-'",
+    ("domains",): "write a host name such as app.example.com",
+    ("healthcheck",): "write a URL path starting with '/'",
+    ("port",): "use a TCP port between 1 and 65535",
+}
+
+
+def _fix_for(error: Any, loc: tuple[str, ...]) -> str:
+    if error["type"] == "missing" and loc == ("name",):
+        return "add 'name: <app-name>' to shipway.yaml, or run from a directory named like the app"
+    if error["type"] == "extra_forbidden":
+        return "remove it or check its spelling against the README's shipway.yaml reference"
+    if error["type"] == "literal_error" and loc[:1] == ("services",):
+        return FIXES[("services",)]
+    for key, fix in FIXES.items():
+        if loc[: len(key)] == key:
+            return fix
+    return "correct the value"
