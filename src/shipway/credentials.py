@@ -61,8 +61,8 @@ class CredentialStore:
         return data
 
     def _write(self, path: Path, data: dict[str, str]) -> None:
-        for parent in reversed(path.relative_to(self.root.parent).parents[:-1]):
-            (self.root.parent / parent).mkdir(exist_ok=True, mode=0o700)
+        for directory in (self.root, path.parent):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

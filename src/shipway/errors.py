@@ -48,8 +48,13 @@ class SpecError(ShipwayError):
         self.fix = fix
         place = str(where)
         if field:
-            place = f"{place}: {field}"
+            place = f"{place}: {_printable(field)}"
         super().__init__(f"{place}: {_one_line(problem)}; {_one_line(fix)}")
+
+
+def _printable(text: str) -> str:
+    """Field names come from user files: show odd ones quoted, never across lines."""
+    return text if text.isprintable() and " " not in text else repr(text)
 
 
 def _one_line(text: str) -> str:

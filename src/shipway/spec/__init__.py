@@ -60,7 +60,7 @@ def load_spec(app_dir: Path) -> AppSpec:
     loaders = {name: loader for names, loader in LOADERS for name in names}
     files = spec_files(app_dir)
     merged = merge([loaders[f.name](f) for f in files])
-    if ("name",) not in merged:
+    if not any(path[0] == "name" for path in merged):
         merged[("name",)] = _default_name(app_dir, files)
     return build(merged)
 

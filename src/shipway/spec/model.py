@@ -75,7 +75,7 @@ class Runtime(Model):
     def _supported(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if not re.fullmatch(r"3\.\d{1,2}(\.\d{1,2})?", value):
+        if not re.fullmatch(r"\d{1,2}\.\d{1,2}(\.\d{1,2})?", value):
             raise ValueError(f"'{value}' is not a Python version; write it like 3.12 or 3.12.4")
         minor = ".".join(value.split(".")[:2])
         if minor not in SUPPORTED_PYTHON:

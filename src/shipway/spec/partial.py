@@ -50,13 +50,25 @@ def build(partial: Partial) -> AppSpec:
     nested: dict[str, Any] = {}
     for path, item in sorted(partial.items(), key=lambda kv: kv[0]):
         node = nested
-        for key in path[:-1]:
+        for depth, key in enumerate(path[:-1], start=1):
             node = node.setdefault(key, {})
-        node[path[-1]] = item.value
+            if not isinstance(node, dict):
+                raise _shape_error(item, path[:depth])
+        if isinstance(node.get(path[-1]), dict):
+            if not isinstance(item.value, dict):
+                raise _shape_error(item, path)
+            node[path[-1]].update(item.value)
+        else:  # a copy: the dict is filled in by the fields beneath it
+            node[path[-1]] = dict(item.value) if isinstance(item.value, dict) else item.value
     try:
         return AppSpec.model_validate(nested)
     except ValidationError as exc:
         raise _explain(exc, partial) from None
+
+
+def _shape_error(item: Sourced, path: FieldPath) -> SpecError:
+    return SpecError(item.where, dotted(path), "is given both as a value and as a mapping",
+                     "check it against the shipway.yaml reference in the README")
 
 
 def dotted(path: tuple[Any, ...]) -> str:
@@ -70,7 +82,8 @@ def _explain(exc: ValidationError, partial: Partial) -> SpecError:
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "literal_error" and loc[:1] == ("services",) and len(loc) > 1:
         message = f"unknown addon '{loc[1]}'"
-    return SpecError(where, dotted(loc) or None, message, _fix_for(error, loc))
+    problem, _, fix = message.partition("; ")  # validators may state their own fix
+    return SpecError(where, dotted(loc) or None, problem, fix or _fix_for(error, loc))
 
 
 def _is_type_tag(part: Any) -> bool:
