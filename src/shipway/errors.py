@@ -52,6 +52,13 @@ class SpecError(ShipwayError):
         super().__init__(f"{place}: {_one_line(problem)}; {_one_line(fix)}")
 
 
+def validation_message(problem: str, default_fix: str) -> tuple[str, str]:
+    """A validator's "problem; fix" message split in two (pydantic prefixes "Value error")."""
+    problem = problem.removeprefix("Value error, ")
+    text, _, fix = problem.partition("; ")
+    return text, fix or default_fix
+
+
 def _printable(text: str) -> str:
     """Field names come from user files: show odd ones quoted, never across lines."""
     return text if text.isprintable() and " " not in text else repr(text)

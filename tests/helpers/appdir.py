@@ -18,11 +18,15 @@ def make_app(root: Path, files: dict[str, str], name: str = "app") -> Path:
     return app
 
 
-def copy_example(root: Path, example: str, name: str | None = None,
-                 keep: tuple[str, ...] = ()) -> Path:
+def copy_example(
+    root: Path, example: str, name: str | None = None, keep: tuple[str, ...] = ()
+) -> Path:
     """A copy of an example's source; description files are dropped unless kept."""
     target = root / (name or example)
     specs = {"shipway.yaml", "Procfile", "app.json", ".cupaas.yml"}
-    shutil.copytree(EXAMPLES / example, target,
-                    ignore=lambda _d, names: [n for n in names if n in specs - set(keep)])
+    shutil.copytree(
+        EXAMPLES / example,
+        target,
+        ignore=lambda _d, names: [n for n in names if n in specs - set(keep)],
+    )
     return target

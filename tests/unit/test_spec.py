@@ -26,7 +26,10 @@ def error(tmp_path: Path, files: dict[str, str], name: str = "app") -> str:
 
 
 def test_shipway_yaml_full(tmp_path: Path) -> None:
-    spec = load(tmp_path, {"shipway.yaml": """
+    spec = load(
+        tmp_path,
+        {
+            "shipway.yaml": """
 name: shop
 runtime: python-3.11
 port: 8080
@@ -42,7 +45,9 @@ services:
   redis: {version: "7.2", storage: 2Gi}
 healthcheck: /healthz
 domains: shop.example.com
-"""})
+"""
+        },
+    )
     assert spec.name == "shop"
     assert spec.runtime.version == "3.11"
     assert spec.port == 8080
@@ -52,8 +57,10 @@ domains: shop.example.com
     assert spec.processes["worker"].resources is not None
     assert spec.processes["worker"].resources.memory == "128Mi"
     assert spec.env == {"DEBUG": "true", "WORKERS": "4"}
-    assert spec.services == {"postgresql": Service(version="16"),
-                             "redis": Service(version="7.2", storage="2Gi")}
+    assert spec.services == {
+        "postgresql": Service(version="16"),
+        "redis": Service(version="7.2", storage="2Gi"),
+    }
     assert spec.healthcheck == "/healthz"
     assert spec.domains == ["shop.example.com"]
 
@@ -70,9 +77,15 @@ def test_the_tasks_example() -> None:
 
 
 def test_cupaas_as_the_seed_writes_it(tmp_path: Path) -> None:
-    spec = load(tmp_path, {".cupaas.yml": (
-        "runtime: python:3.8.6\nentrypoint: [python, app.py]\nservices: [{mongodb: 6.0.2}]\n"
-    )}, name="python-app")
+    spec = load(
+        tmp_path,
+        {
+            ".cupaas.yml": (
+                "runtime: python:3.8.6\nentrypoint: [python, app.py]\nservices: [{mongodb: 6.0.2}]\n"
+            )
+        },
+        name="python-app",
+    )
     assert spec.name == "python-app"
     assert spec.runtime.version == "3.8.6"
     assert spec.processes["web"].command == ["python", "app.py"]
@@ -80,10 +93,15 @@ def test_cupaas_as_the_seed_writes_it(tmp_path: Path) -> None:
 
 
 def test_procfile_processes_and_release(tmp_path: Path) -> None:
-    spec = load(tmp_path, {"Procfile": (
-        "# processes\nweb: gunicorn app:app --bind 0.0.0.0:$PORT\n\n"
-        "worker:python worker.py\nrelease: python manage.py migrate\n"
-    )})
+    spec = load(
+        tmp_path,
+        {
+            "Procfile": (
+                "# processes\nweb: gunicorn app:app --bind 0.0.0.0:$PORT\n\n"
+                "worker:python worker.py\nrelease: python manage.py migrate\n"
+            )
+        },
+    )
     assert spec.processes["web"].command == "gunicorn app:app --bind 0.0.0.0:$PORT"
     assert spec.processes["worker"].command == "python worker.py"
     assert spec.release == "python manage.py migrate"
@@ -91,9 +109,11 @@ def test_procfile_processes_and_release(tmp_path: Path) -> None:
 
 
 def test_app_json_env_addons_formation(tmp_path: Path) -> None:
-    spec = load(tmp_path, {
-        "Procfile": "web: gunicorn app:app\nworker: python w.py\n",
-        "app.json": """{
+    spec = load(
+        tmp_path,
+        {
+            "Procfile": "web: gunicorn app:app\nworker: python w.py\n",
+            "app.json": """{
   "name": "My Shop!",
   "env": {"A": "1", "B": {"value": "two"}, "KEY": {"generator": "secret"},
           "ASKED": {"description": "set at deploy", "required": true}},
@@ -101,7 +121,8 @@ def test_app_json_env_addons_formation(tmp_path: Path) -> None:
              "mongolab:sandbox"],
   "formation": {"web": {"quantity": 2, "size": "standard-2x"}, "worker": {"quantity": 0}}
 }""",
-    })
+        },
+    )
     assert spec.name == "my-shop"
     assert spec.env == {"A": "1", "B": "two"}
     assert spec.generated_env == ["KEY"]
@@ -118,38 +139,66 @@ def test_name_from_directory(tmp_path: Path) -> None:
     assert spec.name == "my-cool-app"
 
 
-@pytest.mark.parametrize(("files", "expected"), [
-    ({"shipway.yaml": "name: a\nservices: {mysql: 8}\n"},
-     "shipway.yaml:2: services.mysql: unknown addon 'mysql'; use one of mongodb, postgresql, redis"),
-    ({"shipway.yaml": "name: Bad_Name\n"},
-     "shipway.yaml:1: name: "),
-    ({"shipway.yaml": "name: a\nports: 80\n"},
-     "shipway.yaml:2: ports: Extra inputs are not permitted; remove it or check its spelling"),
-    ({"shipway.yaml": "name: a\nenv: {1BAD: x}\n"}, "shipway.yaml:2: env.1BAD"),
-    ({"shipway.yaml": "name: a\nport: 70000\n"}, "shipway.yaml:2: port:"),
-    ({"shipway.yaml": "name: a\nruntime: node-20\n"},
-     "shipway.yaml:2: runtime: runtime 'node-20' is not supported; Shipway builds Python apps"),
-    ({"shipway.yaml": "name: a\nruntime: python-2.7\n"},
-     "shipway.yaml:2: runtime.version: Python 2.7 is not supported"),
-    ({"shipway.yaml": "name: a\nprocesses:\n  web: [\n"}, "shipway.yaml:4: invalid YAML"),
-    ({"shipway.yaml": "name: a\nname: b\n"}, "invalid YAML (found duplicate key"),
-    ({"shipway.yaml": "- a\n- b\n"}, "shipway.yaml: the file must be a mapping"),
-    ({"shipway.yaml": "name: a\nprocesses: {redis: redis-server}\n"},
-     "processes: process type 'redis' has the name of an addon; rename it"),
-    ({"Procfile": "web gunicorn app:app\n"},
-     "Procfile:1: 'web gunicorn app:app' is not a 'type: command' line"),
-    ({"Procfile": "web: a\nweb: b\n"}, "Procfile:2: web: is declared twice"),
-    ({"Procfile": "Web: a\n"}, "Procfile:1: Web: process types are lower-case here"),
-    ({"Procfile": "web:\n"}, "Procfile:1: web: has no command"),
-    ({"app.json": '{"addons": ["papertrail"]}'}, "app.json:1: addons[0]: unknown addon 'papertrail'"),
-    ({"app.json": '{"env": {\n"A": 1,\n}}'}, "app.json:3: invalid JSON"),
-    ({"app.json": '{"formation": {"web": {"size": "huge"}}}'}, "unknown dyno size 'huge'"),
-    ({".cupaas.yml": "runtime: ruby:3\n"}, ".cupaas.yml:1: runtime: runtime 'ruby:3' is not supported"),
-    ({".cupaas.yml": "entrypoint: {a: b}\n"}, ".cupaas.yml:1: entrypoint: must be a command"),
-    ({"shipway.yaml": "name: a\nprocesses: {web: python a.py}\n", "Procfile": "web: python b.py\n"},
-     "Procfile:1: processes.web.command: says 'python b.py' but shipway.yaml:2 says 'python a.py'"),
-    ({"shipway.yaml": "name: a\n", "shipway.yml": "name: b\n"}, "both shipway.yaml and shipway.yml"),
-])
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {"shipway.yaml": "name: a\nservices: {mysql: 8}\n"},
+            "shipway.yaml:2: services.mysql: unknown addon 'mysql'; use one of mongodb, postgresql, redis",
+        ),
+        ({"shipway.yaml": "name: Bad_Name\n"}, "shipway.yaml:1: name: "),
+        (
+            {"shipway.yaml": "name: a\nports: 80\n"},
+            "shipway.yaml:2: ports: Extra inputs are not permitted; remove it or check its spelling",
+        ),
+        ({"shipway.yaml": "name: a\nenv: {1BAD: x}\n"}, "shipway.yaml:2: env.1BAD"),
+        ({"shipway.yaml": "name: a\nport: 70000\n"}, "shipway.yaml:2: port:"),
+        (
+            {"shipway.yaml": "name: a\nruntime: node-20\n"},
+            "shipway.yaml:2: runtime: runtime 'node-20' is not supported; Shipway builds Python apps",
+        ),
+        (
+            {"shipway.yaml": "name: a\nruntime: python-2.7\n"},
+            "shipway.yaml:2: runtime.version: Python 2.7 is not supported",
+        ),
+        ({"shipway.yaml": "name: a\nprocesses:\n  web: [\n"}, "shipway.yaml:4: invalid YAML"),
+        ({"shipway.yaml": "name: a\nname: b\n"}, "invalid YAML (found duplicate key"),
+        ({"shipway.yaml": "- a\n- b\n"}, "shipway.yaml: the file must be a mapping"),
+        (
+            {"shipway.yaml": "name: a\nprocesses: {redis: redis-server}\n"},
+            "processes: process type 'redis' has the name of an addon; rename it",
+        ),
+        (
+            {"Procfile": "web gunicorn app:app\n"},
+            "Procfile:1: 'web gunicorn app:app' is not a 'type: command' line",
+        ),
+        ({"Procfile": "web: a\nweb: b\n"}, "Procfile:2: web: is declared twice"),
+        ({"Procfile": "Web: a\n"}, "Procfile:1: Web: process types are lower-case here"),
+        ({"Procfile": "web:\n"}, "Procfile:1: web: has no command"),
+        (
+            {"app.json": '{"addons": ["papertrail"]}'},
+            "app.json:1: addons[0]: unknown addon 'papertrail'",
+        ),
+        ({"app.json": '{"env": {\n"A": 1,\n}}'}, "app.json:3: invalid JSON"),
+        ({"app.json": '{"formation": {"web": {"size": "huge"}}}'}, "unknown dyno size 'huge'"),
+        (
+            {".cupaas.yml": "runtime: ruby:3\n"},
+            ".cupaas.yml:1: runtime: runtime 'ruby:3' is not supported",
+        ),
+        ({".cupaas.yml": "entrypoint: {a: b}\n"}, ".cupaas.yml:1: entrypoint: must be a command"),
+        (
+            {
+                "shipway.yaml": "name: a\nprocesses: {web: python a.py}\n",
+                "Procfile": "web: python b.py\n",
+            },
+            "Procfile:1: processes.web.command: says 'python b.py' but shipway.yaml:2 says 'python a.py'",
+        ),
+        (
+            {"shipway.yaml": "name: a\n", "shipway.yml": "name: b\n"},
+            "both shipway.yaml and shipway.yml",
+        ),
+    ],
+)
 def test_bad_input_is_one_clear_line(tmp_path: Path, files: dict[str, str], expected: str) -> None:
     assert expected in error(tmp_path, files)
 
@@ -162,7 +211,7 @@ def test_missing_app_dir(tmp_path: Path) -> None:
 def test_not_utf8(tmp_path: Path) -> None:
     app = make_app(tmp_path, {})
     (app / "shipway.yaml").write_bytes(b"name: \xff\xfe\n")
-    with pytest.raises(ShipwayError, match="shipway.yaml: the file is not UTF-8 text"):
+    with pytest.raises(ShipwayError, match=r"shipway\.yaml: the file is not UTF-8 text"):
         load_spec(app)
 
 

@@ -16,23 +16,74 @@ from shipway.project import load
 from shipway.spec import load_spec
 
 FILES = ("shipway.yaml", "Procfile", "app.json", ".cupaas.yml")
-KEYS = ["name", "runtime", "port", "processes", "env", "services", "addons", "replicas",
-        "healthcheck", "domains", "resources", "python", "entrypoint", "formation", "web",
-        "mongodb", "redis", "postgresql", "command", "version", "quantity", "size", "plan",
-        "as", "generator", "value", "cpu", "memory", "storage", "release", "worker"]
-scalars = (st.none() | st.booleans() | st.integers(-2, 70000) | st.floats(allow_nan=False)
-           | st.sampled_from(["python", "3.12", "python:3.8.6", "web", "mongodb", "1Gi",
-                              "heroku-redis:mini", "gunicorn app:app", "a b", ""])
-           | st.text(max_size=12))
+KEYS = [
+    "name",
+    "runtime",
+    "port",
+    "processes",
+    "env",
+    "services",
+    "addons",
+    "replicas",
+    "healthcheck",
+    "domains",
+    "resources",
+    "python",
+    "entrypoint",
+    "formation",
+    "web",
+    "mongodb",
+    "redis",
+    "postgresql",
+    "command",
+    "version",
+    "quantity",
+    "size",
+    "plan",
+    "as",
+    "generator",
+    "value",
+    "cpu",
+    "memory",
+    "storage",
+    "release",
+    "worker",
+]
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-2, 70000)
+    | st.floats(allow_nan=False)
+    | st.sampled_from(
+        [
+            "python",
+            "3.12",
+            "python:3.8.6",
+            "web",
+            "mongodb",
+            "1Gi",
+            "heroku-redis:mini",
+            "gunicorn app:app",
+            "a b",
+            "",
+        ]
+    )
+    | st.text(max_size=12)
+)
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 documents = st.dictionaries(st.sampled_from(KEYS), values, max_size=6)
-FUZZ = settings(max_examples=int(os.environ.get("SHIPWAY_FUZZ_EXAMPLES", "300")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=int(os.environ.get("SHIPWAY_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 def _check(files: dict[str, str | bytes]) -> None:
@@ -80,8 +131,14 @@ def test_structured_app_json(doc: dict) -> None:
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.text(max_size=8), st.sampled_from([":", ": ", " ", "="]),
-                          st.text(max_size=20)), max_size=6))
+@given(
+    st.lists(
+        st.tuples(
+            st.text(max_size=8), st.sampled_from([":", ": ", " ", "="]), st.text(max_size=20)
+        ),
+        max_size=6,
+    )
+)
 def test_procfile_lines(lines: list[tuple[str, str, str]]) -> None:
     _check({"Procfile": "\n".join("".join(parts) for parts in lines)})
 

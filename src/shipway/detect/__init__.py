@@ -25,7 +25,7 @@ def detect(app_dir: Path, spec: AppSpec) -> BuildPlan:
     own_dockerfile = (app_dir / DOCKERFILE).is_file()
     web = None if own_dockerfile else framework.web_command(app_dir, deps)
     processes = _processes(spec, web, own_dockerfile)
-    extras = sorted({pkg for pkg in web.packages} - set(deps.names)) if web else []
+    extras = [req for req in web.packages if _name(req) not in deps.names] if web else []
     needs_extras = web is not None and any(p.command == web.command for p in processes.values())
     return BuildPlan(
         python_version=version,
@@ -40,6 +40,10 @@ def detect(app_dir: Path, spec: AppSpec) -> BuildPlan:
         release=spec.release,
         healthcheck=spec.healthcheck,
     )
+
+
+def _name(requirement: str) -> str:
+    return python.normalise(requirement.split("==", maxsplit=1)[0])
 
 
 def _processes(

@@ -14,6 +14,9 @@ from shipway.detect.plan import Dependencies
 
 GUNICORN = "gunicorn --bind 0.0.0.0:$PORT --workers ${WEB_CONCURRENCY:-2} --access-logfile - "
 UVICORN = "uvicorn --host 0.0.0.0 --port $PORT --proxy-headers "
+#: Versions of the servers Shipway adds, pinned so builds are reproducible.
+GUNICORN_REQ = "gunicorn==23.0.0"
+UVICORN_REQ = "uvicorn==0.32.1"
 ASGI_FRAMEWORKS = {
     "fastapi": "FastAPI",
     "starlette": "Starlette",
@@ -39,7 +42,7 @@ SCRIPTS = ("app.py", "main.py", "server.py")
 class WebCommand:
     framework: str | None
     command: str
-    #: Packages the command needs beyond the app's own dependencies.
+    #: Requirements the command needs beyond the app's own dependencies.
     packages: tuple[str, ...] = ()
 
 
@@ -48,16 +51,16 @@ def web_command(app_dir: Path, deps: Dependencies) -> WebCommand | None:
     if "django" in names:
         target = _django_wsgi(app_dir)
         if target:
-            return WebCommand("django", GUNICORN + target, ("gunicorn",))
+            return WebCommand("django", GUNICORN + target, (GUNICORN_REQ,))
     for package, cls in ASGI_FRAMEWORKS.items():
         if package in names:
             target = _app_object(app_dir, cls)
             if target:
-                return WebCommand(package, UVICORN + target, ("uvicorn",))
+                return WebCommand(package, UVICORN + target, (UVICORN_REQ,))
     if "flask" in names:
         target = _app_object(app_dir, "Flask")
         if target:
-            return WebCommand("flask", GUNICORN + target, ("gunicorn",))
+            return WebCommand("flask", GUNICORN + target, (GUNICORN_REQ,))
     for script in SCRIPTS:
         if (app_dir / script).is_file():
             return WebCommand(None, f"python {script}")

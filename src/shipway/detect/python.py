@@ -13,7 +13,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import ValidationError
 
 from shipway.detect.plan import Dependencies
-from shipway.errors import Location, SpecError
+from shipway.errors import Location, SpecError, validation_message
 from shipway.spec.model import SUPPORTED_PYTHON, AppSpec, Runtime
 
 DEFAULT_PYTHON = "3.12"
@@ -41,10 +41,8 @@ def _checked(value: str, file: Path) -> str:
     try:
         return Runtime(version=value).version or DEFAULT_PYTHON
     except ValidationError as exc:
-        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-        raise SpecError(
-            Location(file, 1), "python version", message, "write a supported version such as 3.12"
-        ) from None
+        problem, fix = validation_message(str(exc.errors()[0]["msg"]), "write e.g. 3.12")
+        raise SpecError(Location(file, 1), "version", problem, fix) from None
 
 
 def _runtime_txt(file: Path) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shipway.errors import Location, SpecError
+from shipway.errors import Location, SpecError, validation_message
 from shipway.spec.model import AppSpec
 
 FieldPath = tuple[str, ...]
@@ -67,8 +67,12 @@ def build(partial: Partial) -> AppSpec:
 
 
 def _shape_error(item: Sourced, path: FieldPath) -> SpecError:
-    return SpecError(item.where, dotted(path), "is given both as a value and as a mapping",
-                     "check it against the shipway.yaml reference in the README")
+    return SpecError(
+        item.where,
+        dotted(path),
+        "is given both as a value and as a mapping",
+        "check it against the shipway.yaml reference in the README",
+    )
 
 
 def dotted(path: tuple[Any, ...]) -> str:
@@ -79,11 +83,11 @@ def _explain(exc: ValidationError, partial: Partial) -> SpecError:
     error = exc.errors()[0]
     loc = tuple(str(p) for p in error["loc"] if not _is_type_tag(p))
     where = _nearest(loc, partial)
-    message = str(error["msg"]).removeprefix("Value error, ")
+    message = str(error["msg"])
     if error["type"] == "literal_error" and loc[:1] == ("services",) and len(loc) > 1:
         message = f"unknown addon '{loc[1]}'"
-    problem, _, fix = message.partition("; ")  # validators may state their own fix
-    return SpecError(where, dotted(loc) or None, problem, fix or _fix_for(error, loc))
+    problem, fix = validation_message(message, _fix_for(error, loc))
+    return SpecError(where, dotted(loc) or None, problem, fix)
 
 
 def _is_type_tag(part: Any) -> bool:

@@ -1,0 +1,3 @@
+from shipway.cli.main import main
+
+main()
