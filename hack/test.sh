@@ -7,5 +7,6 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 ruff check src tests
 ruff format --check src tests
+mypy --strict src
 lint-imports
 pytest "$@"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -105,17 +106,14 @@ def version_cmd() -> None:
 
 
 def _options(
-    image: str, expose: str, namespace: str | None, ingress_class: str | None
+    image: str, expose: Expose, namespace: str | None, ingress_class: str | None
 ) -> RenderOptions:
     try:
         return RenderOptions(
-            image=image,
-            expose=expose,
-            namespace=namespace,  # type: ignore[arg-type]
-            ingress_class=ingress_class,
+            image=image, expose=expose, namespace=namespace, ingress_class=ingress_class
         )
-    except ValueError as exc:
-        field = exc.errors()[0]["loc"][0] if hasattr(exc, "errors") else "option"
+    except ValidationError as exc:
+        field = exc.errors()[0]["loc"][0]
         raise ShipwayError(
             f"--{str(field).replace('_', '-')}: invalid value; use lower-case "
             "letters, digits and '-'"

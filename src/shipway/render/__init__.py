@@ -32,7 +32,9 @@ def render(
 ) -> list[o.Obj]:
     _check_exposure(spec, plan, options)
     ns = options.namespace or spec.name
-    bindings = {kind: _binding(spec, kind, ns, options, credentials) for kind in spec.services}
+    bindings: dict[str, Binding] = {
+        kind: _binding(spec, kind, ns, options, credentials) for kind in spec.services
+    }
     env = _app_env(spec, bindings, credentials)
     config_hash = o.content_hash(env)
     objects = [app.namespace(spec, ns), app.env_secret(spec, ns, env)]
