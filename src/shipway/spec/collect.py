@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from shipway.errors import Location, SpecError
+from shipway.spec import yamlfile
 from shipway.spec.partial import FieldPath, Partial, Sourced
 from shipway.spec.yamlfile import Document
 
@@ -120,3 +123,35 @@ def addon_entry(kind: str, spec: Any, col: Collector, at: tuple[str | int, ...])
             "write e.g. 'mongodb: \"6.0\"'",
             *at,
         )
+
+
+Handler = Callable[["Collector", str, Any], None]
+
+
+def load_mapping(file: Path, handlers: Mapping[str, Handler], hint: str) -> Partial:
+    """Load a YAML mapping, giving each top-level key to its handler (others kept as is)."""
+    doc = yamlfile.load(file)
+    col = Collector(doc)
+    if doc.data is None:
+        return {}
+    if not isinstance(doc.data, dict):
+        raise col.error("", "the file must be a mapping of settings", hint)
+    for key, value in doc.data.items():
+        handlers.get(str(key), as_is)(col, str(key), value)
+    return col.fields
+
+
+def as_is(col: Collector, key: str, value: Any) -> None:
+    col.put_tree((key,), value, key)
+
+
+def runtime(col: Collector, key: str, value: Any) -> None:
+    text = scalar_text(value)
+    if text is None:
+        raise col.error(key, "must be a string", "write e.g. 'runtime: python-3.12'", key)
+    for sub, part in parse_runtime(text, col.doc.at(key), key).items():
+        col.put(("runtime", sub), part, key)
+
+
+def services(col: Collector, key: str, value: Any) -> None:
+    addon_entries(value, col, key)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shipway.spec import yamlfile
 from shipway.spec.collect import (
     Collector,
-    addon_entries,
     command_value,
-    parse_runtime,
+    load_mapping,
+    runtime,
     scalar_text,
+    services,
 )
 from shipway.spec.partial import Partial
 
@@ -19,35 +19,15 @@ FILENAMES = ("shipway.yaml", "shipway.yml")
 
 
 def load(file: Path) -> Partial:
-    doc = yamlfile.load(file)
-    col = Collector(doc)
-    if doc.data is None:
-        return {}
-    if not isinstance(doc.data, dict):
-        raise col.error(
-            "", "the file must be a mapping of settings", "start with 'name: <app-name>'"
-        )
-    for key, value in doc.data.items():
-        handler = HANDLERS.get(key, _as_is)
-        handler(col, str(key), value)
-    return col.fields
-
-
-def _as_is(col: Collector, key: str, value: Any) -> None:
-    col.put_tree((key,), value, key)
+    return load_mapping(file, HANDLERS, "start with 'name: <app-name>'")
 
 
 def _runtime(col: Collector, key: str, value: Any) -> None:
-    if isinstance(value, dict):
-        text = scalar_text(value.get("version"))
-        value = {**value, "version": text} if text is not None else value
-        col.put_tree((key,), value, key)
+    if not isinstance(value, dict):
+        runtime(col, key, value)
         return
-    text = scalar_text(value)
-    if text is None:
-        raise col.error(key, "must be a string", "write e.g. 'runtime: python-3.12'", key)
-    for sub, part in parse_runtime(text, col.doc.at(key), key).items():
-        col.put((key, sub), part, key)
+    text = scalar_text(value.get("version"))
+    col.put_tree((key,), {**value, "version": text} if text is not None else value, key)
 
 
 def _processes(col: Collector, key: str, value: Any) -> None:
@@ -99,10 +79,6 @@ def _env(col: Collector, key: str, value: Any) -> None:
         col.put((key, str(name)), text, key, name)
 
 
-def _services(col: Collector, key: str, value: Any) -> None:
-    addon_entries(value, col, key)
-
-
 def _healthcheck(col: Collector, key: str, value: Any) -> None:
     path = value.get("path") if isinstance(value, dict) else value
     col.put((key,), path, key)
@@ -122,8 +98,8 @@ HANDLERS = {
     "processes": _processes,
     "replicas": _replicas,
     "env": _env,
-    "services": _services,
-    "addons": _services,
+    "services": services,
+    "addons": services,
     "healthcheck": _healthcheck,
     "domains": _domains,
 }
