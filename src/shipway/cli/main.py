@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from shipway import __version__, project
+from shipway.cli import build_cmd  # noqa: F401  (registers the command)
+from shipway.cli.common import JsonFlag, app, err, out, print_json
 from shipway.credentials import CredentialStore
 from shipway.errors import ShipwayError
 from shipway.render import Expose, RenderOptions
 from shipway.render.output import write
 
-app = typer.Typer(
-    name="shipway",
-    help="Take an app's source and run it on your Kubernetes cluster, Heroku-style.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-out = Console()
-err = Console(stderr=True)
-
 AppDir = Annotated[Path, typer.Argument(help="The app's source directory.", show_default=False)]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 
 @app.command("render")
@@ -56,7 +45,7 @@ def render_cmd(
         for obj, path in zip(rendered.objects, files, strict=True)
     ]
     if as_json:
-        _print_json(
+        print_json(
             {
                 "app": proj.spec.name,
                 "namespace": options.namespace or proj.spec.name,
@@ -82,7 +71,7 @@ def inspect_cmd(app_dir: AppDir, as_json: JsonFlag = False) -> None:
     spec["env"] = {name: "(hidden)" for name in spec["env"]}  # config values are secrets
     plan = proj.plan.model_dump(mode="json")
     if as_json:
-        _print_json({"spec": spec, "plan": plan})
+        print_json({"spec": spec, "plan": plan})
         return
     table = Table("", "", show_header=False, title=f"app {proj.spec.name}")
     table.add_row("python", f"{plan['python_version']} (from {plan['python_version_source']})")
@@ -118,10 +107,6 @@ def _options(
             f"--{str(field).replace('_', '-')}: invalid value; use lower-case "
             "letters, digits and '-'"
         ) from None
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def main() -> None:

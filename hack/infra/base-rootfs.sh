@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Build (once, then cache) a Debian bookworm root filesystem with Python 3 as one
+# reproducible tar: the base image of the integration tests, made here with debootstrap
+# because the tests may not pull from Docker Hub. Usage: base-rootfs.sh [OUT_TAR]
+# Prints the tar's path on the last line; writes the Python version to <tar>.python-version.
+set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
+
+KEY=1  # bump to rebuild every cached base
+SUITE=bookworm
+cache=${SHIPWAY_CACHE:-$HOME/.cache/shipway-ci}/base
+tar_path=$cache/python-$SUITE-$KEY.tar
+out=${1:-}
+
+# The Debian mirror apt uses here (one-line *.list and deb822 *.sources), never hard-coded.
+debian_mirror() {
+  local files=() f
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && files+=("$f")
+  done
+  [ ${#files[@]} -gt 0 ] || return 0
+  awk -v suite="$SUITE" '
+    function flush() {
+      if (!found && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && enabled !~ /^no$/ && uris != "")
+        { split(uris, u, " "); print u[1]; found = 1; exit }
+      types = suites = uris = ""; enabled = "yes"
+    }
+    FNR == 1 { flush() }
+    FILENAME ~ /\.sources$/ {
+      if ($0 ~ /^[ \t]*$/) { flush(); next }
+      if ($0 ~ /^#/) next
+      key = tolower($1); sub(/^[^:]*:[ \t]*/, "")
+      if (key == "types:") types = $0; else if (key == "suites:") suites = $0
+      else if (key == "uris:") uris = $0; else if (key == "enabled:") enabled = tolower($0)
+      next
+    }
+    $1 == "deb" {
+      sub(/\[[^]]*\]/, ""); if ($3 == suite) { print $2; found = 1; exit }
+    }
+    END { flush() }
+  ' "${files[@]}"
+}
+
+build() {
+  local mirror work root
+  mirror=${SHIPWAY_DEBIAN_MIRROR:-$(debian_mirror)}
+  [ -n "$mirror" ] || { echo "base-rootfs.sh: no '$SUITE' source in apt's config" >&2; exit 1; }
+  work=$(mktemp -d "$cache/build.XXXXXX")
+  # shellcheck disable=SC2064  # expand $work now
+  trap "findmnt -rno TARGET | { grep '^$work/' || true; } | sort -r | xargs -r umount -l; rm -rf --one-file-system '$work'" EXIT
+  root=$work/rootfs
+  mkdir -p "$cache/debs"
+  echo "base-rootfs.sh: debootstrap $SUITE (about a minute)..." >&2
+  if ! debootstrap --variant=minbase --cache-dir="$cache/debs" \
+      --include=python3,python3-pip,python-is-python3,ca-certificates \
+      "$SUITE" "$root" "$mirror" >"$work/debootstrap.log" 2>&1; then
+    tail -n 30 "$work/debootstrap.log" >&2
+    [ -f "$root/debootstrap/debootstrap.log" ] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
+    exit 1
+  fi
+  chroot "$root" python3 -c 'import platform; print(platform.python_version())' >"$work/python-version"
+
+  # pip works like in the official python image; no state of this build or this host.
+  rm -f "$root"/usr/lib/python3*/EXTERNALLY-MANAGED
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old \
+    "$root"/var/lib/dpkg/*-old "$root"/var/cache/ldconfig/aux-cache "$root"/etc/*- \
+    "$root"/tmp/* "$root"/var/tmp/* "$root"/run/* "$root"/root/.cache "$root"/etc/machine-id
+  find "$root/var/log" -type f -delete
+  find "$root" -xdev -name __pycache__ -type d -prune -exec rm -rf {} +
+  sed -i -E 's/^([^:]*:[^:]*):[0-9]*:/\1::/' "$root/etc/shadow"  # drop "last changed" days
+  : >"$root/etc/resolv.conf"
+  echo localhost >"$root/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+
+  tar -C "$root" --create --file "$work/rootfs.tar" --format=posix --sort=name \
+    --numeric-owner --owner=0 --group=0 --mtime=@0 \
+    --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
+    --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' .
+  mv "$work/python-version" "$tar_path.python-version"
+  mv "$work/rootfs.tar" "$tar_path"
+}
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9  # one build at a time; a second caller waits, then finds the cached tar
+[ -f "$tar_path" ] && [ -f "$tar_path.python-version" ] || build
+flock -u 9
+
+if [ -n "$out" ] && [ "$out" != "$tar_path" ]; then
+  mkdir -p "$(dirname "$out")"
+  ln -f "$tar_path" "$out" 2>/dev/null || cp "$tar_path" "$out"
+  cp "$tar_path.python-version" "$out.python-version"
+  tar_path=$out
+fi
+echo "$tar_path"

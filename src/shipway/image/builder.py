@@ -1,0 +1,216 @@
+"""``shipway build``: an app directory in, an OCI image out, with no Docker daemon.
+
+The image is the base image's layers, then a dependencies layer (cached by the
+dependency files and target), then an app layer (the source). Blobs already in the
+registry are skipped, base layers are mounted across repositories, and the manifest is
+pushed last, so a failed push never leaves a tag pointing at a half-uploaded image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from shipway.image import base as base_image
+from shipway.image import oci, outputs
+from shipway.image.appfiles import app_entries
+from shipway.image.auth import Credentials, lookup
+from shipway.image.blobs import BlobStore
+from shipway.image.config import WORKDIR, image_config, source_labels
+from shipway.image.deps import dependencies_layer, target_for
+from shipway.image.layer import Layer, write_layer
+from shipway.image.progress import Progress, Silent
+from shipway.image.reference import Reference
+from shipway.image.registry import RegistryClient
+from shipway.project import Project
+
+Status = Literal["uploaded", "present", "mounted", "written"]
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    project: Project
+    base: Reference
+    push: Reference | None = None
+    outputs: list[tuple[str, Path]] = field(default_factory=list)
+    insecure: bool = False
+    credentials: Credentials | None = None
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    role: str
+    digest: str
+    size: int
+    status: Status
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image: str
+    digest: str
+    config_digest: str
+    layers: list[LayerReport]
+
+    @property
+    def uploaded_bytes(self) -> int:
+        return sum(layer.size for layer in self.layers if layer.status == "uploaded")
+
+
+@dataclass
+class _Built:
+    base: base_image.BaseImage
+    deps: Layer
+    deps_cached: bool
+    app: Layer
+    config: oci.Descriptor
+    manifest: oci.Descriptor
+
+    @property
+    def layers(self) -> list[oci.Descriptor]:
+        ours = [
+            oci.Descriptor(layer.media_type, layer.digest, layer.size)
+            for layer in (self.deps, self.app)
+        ]
+        return [*self.base.layers, *ours]
+
+
+def client_for(ref: Reference, insecure: bool, credentials: Credentials | None) -> RegistryClient:
+    return RegistryClient(
+        ref.registry, ref.api_host, lookup(ref.registry, credentials), insecure=insecure
+    )
+
+
+def build(
+    request: BuildRequest, store: BlobStore | None = None, progress: Progress | None = None
+) -> BuildResult:
+    store = store or BlobStore()
+    progress = progress or Silent()
+    base_client = client_for(request.base, request.insecure, request.credentials)
+    built = _assemble(request, base_client, store, progress)
+    reports = _push(request, built, base_client, store, progress) if request.push else []
+    if request.outputs:
+        progress.step("writing outputs")
+        base_image.ensure_layers(base_client, built.base, store)
+        for kind, path in request.outputs:
+            _write_output(kind, path, built, store, request.push)
+    if not reports:
+        reports = _local_reports(built)
+    target = request.push or request.base
+    name = str(request.push) if request.push else f"{target.registry}/{target.repository}"
+    return BuildResult(name, built.manifest.digest, built.config.digest, reports)
+
+
+def _assemble(
+    request: BuildRequest, client: RegistryClient, store: BlobStore, progress: Progress
+) -> _Built:
+    plan, spec = request.project.plan, request.project.spec
+    progress.step(f"resolving base image {request.base}")
+    base = base_image.fetch(client, request.base, store)
+    target = target_for(base.env(), str(base.config.get("architecture", "amd64")), plan)
+    progress.step(f"dependencies for Python {target.python_version} ({target.platform})")
+    deps, cached = dependencies_layer(request.project.app_dir, plan, target, store)
+    progress.step("app layer")
+    app = write_layer(app_entries(request.project.app_dir, WORKDIR.strip("/")), store)
+    labels = source_labels(request.project.app_dir)
+    config_bytes = oci.canonical(image_config(base.config, plan, spec.name, [deps, app], labels))
+    config = oci.Descriptor(oci.CONFIG, store.put_bytes(config_bytes), len(config_bytes))
+    layers = [
+        *base.layers,
+        *(oci.Descriptor(lay.media_type, lay.digest, lay.size) for lay in (deps, app)),
+    ]
+    manifest_bytes = oci.canonical(oci.manifest(config, layers))
+    manifest = oci.Descriptor(oci.MANIFEST, store.put_bytes(manifest_bytes), len(manifest_bytes))
+    return _Built(base, deps, cached, app, config, manifest)
+
+
+def _push(
+    request: BuildRequest,
+    built: _Built,
+    base_client: RegistryClient,
+    store: BlobStore,
+    progress: Progress,
+) -> list[LayerReport]:
+    assert request.push is not None
+    pusher = _Pusher(request, request.push, built, base_client, store, progress)
+    roles = ["base"] * len(built.base.layers) + ["dependencies", "app"]
+    reports = []
+    for role, layer in zip(roles, built.layers, strict=True):
+        progress.step(f"pushing {role} layer {layer.digest[7:19]}")
+        cached = built.deps_cached if role == "dependencies" else False
+        reports.append(
+            LayerReport(role, layer.digest, layer.size, pusher.blob(layer, role), cached)
+        )
+    pusher.blob(built.config, "config")
+    progress.step(f"pushing manifest {request.push}")
+    pusher.client.put_manifest(
+        request.push.repository,
+        request.push.tag or "latest",
+        store.path(built.manifest.digest).read_bytes(),
+        oci.MANIFEST,
+    )
+    return reports
+
+
+@dataclass
+class _Pusher:
+    request: BuildRequest
+    ref: Reference
+    built: _Built
+    base_client: RegistryClient
+    store: BlobStore
+    progress: Progress
+
+    def __post_init__(self) -> None:
+        self.client = client_for(self.ref, self.request.insecure, self.request.credentials)
+
+    def blob(self, layer: oci.Descriptor, role: str) -> Status:
+        """Skip what the registry has, mount base layers it has elsewhere, else upload."""
+        repo = self.ref.repository
+        if self.client.blob_exists(repo, layer.digest):
+            return "present"
+        location = None
+        if role == "base" and self.ref.registry == self.request.base.registry:
+            location = self.client.mount_blob(repo, layer.digest, self.request.base.repository)
+            if location is None:
+                return "mounted"
+        if role == "base":
+            base_image.ensure_layers(self.base_client, self.built.base, self.store)
+        advance = self.progress.transfer(f"{role} {layer.digest[7:19]}", layer.size)
+        self.client.upload_blob(
+            repo, layer.digest, self.store.path(layer.digest), advance, location
+        )
+        return "uploaded"
+
+
+def _write_output(
+    kind: str, path: Path, built: _Built, store: BlobStore, ref: Reference | None
+) -> None:
+    digests = [built.config.digest, *(layer.digest for layer in built.layers)]
+    if kind == "oci":
+        outputs.write_oci_layout(path, store, built.manifest, digests, ref)
+    else:
+        outputs.write_docker_archive(
+            path,
+            store,
+            built.manifest,
+            built.config.digest,
+            [layer.digest for layer in built.layers],
+            ref,
+        )
+
+
+def _local_reports(built: _Built) -> list[LayerReport]:
+    roles = ["base"] * len(built.base.layers) + ["dependencies", "app"]
+    return [
+        LayerReport(
+            role,
+            layer.digest,
+            layer.size,
+            "written",
+            built.deps_cached if role == "dependencies" else False,
+        )
+        for role, layer in zip(roles, built.layers, strict=True)
+    ]

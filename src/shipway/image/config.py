@@ -1,0 +1,89 @@
+"""The image config: the base image's, plus our layers, environment and start command."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from shipway.detect.plan import BuildPlan
+from shipway.image.deps import DEPS_DIR
+from shipway.image.layer import Layer
+from shipway.image.oci import EPOCH_ISO
+from shipway.objects import APP_UID
+
+WORKDIR = "/app"
+
+
+def image_config(
+    base: dict[str, Any], plan: BuildPlan, app: str, layers: list[Layer], labels: dict[str, str]
+) -> dict[str, Any]:
+    inner = dict(base.get("config") or {})
+    env = _env(inner.get("Env") or [], plan.port)
+    inner.pop("Entrypoint", None)  # the command below is the whole command line
+    argv = plan.web.argv if plan.web else None
+    inner |= {
+        "Env": env,
+        "Cmd": argv or inner.get("Cmd") or ["python3"],
+        "WorkingDir": WORKDIR,
+        "User": f"{APP_UID}:{APP_UID}",
+        "ExposedPorts": {f"{plan.port}/tcp": {}},
+        "Labels": {**(inner.get("Labels") or {}), **labels, "dev.shipway.app": app},
+    }
+    history = list(base.get("history") or [])
+    history += [
+        {"created": EPOCH_ISO, "created_by": f"shipway: {what}"}
+        for what in ("dependencies", "app source")
+    ]
+    config: dict[str, Any] = {
+        "created": EPOCH_ISO,
+        "architecture": base.get("architecture", "amd64"),
+        "os": base.get("os", "linux"),
+        "config": inner,
+        "rootfs": {
+            "type": "layers",
+            "diff_ids": [
+                *base.get("rootfs", {}).get("diff_ids", []),
+                *(layer.diff_id for layer in layers),
+            ],
+        },
+        "history": history,
+    }
+    if base.get("variant"):
+        config["variant"] = base["variant"]
+    return config
+
+
+def _env(base_env: list[str], port: int) -> list[str]:
+    values = dict(item.partition("=")[::2] for item in base_env)
+    path = values.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    values |= {
+        "PATH": f"/{DEPS_DIR}/bin:{path}",
+        "PYTHONPATH": f"/{DEPS_DIR}",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PORT": str(port),
+    }
+    return [f"{key}={value}" for key, value in values.items()]
+
+
+def source_labels(app_dir: Path) -> dict[str, str]:
+    """OCI labels naming the source: its git remote and commit, when it is a git checkout."""
+    labels = {}
+    revision = _git(app_dir, "rev-parse", "HEAD")
+    if revision:
+        labels["org.opencontainers.image.revision"] = revision
+    remote = _git(app_dir, "config", "--get", "remote.origin.url")
+    if remote and "@" not in remote:  # never publish credentials embedded in a URL
+        labels["org.opencontainers.image.source"] = remote
+    return labels
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None

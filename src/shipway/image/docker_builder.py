@@ -1,0 +1,78 @@
+"""``--builder docker``: build from the generated Dockerfile with a local Docker engine,
+for apps whose dependencies must be compiled, then push with ``docker push``."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from shipway.errors import ShipwayError
+from shipway.image.appfiles import app_entries
+from shipway.image.dockerfile import CA_FILE, dockerfile
+from shipway.image.progress import Progress, Silent
+from shipway.image.reference import Reference
+from shipway.project import Project
+
+
+def docker_build(
+    project: Project,
+    tag: Reference,
+    base: Reference,
+    ca_bundle: Path | None,
+    progress: Progress | None = None,
+) -> str:
+    """Build and push; returns the pushed manifest's digest."""
+    progress = progress or Silent()
+    docker = shutil.which("docker")
+    if docker is None:
+        raise ShipwayError(
+            "--builder docker needs the docker command; install Docker or use the default builder"
+        )
+    with tempfile.TemporaryDirectory(prefix="shipway-context-") as tmp:
+        context = Path(tmp)
+        _copy_context(project.app_dir, context)
+        if ca_bundle is not None:
+            shutil.copyfile(ca_bundle, context / CA_FILE)
+        own = project.app_dir / (project.plan.dockerfile or "")
+        text = (
+            own.read_text()
+            if project.plan.dockerfile
+            else dockerfile(project.plan, str(base), ca_bundle is not None)
+        )
+        (context / "Dockerfile.shipway").write_text(text)
+        progress.step("docker build")
+        _run([docker, "build", "-q", "-f", "Dockerfile.shipway", "-t", str(tag), "."], context)
+    progress.step(f"docker push {tag}")
+    _run([docker, "push", "-q", str(tag)], None)
+    digests = _run(
+        [docker, "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", str(tag)],
+        None,
+    )
+    repo = f"{tag.registry}/{tag.repository}"
+    for line in digests.splitlines():
+        name, _, digest = line.strip().partition("@")
+        if name in (repo, tag.repository) and digest:
+            return digest
+    raise ShipwayError(f"docker pushed {tag} but reported no digest for it")
+
+
+def _copy_context(app_dir: Path, context: Path) -> None:
+    for entry in app_entries(app_dir, "ctx"):
+        target = context / entry.name.removeprefix("ctx").lstrip("/")
+        if entry.link is not None:
+            target.symlink_to(entry.link)
+        elif entry.source is None:
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            shutil.copy2(entry.source, target)
+
+
+def _run(command: list[str], cwd: Path | None) -> str:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        detail = lines[-1].strip() if lines else f"exit code {result.returncode}"
+        raise ShipwayError(f"{' '.join(command[:2])} failed: {detail[:300]}")
+    return result.stdout

@@ -1,0 +1,82 @@
+"""Reproducible image layers: the same files always give the same bytes and digest.
+
+Entries are sorted, owned by root, stamped with a fixed time and normalised modes, and
+gzip writes no name or timestamp. The layer streams from disk through tar and gzip into
+the blob store while both digests (compressed and uncompressed) are computed on the way.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from shipway.image.blobs import BlobStore, HashingWriter
+
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+#: Every entry's time: builds must not depend on when files were touched.
+EPOCH = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
+
+
+@dataclass(frozen=True)
+class Layer:
+    digest: str
+    diff_id: str
+    size: int
+    media_type: str = OCI_LAYER
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One path in the layer; ``source`` is None for a directory."""
+
+    name: str
+    source: Path | None = None
+    link: str | None = None
+    executable: bool = False
+
+
+def write_layer(entries: Iterable[Entry], store: BlobStore) -> Layer:
+    with store.writer() as (out, commit):
+        compressed = HashingWriter(out)
+        with gzip.GzipFile(
+            filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=6
+        ) as zipped:
+            plain = HashingWriter(zipped)  # type: ignore[arg-type]
+            with tarfile.open(fileobj=plain, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+                for entry in sorted(entries, key=lambda e: e.name):
+                    _add(tar, entry)
+        commit(compressed.digest)
+    return Layer(compressed.digest, plain.digest, compressed.size)
+
+
+def _add(tar: tarfile.TarFile, entry: Entry) -> None:
+    info = tarfile.TarInfo(entry.name)
+    info.mtime = EPOCH
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if entry.link is not None:
+        info.type, info.linkname, info.mode = tarfile.SYMTYPE, entry.link, 0o777
+        tar.addfile(info)
+    elif entry.source is None:
+        info.type, info.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(info)
+    else:
+        info.size = entry.source.stat().st_size
+        info.mode = 0o755 if entry.executable else 0o644
+        with entry.source.open("rb") as handle:
+            tar.addfile(info, handle)
+
+
+def with_parents(entries: list[Entry]) -> list[Entry]:
+    """Add a directory entry for every parent, as image tools expect."""
+    names = {e.name for e in entries}
+    dirs = set()
+    for entry in entries:
+        for parent in PurePosixPath(entry.name).parents:
+            if str(parent) != "." and str(parent) not in names:
+                dirs.add(str(parent))
+    return entries + [Entry(d) for d in sorted(dirs)]
