@@ -109,4 +109,4 @@ def _report(data: dict[str, Any], as_json: bool) -> None:
             f"  {layer['role']:<12} {layer['digest'][:19]}  {layer['size']:>11,} B  "
             f"{layer['status']}{note}"
         )
-    out.print(f"[bold]{data['image']}@{data['digest']}[/]")
+    out.print(f"[bold]{data['image']}@{data['digest']}[/]", soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -118,3 +119,13 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line; SHIPWAY_DEBUG=1 shows where
+        if os.environ.get("SHIPWAY_DEBUG"):
+            raise
+        err.print(
+            f"[bold red]error:[/] internal error ({type(exc).__name__}: {exc}); this is "
+            "a bug in Shipway: run again with SHIPWAY_DEBUG=1 and report the traceback",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(70)

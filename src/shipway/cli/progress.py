@@ -1,4 +1,4 @@
-"""Rich progress for the core's long work: a spinner per stage, a bar per transfer."""
+"""Rich progress for the core's long work: a line per stage, a bar per transfer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from rich.progress import (
     DownloadColumn,
     Progress,
     SpinnerColumn,
-    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -20,6 +19,7 @@ from shipway.cli.common import err
 
 class RichProgress:
     def __init__(self, enabled: bool = True):
+        self.enabled = enabled
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -28,9 +28,7 @@ class RichProgress:
             TimeElapsedColumn(),
             console=err,
             disable=not enabled,
-            transient=False,
         )
-        self._step: TaskID | None = None
 
     def __enter__(self) -> RichProgress:
         self._progress.start()
@@ -42,18 +40,12 @@ class RichProgress:
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._finish_step()
         self._progress.stop()
 
     def step(self, text: str) -> None:
-        self._finish_step()
-        self._step = self._progress.add_task(text, total=None)
+        if self.enabled:
+            self._progress.console.print(f"[dim]•[/] {text}", highlight=False)
 
     def transfer(self, label: str, total: int) -> Callable[[int], None]:
         task = self._progress.add_task(f"  {label}", total=total)
         return lambda n: self._progress.advance(task, n)
-
-    def _finish_step(self) -> None:
-        if self._step is not None:
-            self._progress.update(self._step, total=1, completed=1)
-            self._step = None

@@ -192,7 +192,7 @@ def _requirements_source(app_dir: Path, deps: Dependencies, tmp: Path) -> Path:
         if compiled.returncode != 0:
             raise _install_failed(deps, compiled.stderr)
         return _write(tmp, compiled.stdout)
-    return app_dir / deps.file
+    return app_dir.resolve() / deps.file
 
 
 def _pipfile_requirements(pipfile: Path) -> str:
