@@ -68,12 +68,15 @@ build() {
   find "$root/var/log" -type f -delete
   find "$root" -xdev -name __pycache__ -type d -prune -exec rm -rf {} +
   sed -i -E 's/^([^:]*:[^:]*):[0-9]*:/\1::/' "$root/etc/shadow"  # drop "last changed" days
+  rm -f "$root/etc/resolv.conf" "$root/etc/hostname" "$root/etc/hosts"  # the host's copies
   : >"$root/etc/resolv.conf"
   echo localhost >"$root/etc/hostname"
   printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+  chmod 644 "$root/etc/resolv.conf" "$root/etc/hostname" "$root/etc/hosts"
 
+  # Owners stay as dpkg set them (root, but e.g. /etc/shadow and chage are group shadow).
   tar -C "$root" --create --file "$work/rootfs.tar" --format=posix --sort=name \
-    --numeric-owner --owner=0 --group=0 --mtime=@0 \
+    --numeric-owner --mtime=@0 \
     --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
     --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' .
   mv "$work/python-version" "$tar_path.python-version"
@@ -83,7 +86,7 @@ build() {
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9  # one build at a time; a second caller waits, then finds the cached tar
-[ -f "$tar_path" ] && [ -f "$tar_path.python-version" ] || build
+if [ ! -f "$tar_path" ] || [ ! -f "$tar_path.python-version" ]; then build; fi
 flock -u 9
 
 if [ -n "$out" ] && [ "$out" != "$tar_path" ]; then
