@@ -9,5 +9,7 @@ app = Flask(__name__)
 
 @app.get("/")
 def hello():
-    return jsonify(message=os.environ.get("GREETING", "Hello from Shipway!"),
-                   process=os.environ.get("HOSTNAME", ""))
+    return jsonify(
+        message=os.environ.get("GREETING", "Hello from Shipway!"),
+        process=os.environ.get("HOSTNAME", ""),
+    )

@@ -13,7 +13,8 @@ from pymongo.errors import PyMongoError
 
 MONGODB_URI = os.environ.get("MONGODB_URI")
 if not MONGODB_URI:
-    sys.exit("tasks: MONGODB_URI is not set; attach a mongodb addon or set it")
+    print("tasks: MONGODB_URI is not set; attach a mongodb addon or set it", file=sys.stderr)
+    sys.exit(3)  # gunicorn's "cannot boot" code: it stops instead of respawning workers
 
 app = Flask(__name__)
 # Connect lazily and give up quickly, so a missing database is a clear 503, not a hang.

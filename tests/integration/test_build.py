@@ -67,9 +67,11 @@ def build_json(app: Path, tag: str, base: str, env: dict[str, str], *extra: str)
     return json.loads(result.stdout)
 
 
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def docker(
+    *args: str, check: bool = True, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=300, check=False
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
     )
     if check:
         assert result.returncode == 0, result.stderr
@@ -216,7 +218,7 @@ def test_tasks_image_fails_cleanly_without_a_database(
     assert get(url + "/healthz") == (200, {"status": "ok"})
     status, body = get(url + "/")
     assert status == 503 and body["error"] == "database unavailable"
-    no_env = docker("run", "--rm", pinned, check=False)
+    no_env = docker("run", "--rm", pinned, check=False, timeout=60)
     assert no_env.returncode != 0
     assert "MONGODB_URI is not set" in no_env.stderr
 

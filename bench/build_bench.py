@@ -1,0 +1,213 @@
+"""Benchmark: `shipway build` against `docker build` + `docker push`, same app, same run.
+
+Measures, for an app with ~100 MB of dependencies (bench/apps/data-api):
+  * a cold build (empty caches on both sides) including the push,
+  * a rebuild after a one-line code change (median of --runs),
+  * the bytes each rebuild uploads, and the peak memory of `shipway build`.
+Both push to the same local registry and start from the same Debian base image.
+
+Run from the repository root after `make setup`:  .venv/bin/python bench/build_bench.py
+It starts what it needs (a registry, a Docker engine) with the scripts in hack/infra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.integration.images import push_rootfs  # noqa: E402
+
+from shipway import project  # noqa: E402
+from shipway.image import oci  # noqa: E402
+from shipway.image.blobs import BlobStore  # noqa: E402
+from shipway.image.dockerfile import CA_FILE, dockerfile  # noqa: E402
+from shipway.image.registry import RegistryClient  # noqa: E402
+
+APP = ROOT / "bench" / "apps" / "data-api"
+RESULTS = ROOT / "bench" / "results" / "build.json"
+
+
+def sh(*args: str | Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, env=env, check=False
+    )
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(map(str, args[:3]))} failed:\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def timed(*args: str | Path, env: dict[str, str] | None = None) -> tuple[float, str, int]:
+    """Seconds, stdout and the peak RSS (KiB) of the largest process of the command."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as errors:
+        start = time.perf_counter()
+        proc = subprocess.Popen([str(a) for a in args], stdout=out, stderr=errors, env=env)
+        _pid, status, usage = os.wait4(proc.pid, 0)  # reaps it, with its resource usage
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        errors.seek(0)
+        if os.waitstatus_to_exitcode(status):
+            sys.exit(f"{' '.join(map(str, args[:3]))} failed:\n{errors.read()[-2000:]}")
+        return elapsed, out.read(), usage.ru_maxrss
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def new_layer_bytes(client: RegistryClient, repo: str, before: str, after: str) -> int:
+    def layers(ref: str) -> dict[str, int]:
+        body, _ = client.get_manifest(repo, ref, oci.MANIFEST_TYPES)
+        return {d["digest"]: d["size"] for d in json.loads(body)["layers"]}
+
+    old = layers(before)
+    return sum(size for digest, size in layers(after).items() if digest not in old)
+
+
+class Bench:
+    def __init__(self, work: Path, runs: int):
+        self.work, self.runs = work, runs
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.client = RegistryClient(self.host, self.host, None)
+        self.app = work / "data-api"
+        shutil.copytree(APP, self.app)
+        self.env = {
+            **os.environ,
+            "SHIPWAY_CACHE_DIR": str(work / "shipway-cache"),
+            "UV_CACHE_DIR": str(work / "uv-cache"),
+        }
+
+    def start(self) -> None:
+        sh(ROOT / "hack/infra/install.sh")
+        sh(ROOT / "hack/infra/registry.sh", "start", self.work / "registry", self.port, "-")
+        sh(ROOT / "hack/infra/dockerd.sh", "start")
+        rootfs = Path(
+            sh(ROOT / "hack/infra/base-rootfs.sh", self.work / "rootfs.tar")
+            .strip()
+            .splitlines()[-1]
+        )
+        version = Path(f"{rootfs}.python-version").read_text().strip()
+        self.base = push_rootfs(
+            rootfs, version, self.host, None, BlobStore(self.work / "base-blobs"), "3.11"
+        )
+        sh("docker", "pull", "-q", self.base)
+
+    def stop(self) -> None:
+        sh(ROOT / "hack/infra/registry.sh", "stop", self.work / "registry")
+
+    def shipway(self, tag: str) -> tuple[float, dict[str, Any], int]:
+        seconds, stdout, rss = timed(
+            sys.executable,
+            "-m",
+            "shipway",
+            "build",
+            self.app,
+            "--tag",
+            f"{self.host}/bench/shipway:{tag}",
+            "--base-image",
+            self.base,
+            "--json",
+            env=self.env,
+        )
+        return seconds, json.loads(stdout), rss
+
+    def docker(self, tag: str, cold: bool) -> float:
+        context = self.work / "context"
+        shutil.rmtree(context, ignore_errors=True)
+        shutil.copytree(self.app, context)
+        shutil.copyfile(
+            os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt"), context / CA_FILE
+        )
+        plan = project.load(self.app).plan
+        (context / "Dockerfile").write_text(dockerfile(plan, self.base, ca_bundle=True))
+        image = f"{self.host}/bench/docker:{tag}"
+        build = ["docker", "build", "-q", "-t", image, *(["--no-cache"] if cold else []), "."]
+        start = time.perf_counter()
+        subprocess.run(build, cwd=context, check=True, capture_output=True)
+        sh("docker", "push", "-q", image)
+        return time.perf_counter() - start
+
+    def edit(self, n: int) -> None:
+        source = self.app / "app.py"
+        source.write_text(source.read_text() + f"# edit {n}\n")
+
+    def run(self) -> dict[str, Any]:
+        sh("docker", "builder", "prune", "-af")
+        cold_shipway, cold_result, cold_rss = self.shipway("cold")
+        cold_docker = self.docker("cold", cold=True)
+        rebuilds: dict[str, list[float]] = {"shipway": [], "docker": []}
+        uploaded: dict[str, list[int]] = {"shipway": [], "docker": []}
+        rss = [cold_rss]
+        for n in range(1, self.runs + 1):
+            self.edit(n)
+            seconds, result, peak = self.shipway(f"r{n}")
+            rebuilds["shipway"].append(seconds)
+            uploaded["shipway"].append(result["uploaded_bytes"])
+            rss.append(peak)
+            rebuilds["docker"].append(self.docker(f"r{n}", cold=False))
+            previous = "cold" if n == 1 else f"r{n - 1}"
+            uploaded["docker"].append(
+                new_layer_bytes(self.client, "bench/docker", previous, f"r{n}")
+            )
+        deps = next(layer for layer in cold_result["layers"] if layer["role"] == "dependencies")
+        med = {k: statistics.median(v) for k, v in rebuilds.items()}
+        return {
+            "app": "bench/apps/data-api",
+            "dependencies_layer_bytes": deps["size"],
+            "cold_seconds": {"shipway": cold_shipway, "docker": cold_docker},
+            "cold_speedup": cold_docker / cold_shipway,
+            "rebuild_seconds_median": med,
+            "rebuild_speedup": med["docker"] / med["shipway"],
+            "rebuild_uploaded_bytes_median": {k: statistics.median(v) for k, v in uploaded.items()},
+            "shipway_peak_rss_mib": max(rss) / 1024,
+            "runs": self.runs,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="rebuilds to take the median of")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="shipway-bench-") as tmp:
+        bench = Bench(Path(tmp), args.runs)
+        bench.start()
+        try:
+            results = bench.run()
+        finally:
+            bench.stop()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    cold, reb = results["cold_seconds"], results["rebuild_seconds_median"]
+    up = results["rebuild_uploaded_bytes_median"]
+    print(
+        f"cold build + push:     shipway {cold['shipway']:6.1f} s   docker {cold['docker']:6.1f} s"
+        f"   → {results['cold_speedup']:.1f}x faster"
+    )
+    print(
+        f"rebuild (1-line edit): shipway {reb['shipway']:6.2f} s   docker {reb['docker']:6.2f} s"
+        f"   → {results['rebuild_speedup']:.1f}x faster  (median of {args.runs})"
+    )
+    print(f"uploaded on rebuild:   shipway {up['shipway']:,.0f} B   docker {up['docker']:,.0f} B")
+    print(
+        f"peak memory of shipway build: {results['shipway_peak_rss_mib']:.0f} MiB "
+        f"(dependencies layer {results['dependencies_layer_bytes'] / 1e6:.0f} MB compressed)"
+    )
+
+
+if __name__ == "__main__":
+    main()
