@@ -277,3 +277,31 @@ def test_bad_input(
             check=False,
         )
         assert probe.stdout == "404", "no tag may exist after a failed build"
+
+
+def test_docker_builder_with_a_ca_bundle(
+    registry: Any, base_image: str, cli_env: dict[str, str], logged_in: None, containers: list[str]
+) -> None:
+    """The generated Dockerfile, built by Docker: package installs inside the build trust
+    the CA bundle given (this machine reaches the package index through a TLS proxy)."""
+    tag = f"{registry.host}/apps/hello-docker:v1"
+    ca_bundle = os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt")
+    result = shipway(
+        "build",
+        EXAMPLES / "hello",
+        "--builder",
+        "docker",
+        "--ca-bundle",
+        ca_bundle,
+        "--tag",
+        tag,
+        "--base-image",
+        base_image,
+        "--json",
+        env=cli_env,
+    )
+    assert result.returncode == 0, result.stderr
+    digest = json.loads(result.stdout)["digest"]
+    pinned = f"{registry.host}/apps/hello-docker@{digest}"
+    docker("pull", pinned)
+    assert get(run_web(pinned, containers) + "/")[0] == 200

@@ -194,6 +194,6 @@ def test_dockerfile_with_ca_bundle() -> None:
     assert text.splitlines()[1] == "FROM 127.0.0.1:5000/base/python:3.11"
     assert "COPY .shipway-ca.pem /tmp/" in text
     assert (
-        "RUN PIP_CERT=/tmp/.shipway-ca.pem SSL_CERT_FILE=/tmp/.shipway-ca.pem pip install "
+        "RUN export PIP_CERT=/tmp/.shipway-ca.pem SSL_CERT_FILE=/tmp/.shipway-ca.pem && pip install "
         "-r requirements.txt gunicorn==23.0.0 && rm -f /tmp/.shipway-ca.pem"
     ) in text

@@ -256,9 +256,13 @@ def _install_failed(deps: Dependencies, stderr: str) -> ShipwayError:
 
 
 def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    useful = [line for line in lines if not line.startswith("hint")]
-    return (useful or lines or ["no output"])[-1][:300]
+    """uv's reason on one line: its sentence from "Because", else the last line."""
+    lines = [line.strip(" ×╰─▶│") for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith("hint")]
+    joined = " ".join(lines)
+    if "Because" in joined:
+        return joined[joined.index("Because") :][:300]
+    return (lines or ["no output"])[-1][:300]
 
 
 def _fix_scripts(bin_dir: Path) -> None:

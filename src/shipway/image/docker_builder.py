@@ -3,6 +3,7 @@ for apps whose dependencies must be compiled, then push with ``docker push``."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -69,10 +70,14 @@ def _copy_context(app_dir: Path, context: Path) -> None:
             shutil.copy2(entry.source, target)
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _run(command: list[str], cwd: Path | None) -> str:
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        plain = ANSI.sub("", result.stderr + result.stdout)
+        lines = [line for line in plain.splitlines() if line.strip()]
         detail = lines[-1].strip() if lines else f"exit code {result.returncode}"
         raise ShipwayError(f"{' '.join(command[:2])} failed: {detail[:300]}")
     return result.stdout
