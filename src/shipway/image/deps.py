@@ -38,6 +38,8 @@ KEY_FILES = (
     "setup.py",
     "setup.cfg",
 )
+#: The marks uv draws around its error messages.
+UV_DECORATION = " \u00d7\u2570\u2500\u25b6\u2502"
 NO_WHEEL = re.compile(r"(?:Because |Wheels are required for `)([A-Za-z0-9._-]+)")
 
 
@@ -257,7 +259,7 @@ def _install_failed(deps: Dependencies, stderr: str) -> ShipwayError:
 
 def _last_line(text: str) -> str:
     """uv's reason on one line: its sentence from "Because", else the last line."""
-    lines = [line.strip(" ×╰─▶│") for line in text.splitlines()]
+    lines = [line.strip(UV_DECORATION) for line in text.splitlines()]
     lines = [line for line in lines if line and not line.startswith("hint")]
     joined = " ".join(lines)
     if "Because" in joined:
