@@ -33,7 +33,8 @@ from tests.integration.images import push_rootfs  # noqa: E402
 from shipway import project  # noqa: E402
 from shipway.image import oci  # noqa: E402
 from shipway.image.blobs import BlobStore  # noqa: E402
-from shipway.image.dockerfile import CA_FILE, dockerfile  # noqa: E402
+from shipway.image.docker_builder import DOCKERFILE, prepare_context  # noqa: E402
+from shipway.image.reference import parse  # noqa: E402
 from shipway.image.registry import RegistryClient  # noqa: E402
 
 APP = ROOT / "bench" / "apps" / "data-api"
@@ -127,18 +128,21 @@ class Bench:
         return seconds, json.loads(stdout), rss
 
     def docker(self, tag: str, cold: bool) -> float:
+        """What a Docker user runs: docker build (the generated Dockerfile) + docker push."""
         context = self.work / "context"
         shutil.rmtree(context, ignore_errors=True)
-        shutil.copytree(self.app, context)
-        shutil.copyfile(
-            os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt"), context / CA_FILE
-        )
-        plan = project.load(self.app).plan
-        (context / "Dockerfile").write_text(dockerfile(plan, self.base, ca_bundle=True))
+        context.mkdir()
+        ca_bundle = Path(os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt"))
+        prepare_context(project.load(self.app), parse(self.base), ca_bundle, context)
         image = f"{self.host}/bench/docker:{tag}"
-        build = ["docker", "build", "-q", "-t", image, *(["--no-cache"] if cold else []), "."]
+        build = ["docker", "build", "-q", "-f", DOCKERFILE, "-t", image, "."]
         start = time.perf_counter()
-        subprocess.run(build, cwd=context, check=True, capture_output=True)
+        subprocess.run(
+            [*build, *(["--no-cache"] if cold else [])],
+            cwd=context,
+            check=True,
+            capture_output=True,
+        )
         sh("docker", "push", "-q", image)
         return time.perf_counter() - start
 

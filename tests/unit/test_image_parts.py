@@ -197,3 +197,21 @@ def test_dockerfile_with_ca_bundle() -> None:
         "RUN export PIP_CERT=/tmp/.shipway-ca.pem SSL_CERT_FILE=/tmp/.shipway-ca.pem && pip install "
         "-r requirements.txt gunicorn==23.0.0 && rm -f /tmp/.shipway-ca.pem"
     ) in text
+
+
+@pytest.mark.parametrize(
+    ("host", "insecure", "scheme"),
+    [
+        ("127.0.0.1:5000", False, "http"),
+        ("localhost:5000", False, "http"),
+        ("[::1]:5000", False, "http"),
+        ("127.8.0.1", False, "http"),
+        ("registry.example.com", False, "https"),
+        ("10.0.0.5:5000", False, "https"),
+        ("10.0.0.5:5000", True, "http"),
+    ],
+)
+def test_plain_http_only_on_loopback_or_when_asked(host: str, insecure: bool, scheme: str) -> None:
+    from shipway.image.registry import RegistryClient  # noqa: PLC0415
+
+    assert RegistryClient(host, host, None, insecure=insecure).base == f"{scheme}://{host}"

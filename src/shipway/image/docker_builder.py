@@ -16,6 +16,10 @@ from shipway.image.progress import Progress, Silent
 from shipway.image.reference import Reference
 from shipway.project import Project
 
+DOCKERFILE = "Dockerfile.shipway"
+#: Where the app's files go in a generated build context.
+APP_SOURCE = "app"
+
 
 def docker_build(
     project: Project,
@@ -33,18 +37,9 @@ def docker_build(
         )
     with tempfile.TemporaryDirectory(prefix="shipway-context-") as tmp:
         context = Path(tmp)
-        _copy_context(project.app_dir, context)
-        if ca_bundle is not None:
-            shutil.copyfile(ca_bundle, context / CA_FILE)
-        own = project.app_dir / (project.plan.dockerfile or "")
-        text = (
-            own.read_text()
-            if project.plan.dockerfile
-            else dockerfile(project.plan, str(base), ca_bundle is not None)
-        )
-        (context / "Dockerfile.shipway").write_text(text)
+        prepare_context(project, base, ca_bundle, context)
         progress.step("docker build")
-        _run([docker, "build", "-q", "-f", "Dockerfile.shipway", "-t", str(tag), "."], context)
+        _run([docker, "build", "-q", "-f", DOCKERFILE, "-t", str(tag), "."], context)
     progress.step(f"docker push {tag}")
     _run([docker, "push", "-q", str(tag)], None)
     digests = _run(
@@ -59,8 +54,25 @@ def docker_build(
     raise ShipwayError(f"docker pushed {tag} but reported no digest for it")
 
 
+def prepare_context(
+    project: Project, base: Reference, ca_bundle: Path | None, context: Path
+) -> None:
+    """The build context: the app's shipped files, and beside them (never copied into the
+    image) the Dockerfile and the CA bundle. An app's own Dockerfile gets the app's files
+    at the root of the context, as it expects."""
+    own = project.plan.dockerfile
+    _copy_context(project.app_dir, context if own else context / APP_SOURCE)
+    if ca_bundle is not None:
+        shutil.copyfile(ca_bundle, context / CA_FILE)
+    if own:
+        text = (project.app_dir / own).read_text()
+    else:
+        text = dockerfile(project.plan, str(base), ca_bundle is not None, APP_SOURCE)
+    (context / DOCKERFILE).write_text(text)
+
+
 def _copy_context(app_dir: Path, context: Path) -> None:
-    for entry in app_entries(app_dir, "ctx"):
+    for entry in sorted(app_entries(app_dir, "ctx"), key=lambda e: e.name):
         target = context / entry.name.removeprefix("ctx").lstrip("/")
         if entry.link is not None:
             target.symlink_to(entry.link)

@@ -19,10 +19,14 @@ WORKDIR = "/app"
 CA_FILE = ".shipway-ca.pem"
 
 
-def dockerfile(plan: BuildPlan, base_image: str | None = None, ca_bundle: bool = False) -> str:
-    """``ca_bundle``: package installs trust the CA in ``.shipway-ca.pem`` of the build
-    context, e.g. a TLS-intercepting proxy's (a public certificate, deleted after use)."""
-    install = _install(plan.dependencies, plan.extra_packages)
+def dockerfile(
+    plan: BuildPlan, base_image: str | None = None, ca_bundle: bool = False, source: str = "."
+) -> str:
+    """``source``: where the app's files are in the build context. ``ca_bundle``: package
+    installs trust the CA in ``.shipway-ca.pem`` at the context's root, e.g. a
+    TLS-intercepting proxy's (a public certificate, deleted after use)."""
+    src = "" if source == "." else f"{source.rstrip('/')}/"
+    install = _install(plan.dependencies, plan.extra_packages, src)
     if ca_bundle and install:
         trust = f"export PIP_CERT=/tmp/{CA_FILE} SSL_CERT_FILE=/tmp/{CA_FILE} && "
         install = [f"COPY {CA_FILE} /tmp/", *(_with_env(line, trust) for line in install)]
@@ -33,7 +37,7 @@ def dockerfile(plan: BuildPlan, base_image: str | None = None, ca_bundle: bool =
         f"    PIP_DISABLE_PIP_VERSION_CHECK=1 PORT={plan.port}",
         f"WORKDIR {WORKDIR}",
         *install,
-        "COPY . .",
+        f"COPY {src or '.'} .",
         f"USER {APP_UID}:{APP_UID}",
         f"EXPOSE {plan.port}",
     ]
@@ -47,23 +51,23 @@ def _with_env(line: str, env: str) -> str:
     return f"RUN {env}{line[4:]} && rm -f /tmp/{CA_FILE}" if line.startswith("RUN ") else line
 
 
-def _install(deps: Dependencies | None, extras: list[str]) -> list[str]:
+def _install(deps: Dependencies | None, extras: list[str], src: str) -> list[str]:
     extra = "".join(f" {shlex.quote(p)}" for p in extras)
     if deps is None or deps.kind is None:
         return [f"RUN pip install{extra}"] if extras else []
     if deps.kind == "requirements":
-        return ["COPY requirements.txt ./", f"RUN pip install -r requirements.txt{extra}"]
+        return [f"COPY {src}requirements.txt ./", f"RUN pip install -r requirements.txt{extra}"]
     if deps.kind == "pyproject":
         # uv reads [project] dependencies without building the app as a package.
         return [
-            "COPY pyproject.toml ./",
+            f"COPY {src}pyproject.toml ./",
             f"RUN pip install uv && uv pip install --system -r pyproject.toml{extra} "
             "&& pip uninstall -y uv",
         ]
     if deps.kind == "pipfile":
         return [
-            "COPY Pipfile* ./",
+            f"COPY {src}Pipfile* ./",
             "RUN pip install pipenv && pipenv install --system --deploy"
             f"{' && pip install' + extra if extra else ''} && pip uninstall -y pipenv",
         ]
-    return ["COPY . .", f"RUN pip install .{extra}"]
+    return [f"COPY {src or '.'} .", f"RUN pip install .{extra}"]
