@@ -38,6 +38,8 @@ class Addon:
     data_path: str = ""
     #: The user the official image's server runs as.
     uid: int = 999
+    #: The server's environment variable that holds the generated password.
+    password_env: str = ""
     #: The variable the app reads its connection URL from, then aliases.
     url_vars: tuple[str, ...] = ()
     user = "shipway"

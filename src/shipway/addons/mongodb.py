@@ -13,6 +13,7 @@ class MongoDB(Addon):
     default_version = "7.0"
     port = 27017
     data_path = "/data/db"
+    password_env = "MONGO_INITDB_ROOT_PASSWORD"
     url_vars = ("MONGODB_URI", "MONGO_URL")
 
     def server_env(self, b: Binding) -> dict[str, str]:

@@ -14,6 +14,7 @@ class PostgreSQL(Addon):
     default_version = "16"
     port = 5432
     data_path = "/var/lib/postgresql/data"
+    password_env = "POSTGRES_PASSWORD"
     url_vars = ("DATABASE_URL",)
 
     def server_env(self, b: Binding) -> dict[str, str]:

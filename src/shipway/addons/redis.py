@@ -13,6 +13,7 @@ class Redis(Addon):
     default_version = "7.2"
     port = 6379
     data_path = "/data"
+    password_env = "REDIS_PASSWORD"
     url_vars = ("REDIS_URL",)
 
     def server_env(self, b: Binding) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""The only part of Shipway that talks to a Kubernetes cluster (through lightkube)."""

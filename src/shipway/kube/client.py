@@ -1,0 +1,73 @@
+"""Connecting to a cluster from a kubeconfig context, with errors a user can act on."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2 as httpx
+from lightkube import Client, KubeConfig
+from lightkube.core.exceptions import ApiError, ConfigError
+
+from shipway.errors import ShipwayError, TemporaryError
+
+FIELD_MANAGER = "shipway"
+
+
+def kubeconfig_path() -> Path:
+    first = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    return Path(first or Path.home() / ".kube" / "config").expanduser()
+
+
+def connect(context: str | None = None, timeout: float = 30) -> Client:
+    path = kubeconfig_path()
+    try:
+        config = KubeConfig.from_file(path)
+    except (OSError, ConfigError, ValueError) as exc:
+        raise ShipwayError(
+            f"{path}: cannot read the kubeconfig ({exc}); set KUBECONFIG or "
+            "--context to a cluster you can reach"
+        ) from None
+    names = list(config.contexts)
+    if context is not None and context not in names:
+        raise ShipwayError(f"{path}: no context '{context}'; use one of {', '.join(names)}")
+    try:
+        single = config.get(context_name=context)
+    except ConfigError as exc:
+        raise ShipwayError(f"{path}: {exc}; pick a context with --context") from None
+    return Client(single, timeout=httpx.Timeout(timeout), field_manager=FIELD_MANAGER)
+
+
+@contextmanager
+def api_errors(what: str) -> Iterator[None]:
+    """Turn API and connection failures into one-line errors naming ``what`` was tried."""
+    try:
+        yield
+    except ApiError as exc:
+        status = exc.status
+        if status.code == 403:
+            raise ShipwayError(
+                f"the cluster forbids {what}: {status.message}; ask for RBAC "
+                "rights (or use another --context)"
+            ) from None
+        if status.code == 401:
+            raise ShipwayError(
+                f"the cluster rejected the credentials while trying to {what}; "
+                "refresh your kubeconfig"
+            ) from None
+        kind = TemporaryError if (status.code or 0) >= 500 else ShipwayError
+        raise kind(f"could not {what}: {status.message}") from None
+    except httpx.HTTPError as exc:
+        raise TemporaryError(
+            f"cannot reach the cluster to {what} ({_reason(exc)}); check that "
+            "it is running and that your kubeconfig points at it"
+        ) from None
+
+
+def _reason(exc: httpx.HTTPError) -> str:
+    text = str(exc) or type(exc).__name__
+    if "refused" in text.lower():
+        return "connection refused"
+    return text.splitlines()[0][:120]

@@ -1,0 +1,181 @@
+"""Waiting for a release's workloads to roll out, and saying why when they do not.
+
+A rollout succeeds when every Deployment's controller has seen the new spec and all its
+replicas are updated and available (and every addon StatefulSet is ready). It fails as
+soon as a new pod cannot start (crash loop, image pull error, bad config), on
+``ProgressDeadlineExceeded``, or at the timeout; the reason carries the pod's events and
+the last lines of its log.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from lightkube import Client
+from lightkube.core.exceptions import ApiError
+from lightkube.resources.apps_v1 import Deployment, ReplicaSet, StatefulSet
+from lightkube.resources.core_v1 import Event, Pod
+
+from shipway.errors import ShipwayError
+from shipway.kube.client import api_errors
+from shipway.kube.logs import read_log
+
+#: Container states that will not fix themselves in time.
+STUCK = {
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "CreateContainerConfigError",
+    "InvalidImageName",
+    "CreateContainerError",
+    "RunContainerError",
+}
+
+
+class RolloutFailed(ShipwayError):
+    """The new release did not become available; ``str()`` says why."""
+
+
+@dataclass(frozen=True)
+class Workload:
+    kind: str  # Deployment or StatefulSet
+    name: str
+
+
+def wait(
+    client: Client, namespace: str, workloads: list[Workload], timeout: float, poll: float = 1.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(workloads)
+    while pending:
+        pending = [w for w in pending if not _done(client, namespace, w)]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise RolloutFailed(
+                _diagnose(client, namespace, pending[0], f"not ready after {timeout:.0f} s")
+            )
+        time.sleep(poll)
+
+
+def _done(client: Client, namespace: str, workload: Workload) -> bool:
+    with api_errors(f"read {workload.kind} {workload.name}"):
+        if workload.kind == "StatefulSet":
+            return _statefulset_ready(client.get(StatefulSet, workload.name, namespace=namespace))
+        deploy = client.get(Deployment, workload.name, namespace=namespace)
+    if _deployment_ready(deploy):
+        return True
+    for condition in (deploy.status.conditions if deploy.status else None) or []:
+        if condition.type == "Progressing" and condition.reason == "ProgressDeadlineExceeded":
+            raise RolloutFailed(
+                _diagnose(client, namespace, workload, "progress deadline exceeded")
+            )
+    stuck = _stuck_pod(client, namespace, deploy)
+    if stuck:
+        raise RolloutFailed(_diagnose(client, namespace, workload, stuck))
+    return False
+
+
+def _deployment_ready(deploy: Any) -> bool:
+    spec, status = deploy.spec, deploy.status
+    if status is None or (status.observedGeneration or 0) < (deploy.metadata.generation or 0):
+        return False
+    want = spec.replicas if spec.replicas is not None else 1
+    return (
+        (status.updatedReplicas or 0) >= want
+        and (status.availableReplicas or 0) >= want
+        and (status.replicas or 0) <= (status.updatedReplicas or 0)
+    )
+
+
+def _statefulset_ready(sts: Any) -> bool:
+    status = sts.status
+    if status is None or (status.observedGeneration or 0) < (sts.metadata.generation or 0):
+        return False
+    want = sts.spec.replicas if sts.spec.replicas is not None else 1
+    return (status.readyReplicas or 0) >= want and status.currentRevision == status.updateRevision
+
+
+def new_pods(client: Client, namespace: str, deploy: Any) -> list[Any]:
+    """Pods of the Deployment's newest ReplicaSet (the release being rolled out)."""
+    selector = deploy.spec.selector.matchLabels or {}
+    revision = (deploy.metadata.annotations or {}).get("deployment.kubernetes.io/revision")
+    replica_sets: list[Any] = list(client.list(ReplicaSet, namespace=namespace, labels=selector))
+    sets = [
+        rs
+        for rs in replica_sets
+        if (rs.metadata.annotations or {}).get("deployment.kubernetes.io/revision") == revision
+    ]
+    if not sets:
+        return []
+    template_hash = (sets[0].metadata.labels or {}).get("pod-template-hash")
+    return list(
+        client.list(
+            Pod, namespace=namespace, labels={**selector, "pod-template-hash": template_hash or ""}
+        )
+    )
+
+
+def _stuck_pod(client: Client, namespace: str, deploy: Any) -> str | None:
+    for pod in new_pods(client, namespace, deploy):
+        for status in (pod.status.containerStatuses if pod.status else None) or []:
+            waiting = status.state.waiting if status.state else None
+            if waiting and waiting.reason in STUCK:
+                return f"pod {pod.metadata.name}: {waiting.reason}"
+            if (status.restartCount or 0) >= 2:
+                return f"pod {pod.metadata.name}: restarted {status.restartCount} times"
+    return None
+
+
+def _diagnose(client: Client, namespace: str, workload: Workload, summary: str) -> str:
+    """One line: the summary, the newest warning event, and the failing pod's last log."""
+    parts = [f"{workload.kind} {workload.name}: {summary}"]
+    pods: list[Any] = []
+    if workload.kind == "Deployment":
+        deploy = client.get(Deployment, workload.name, namespace=namespace)
+        pods = new_pods(client, namespace, deploy)
+    for pod in pods[:1]:
+        event = _last_warning(client, namespace, pod.metadata.name)
+        if event:
+            parts.append(f"event: {event}")
+        tail = pod_log_tail(client, namespace, pod)
+        if tail:
+            parts.append(f"log: {tail}")
+    return "; ".join(parts)
+
+
+def _last_warning(client: Client, namespace: str, pod: str) -> str | None:
+    events = [
+        e
+        for e in client.list(Event, namespace=namespace, fields={"involvedObject.name": pod})
+        if e.type == "Warning"
+    ]
+    if not events:
+        return None
+    last = max(events, key=lambda e: str(e.lastTimestamp or e.eventTime or ""))
+    return f"{last.reason}: {' '.join((last.message or '').split())[:200]}"
+
+
+def pod_log_tail(client: Client, namespace: str, pod: Any, lines: int = 5) -> str:
+    """The last log lines of a pod's first container (its previous run if it crashed)."""
+    container = pod.spec.containers[0].name
+    for previous in (True, False):
+        try:
+            text = "".join(
+                read_log(
+                    client,
+                    pod.metadata.name,
+                    namespace,
+                    container,
+                    tail_lines=lines,
+                    previous=previous,
+                )
+            )
+        except (ApiError, httpx2.HTTPError):  # no previous run, or it never started
+            continue
+        if text.strip():
+            return " | ".join(line.strip() for line in text.splitlines()[-lines:])[:400]
+    return ""

@@ -1,0 +1,117 @@
+"""Numbered, immutable release records kept in the app's namespace.
+
+Each release is a ConfigMap ``<app>-release-v<N>`` (data immutable) holding everything
+needed to render that release again without the source — spec, build plan, image
+digest, exposure — and a Secret ``<app>-release-v<N>-env`` with the config vars it ran
+with. Its status (pending, succeeded, failed) is an annotation, the one mutable part.
+Any teammate's CLI sees the same history.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import json
+import socket
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from lightkube import Client, codecs
+from lightkube.resources.core_v1 import ConfigMap, Secret
+from pydantic import BaseModel, ConfigDict
+
+from shipway import objects as o
+from shipway.detect.plan import BuildPlan
+from shipway.kube.client import api_errors
+from shipway.spec.model import AppSpec
+
+Status = Literal["pending", "succeeded", "failed"]
+STATUS = "shipway.dev/status"
+VERSION = "shipway.dev/release"
+KEEP = {"shipway.dev/prune": "never"}
+
+
+class Release(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int
+    description: str
+    image: str
+    spec: AppSpec
+    plan: BuildPlan
+    expose: str
+    ingress_class: str | None = None
+    addon_repositories: dict[str, str] = {}
+    config_hash: str
+    created: str
+    by: str
+    status: Status = "pending"
+
+
+def who() -> str:
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record_name(app: str, version: int) -> str:
+    return f"{app}-release-v{version}"
+
+
+def env_name(app: str, version: int) -> str:
+    return f"{record_name(app, version)}-env"
+
+
+def history(client: Client, namespace: str, app: str) -> list[Release]:
+    """All releases, newest first."""
+    labels: dict[str, Any] = {o.LABEL_INSTANCE: app, o.LABEL_COMPONENT: "release"}
+    with api_errors(f"list the releases of {app}"):
+        maps: list[Any] = list(client.list(ConfigMap, namespace=namespace, labels=labels))
+    releases = []
+    for item in maps:
+        data = json.loads((item.data or {}).get("release.json", "{}"))
+        data["status"] = (item.metadata.annotations or {}).get(STATUS, "pending")
+        releases.append(Release.model_validate(data))
+    return sorted(releases, key=lambda r: r.version, reverse=True)
+
+
+def create(client: Client, namespace: str, release: Release, env: dict[str, str]) -> None:
+    app = release.spec.name
+    labels = {**o.labels(app, app, "release"), VERSION: str(release.version)}
+    body = release.model_dump(mode="json", exclude={"status"})
+    record = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": record_name(app, release.version),
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": {**KEEP, STATUS: release.status},
+        },
+        "immutable": True,
+        "data": {"release.json": json.dumps(body, sort_keys=True)},
+    }
+    snapshot = o.secret(env_name(app, release.version), namespace, labels, env)
+    snapshot["metadata"]["annotations"] = dict(KEEP)
+    snapshot["immutable"] = True
+    with api_errors(f"record release v{release.version}"):
+        client.create(codecs.from_dict(snapshot))
+        client.create(codecs.from_dict(record))
+
+
+def set_status(client: Client, namespace: str, app: str, version: int, status: Status) -> None:
+    patch = {"metadata": {"annotations": {STATUS: status}}}
+    with api_errors(f"mark release v{version} {status}"):
+        client.patch(ConfigMap, record_name(app, version), patch, namespace=namespace)
+
+
+def env_of(client: Client, namespace: str, app: str, version: int) -> dict[str, str]:
+    with api_errors(f"read the config of release v{version}"):
+        secret = client.get(Secret, env_name(app, version), namespace=namespace)
+    return decode(secret.data or {})
+
+
+def decode(data: dict[str, str]) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in data.items()}
