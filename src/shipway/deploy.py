@@ -1,0 +1,246 @@
+"""``shipway deploy`` and the verbs that make a new release: build → render → apply →
+prune → wait → record, and an automatic rollback to the last good release on failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lightkube import Client
+from lightkube.resources.core_v1 import Node, Service
+
+from shipway import appstate, project, releases
+from shipway.credentials import CredentialStore
+from shipway.detect.plan import BuildPlan
+from shipway.errors import ShipwayError
+from shipway.image.builder import BuildRequest, BuildResult, build
+from shipway.image.progress import Progress, Silent
+from shipway.image.reference import parse
+from shipway.kube.apply import apply_all, prune
+from shipway.kube.client import api_errors, connect
+from shipway.kube.rollout import RolloutFailed, Workload, wait
+from shipway.objects import Obj
+from shipway.platform import Platform
+from shipway.platform import load as load_platform
+from shipway.releases import Release
+from shipway.render import RenderOptions, render
+
+
+@dataclass(frozen=True)
+class Target:
+    """One app in one cluster."""
+
+    client: Client
+    namespace: str
+    app: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    release: Release
+    url: str | None
+    build: BuildResult | None = None
+
+
+class DeployFailed(ShipwayError):
+    """The release did not come up; the app was rolled back to ``rolled_back_to``."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, rolled_back_to: int | None):
+        super().__init__(message)
+        self.rolled_back_to = rolled_back_to
+
+
+def platform_for(client: Client, overrides: dict[str, Any]) -> Platform:
+    base = load_platform(client).with_env()
+    return base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+def deploy(
+    app_dir: Path,
+    context: str | None,
+    overrides: dict[str, Any],
+    namespace: str | None,
+    timeout: float,
+    progress: Progress | None = None,
+) -> Outcome:
+    progress = progress or Silent()
+    proj = project.load(app_dir)
+    client = connect(context)
+    platform = platform_for(client, overrides)
+    target = Target(client, namespace or proj.spec.name, proj.spec.name)
+    appstate.check_namespace(client, target.namespace)
+    if not platform.registry:
+        raise ShipwayError(
+            "no registry to push to: set one for the cluster with `shipway "
+            "platform set registry=HOST:PORT`, or pass --registry"
+        )
+    version = _next_version(target)
+    push = parse(f"{platform.registry}/{proj.spec.name}:v{version}", "registry")
+    base = parse(platform.base_image or proj.plan.base_image, "base image")
+    built = build(
+        BuildRequest(proj, base, push, insecure=platform.insecure_registry), progress=progress
+    )
+    pull_host = platform.pull_registry or platform.registry
+    release = Release(
+        version=version,
+        description=f"Deploy {built.digest[7:19]}",
+        image=f"{pull_host}/{proj.spec.name}@{built.digest}",
+        spec=proj.spec,
+        plan=proj.plan,
+        expose=platform.expose,
+        addon_repositories=platform.addon_images,
+        config_hash="",
+        created=releases.now(),
+        by=releases.who(),
+    )
+    outcome = roll_out(
+        target,
+        release,
+        appstate.config_vars(client, target.namespace, target.app),
+        timeout,
+        progress,
+    )
+    return Outcome(outcome.release, outcome.url, built)
+
+
+def roll_out(
+    target: Target,
+    release: Release,
+    config_vars: dict[str, str],
+    timeout: float,
+    progress: Progress,
+    auto_rollback: bool = True,
+) -> Outcome:
+    """Apply ``release`` and wait for it; on failure, go back to the last good release."""
+    objects = render_release(target, release, config_vars)
+    progress.step(f"releasing v{release.version}: {release.description}")
+    apply_all(target.client, objects[:1])  # the namespace, before what lives in it
+    appstate.save_config_vars(target.client, target.namespace, target.app, config_vars)
+    releases.create(target.client, target.namespace, release, config_vars)
+    apply_all(target.client, objects[1:])
+    prune(target.client, target.namespace, target.app, objects)
+    progress.step("waiting for the rollout")
+    try:
+        wait(target.client, target.namespace, workloads(objects), timeout)
+    except RolloutFailed as failure:
+        releases.set_status(target.client, target.namespace, target.app, release.version, "failed")
+        back = _auto_rollback(target, release, timeout, progress) if auto_rollback else None
+        suffix = f"; rolled back to v{back}" if back else ""
+        raise DeployFailed(f"release v{release.version} failed: {failure}{suffix}", back) from None
+    releases.set_status(target.client, target.namespace, target.app, release.version, "succeeded")
+    return Outcome(release.model_copy(update={"status": "succeeded"}), app_url(target, objects))
+
+
+def _auto_rollback(
+    target: Target, failed: Release, timeout: float, progress: Progress
+) -> int | None:
+    good = [
+        r
+        for r in releases.history(target.client, target.namespace, target.app)
+        if r.status == "succeeded" and r.version < failed.version
+    ]
+    if not good:
+        return None
+    progress.step(f"rolling back to v{good[0].version}")
+    rollback_to(
+        target,
+        good[0],
+        f"Rollback to v{good[0].version} (v{failed.version} failed)",
+        timeout,
+        progress,
+        auto_rollback=False,
+    )
+    return good[0].version
+
+
+def rollback_to(
+    target: Target,
+    previous: Release,
+    description: str,
+    timeout: float,
+    progress: Progress,
+    auto_rollback: bool = True,
+) -> Outcome:
+    """A new release with ``previous``'s image, spec and config vars, as Heroku does."""
+    env = releases.env_of(target.client, target.namespace, target.app, previous.version)
+    release = previous.model_copy(
+        update={
+            "version": _next_version(target),
+            "description": description,
+            "created": releases.now(),
+            "by": releases.who(),
+            "status": "pending",
+        }
+    )
+    return roll_out(target, release, env, timeout, progress, auto_rollback)
+
+
+def render_release(target: Target, release: Release, config_vars: dict[str, str]) -> list[Obj]:
+    spec = release.spec.model_copy(update={"env": {**release.spec.env, **config_vars}})
+    plan = with_formation(
+        release.plan, appstate.formation(target.client, target.namespace, target.app)
+    )
+    creds = appstate.credentials(target.client, target.namespace, release.spec, CredentialStore())
+    options = RenderOptions(
+        image=release.image,
+        expose=release.expose,  # type: ignore[arg-type]
+        namespace=target.namespace,
+        ingress_class=release.ingress_class,
+        addon_repositories=release.addon_repositories,
+    )
+    return render(spec, plan, options, creds)
+
+
+def with_formation(plan: BuildPlan, counts: dict[str, int]) -> BuildPlan:
+    processes = {
+        name: p.model_copy(update={"replicas": counts.get(name, p.replicas)})
+        for name, p in plan.processes.items()
+    }
+    return plan.model_copy(update={"processes": processes})
+
+
+def workloads(objects: list[Obj]) -> list[Workload]:
+    return [
+        Workload(o["kind"], o["metadata"]["name"])
+        for o in objects
+        if o["kind"] in ("Deployment", "StatefulSet")
+    ]
+
+
+def _next_version(target: Target) -> int:
+    history = releases.history(target.client, target.namespace, target.app)
+    return history[0].version + 1 if history else 1
+
+
+def app_url(target: Target, objects: list[Obj]) -> str | None:
+    """Where the app answers: its Ingress host, its NodePort on a node, else None."""
+    for obj in objects:
+        if obj["kind"] == "Ingress":
+            host = obj["spec"]["rules"][0].get("host")
+            if host:
+                return f"http://{host}/"
+    with api_errors("read the app's Service"):
+        service: Any = target.client.get(Service, target.app, namespace=target.namespace)
+    if service.spec.type != "NodePort":
+        return None
+    port = service.spec.ports[0].nodePort
+    return f"http://{_node_address(target.client)}:{port}/"
+
+
+def _node_address(client: Client) -> str:
+    """127.0.0.1 for a cluster on this machine (its API server is on loopback), else the
+    first node's external, then internal, address."""
+    server = str(client.config.cluster.server)
+    if "://127." in server or "://localhost" in server:
+        return "127.0.0.1"
+    with api_errors("list nodes"):
+        nodes: list[Any] = list(client.list(Node))
+    for wanted in ("ExternalIP", "InternalIP"):
+        for node in nodes:
+            for address in node.status.addresses or []:
+                if address.type == wanted:
+                    return str(address.address)
+    return "127.0.0.1"
