@@ -4,17 +4,15 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from lightkube import Client, codecs
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret
 
 from shipway import objects as o
 from shipway.addons import ADDONS, password_key
 from shipway.credentials import CredentialStore
 from shipway.errors import ShipwayError
-from shipway.kube.client import api_errors
+from shipway.kube.client import api_errors, get_or_none
 from shipway.releases import KEEP, decode
 from shipway.render import generated_env_key, secrets_needed
 from shipway.render.app import env_secret_name
@@ -29,19 +27,10 @@ def formation_name(app: str) -> str:
     return f"{app}-formation"
 
 
-def _get(client: Client, kind: Any, name: str, namespace: str) -> Any | None:
-    try:
-        return client.get(kind, name, namespace=namespace)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None
-        raise
-
-
 def check_namespace(client: Client, namespace: str) -> bool:
     """Whether the namespace exists; refuses one that Shipway did not create."""
     with api_errors(f"read namespace {namespace}"):
-        found = _get_global(client, namespace)
+        found = get_or_none(client, Namespace, namespace)
     if found is None:
         return False
     labels = found.metadata.labels or {}
@@ -53,18 +42,9 @@ def check_namespace(client: Client, namespace: str) -> bool:
     return True
 
 
-def _get_global(client: Client, name: str) -> Any | None:
-    try:
-        return client.get(Namespace, name)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None
-        raise
-
-
 def config_vars(client: Client, namespace: str, app: str) -> dict[str, str]:
     with api_errors(f"read the config vars of {app}"):
-        secret = _get(client, Secret, config_name(app), namespace)
+        secret = get_or_none(client, Secret, config_name(app), namespace)
     return decode(secret.data or {}) if secret else {}
 
 
@@ -77,7 +57,7 @@ def save_config_vars(client: Client, namespace: str, app: str, env: dict[str, st
 
 def formation(client: Client, namespace: str, app: str) -> dict[str, int]:
     with api_errors(f"read the formation of {app}"):
-        found = _get(client, ConfigMap, formation_name(app), namespace)
+        found = get_or_none(client, ConfigMap, formation_name(app), namespace)
     return {k: int(v) for k, v in ((found.data or {}) if found else {}).items()}
 
 
@@ -106,12 +86,12 @@ def credentials(
     for kind in spec.services:
         addon = ADDONS[kind]
         with api_errors(f"read the {kind} credentials"):
-            secret = _get(client, Secret, addon.secret_name(spec.name), namespace)
+            secret = get_or_none(client, Secret, addon.secret_name(spec.name), namespace)
         value = decode(secret.data or {}).get(addon.password_env) if secret else None
         if value:
             found[password_key(kind)] = value
     with api_errors("read the app's environment"):
-        env_secret = _get(client, Secret, env_secret_name(spec.name), namespace)
+        env_secret = get_or_none(client, Secret, env_secret_name(spec.name), namespace)
     env = decode(env_secret.data or {}) if env_secret else {}
     for var in spec.generated_env:
         if env.get(var):

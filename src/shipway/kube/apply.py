@@ -27,6 +27,8 @@ PRUNABLE: tuple[type[NamespacedResource], ...] = (
     Secret,
     Job,
 )
+#: What runs, without the Secrets that hold config and credentials.
+RUNNING_KINDS = (Deployment, StatefulSet, Service, Ingress, NetworkPolicy, Job)
 
 
 def apply_all(client: Client, objects: Iterable[Obj], force: bool = True) -> None:
@@ -42,12 +44,18 @@ def dry_run(client: Client, objects: Iterable[Obj]) -> None:
             client.apply(codecs.from_dict(obj), force=True, dry_run=True)
 
 
-def prune(client: Client, namespace: str, app: str, keep: Iterable[Obj]) -> list[str]:
+def prune(
+    client: Client,
+    namespace: str,
+    app: str,
+    keep: Iterable[Obj],
+    kinds: tuple[type[NamespacedResource], ...] = PRUNABLE,
+) -> list[str]:
     """Delete the app's managed objects that ``keep`` does not list; returns what went."""
     wanted = {(o["kind"], o["metadata"]["name"]) for o in keep}
     labels: dict[str, Any] = {LABEL_INSTANCE: app, LABEL_MANAGED_BY: MANAGED_BY}
     deleted = []
-    for resource in PRUNABLE:
+    for resource in kinds:
         kind = resource.__name__
         with api_errors(f"list {kind}s of {app}"):
             found: list[Any] = list(client.list(resource, namespace=namespace, labels=labels))

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 from lightkube import Client, KubeConfig
@@ -71,3 +72,13 @@ def _reason(exc: httpx.HTTPError) -> str:
     if "refused" in text.lower():
         return "connection refused"
     return text.splitlines()[0][:120]
+
+
+def get_or_none(client: Client, kind: Any, name: str, namespace: str | None = None) -> Any:
+    """The object, or None when it does not exist (other API errors are raised)."""
+    try:
+        return client.get(kind, name, namespace=namespace)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return None
+        raise

@@ -176,3 +176,16 @@ def release_job(ctx: AppContext) -> o.Obj:
             },
         },
     }
+
+
+def one_off_pod(ctx: AppContext, name: str, command: list[str]) -> o.Obj:
+    """A pod for ``shipway run``: the app's image, env and limits, with the app's labels
+    so its addons' NetworkPolicies admit it, running ``command`` once."""
+    process = ProcessPlan(command=command, replicas=1, resources=ctx.spec.resources)
+    labels = o.labels(ctx.spec.name, ctx.spec.name, "run")
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": o.metadata(name, ctx.namespace, labels),
+        "spec": pod_spec(ctx, "run", process, "Never"),
+    }

@@ -1,0 +1,178 @@
+"""Heroku's day-2 verbs on a deployed app: config vars, scaling, processes, one-off runs,
+addons, apps, destroy. Those that change what runs make a new release."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lightkube.resources.apps_v1 import Deployment, StatefulSet
+from lightkube.resources.core_v1 import Namespace, PersistentVolumeClaim
+
+from shipway import appstate, releases
+from shipway.addons import ADDONS
+from shipway.deploy import Outcome, Target, render_release, roll_out
+from shipway.errors import ShipwayError
+from shipway.image.progress import Progress, Silent
+from shipway.kube.apply import RUNNING_KINDS, prune
+from shipway.kube.client import api_errors, get_or_none
+from shipway.kube.pods import OneOff
+from shipway.objects import LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, content_hash
+from shipway.releases import Release
+from shipway.render import app as app_objects
+from shipway.spec.model import ENV_NAME
+
+
+def current(target: Target) -> Release:
+    """The release running now: the newest that succeeded."""
+    for release in releases.history(target.client, target.namespace, target.app):
+        if release.status == "succeeded":
+            return release
+    raise ShipwayError(
+        f"app '{target.app}' has no successful release in namespace "
+        f"'{target.namespace}'; deploy it first with shipway deploy"
+    )
+
+
+def set_config(
+    target: Target, changes: dict[str, str | None], timeout: float, progress: Progress | None = None
+) -> Outcome:
+    """Set (value) or unset (None) config vars: a new release that rolls every process."""
+    for name in changes:
+        if not _valid_env_name(name):
+            raise ShipwayError(
+                f"config var '{name}' is not a valid name; use letters, digits "
+                "and '_', not starting with a digit"
+            )
+    env = appstate.config_vars(target.client, target.namespace, target.app)
+    missing = [k for k, v in changes.items() if v is None and k not in env]
+    if missing:
+        raise ShipwayError(
+            f"config var {', '.join(missing)} is not set with config:set; nothing to unset"
+        )
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    verb = "Set" if all(v is not None for v in changes.values()) else "Update"
+    base = current(target)
+    release = base.model_copy(
+        update={
+            "version": releases.history(target.client, target.namespace, target.app)[0].version + 1,
+            "description": f"{verb} {', '.join(sorted(changes))} config vars",
+            "config_hash": content_hash(env),
+            "created": releases.now(),
+            "by": releases.who(),
+            "status": "pending",
+        }
+    )
+    return roll_out(target, release, env, timeout, progress or Silent())
+
+
+def _valid_env_name(name: str) -> bool:
+    return re.fullmatch(ENV_NAME, name) is not None
+
+
+def scale(target: Target, counts: dict[str, int]) -> dict[str, int]:
+    """Set process counts now and for every later release (the formation)."""
+    release = current(target)
+    unknown = sorted(set(counts) - set(release.plan.processes))
+    if unknown:
+        raise ShipwayError(
+            f"no process type {', '.join(unknown)}; the app has {', '.join(release.plan.processes)}"
+        )
+    formation = appstate.formation(target.client, target.namespace, target.app) | counts
+    appstate.save_formation(target.client, target.namespace, target.app, formation)
+    for name, replicas in counts.items():
+        with api_errors(f"scale {name}"):
+            target.client.patch(
+                Deployment,
+                f"{target.app}-{name}",
+                {"spec": {"replicas": replicas}},
+                namespace=target.namespace,
+            )
+    return formation
+
+
+def run(
+    target: Target, command: list[str], emit: Callable[[str], None], timeout: float = 300
+) -> int:
+    """Run ``command`` once in a new pod with the app's image and config; its exit code."""
+    release = current(target)
+    env = appstate.config_vars(target.client, target.namespace, target.app)
+    objects = render_release(target, release, env)
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    config_hash = deployment["spec"]["template"]["metadata"]["annotations"]
+    ctx = app_objects.AppContext(
+        release.spec,
+        release.plan,
+        target.namespace,
+        release.image,
+        next(iter(config_hash.values())),
+    )
+    name = f"{target.app}-run-{secrets.token_hex(3)}"
+    pod = app_objects.one_off_pod(ctx, name, command)
+    return OneOff(target.client, pod).run(emit, timeout)
+
+
+@dataclass(frozen=True)
+class AddonState:
+    kind: str
+    version: str
+    ready: str
+    storage: str
+
+
+def addons(target: Target) -> list[AddonState]:
+    release = current(target)
+    found = []
+    for kind, service in release.spec.services.items():
+        name = f"{target.app}-{kind}"
+        with api_errors(f"read addon {kind}"):
+            sts = get_or_none(target.client, StatefulSet, name, target.namespace)
+            claim = get_or_none(
+                target.client, PersistentVolumeClaim, f"data-{name}-0", target.namespace
+            )
+        ready = f"{(sts.status.readyReplicas or 0) if sts and sts.status else 0}/1"
+        storage = f"{service.storage} ({claim.status.phase})" if claim and claim.status else "-"
+        found.append(AddonState(kind, ADDONS[kind].version(service), ready, storage))
+    return found
+
+
+def apps(target_client: Any) -> list[dict[str, str]]:
+    """Apps deployed in the cluster: namespaces Shipway manages that hold releases."""
+    labels: dict[str, Any] = {LABEL_MANAGED_BY: MANAGED_BY}
+    with api_errors("list namespaces"):
+        namespaces: list[Any] = list(target_client.list(Namespace, labels=labels))
+    listed = []
+    for ns in namespaces:
+        app = (ns.metadata.labels or {}).get(LABEL_INSTANCE)
+        if not app:
+            continue
+        history = releases.history(target_client, ns.metadata.name, app)
+        latest = history[0] if history else None
+        listed.append(
+            {
+                "app": app,
+                "namespace": ns.metadata.name,
+                "release": f"v{latest.version}" if latest else "-",
+                "status": latest.status if latest else "-",
+            }
+        )
+    return listed
+
+
+def destroy(target: Target, keep_data: bool) -> list[str]:
+    """Remove the app. Without ``keep_data``, its namespace and everything in it, addon
+    data included. With it, every running part, but not the addon volumes nor what is
+    needed to use them again (credentials, release history): a redeploy finds its data."""
+    appstate.check_namespace(target.client, target.namespace)
+    if keep_data:
+        return prune(target.client, target.namespace, target.app, keep=[], kinds=RUNNING_KINDS)
+    with api_errors(f"delete namespace {target.namespace}"):
+        target.client.delete(Namespace, target.namespace)
+    return [f"Namespace/{target.namespace}"]
