@@ -16,7 +16,7 @@ from lightkube.resources.core_v1 import ConfigMap
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shipway.errors import ShipwayError
-from shipway.kube.client import api_errors
+from shipway.kube.client import api_errors, get_or_none
 from shipway.objects import LABEL_MANAGED_BY, MANAGED_BY
 
 NAMESPACE = "shipway-system"
@@ -50,13 +50,14 @@ class Platform(BaseModel):
 
 
 def load(client: Client) -> Platform:
-    try:
-        config = client.get(ConfigMap, NAME, namespace=NAMESPACE)
-    except ApiError as exc:
-        if exc.status.code in (403, 404):
-            return Platform()
-        raise
-    return _parse(config.data or {})
+    with api_errors("read the platform settings"):
+        try:
+            config = get_or_none(client, ConfigMap, NAME, NAMESPACE)
+        except ApiError as exc:
+            if exc.status.code != 403:
+                raise
+            config = None  # a user who may not read shipway-system gets the defaults
+    return _parse(config.data or {}) if config else Platform()
 
 
 def save(client: Client, platform: Platform) -> None:

@@ -113,3 +113,41 @@ def test_inspect_json() -> None:
     assert data["spec"]["services"] == {
         "mongodb": {"version": "6.0.2", "storage": "1Gi", "as": None}
     }
+
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: nothing-listens
+  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
+users:
+- name: someone
+  user: {token: not-a-real-token}
+contexts:
+- name: gone
+  context: {cluster: nothing-listens, user: someone}
+current-context: gone
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["apps"], 1, "error: cannot reach the cluster to list namespaces (connection refused)"),
+        (["ps", "tasks"], 1, "error: cannot reach the cluster to list the pods of tasks"),
+        (["apps", "--context", "nope"], 2, "no context 'nope'; use one of gone"),
+        (["deploy", str(EXAMPLES / "tasks")], 1, "cannot reach the cluster"),
+    ],
+)
+def test_cluster_errors_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], code: int, message: str
+) -> None:
+    """No cluster answers at the kubeconfig's address (a closed port on 127.0.0.1)."""
+    config = tmp_path / "kubeconfig"
+    config.write_text(KUBECONFIG)
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    result = shipway(*args)
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "not-a-real-token" not in result.stderr

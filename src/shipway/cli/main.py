@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from shipway import __version__, project
-from shipway.cli import build_cmd  # noqa: F401  (registers the command)
+from shipway.cli import apps_cmd, build_cmd  # noqa: F401  (they register their commands)
 from shipway.cli.common import JsonFlag, app, err, out, print_json
 from shipway.credentials import CredentialStore
 from shipway.errors import ShipwayError

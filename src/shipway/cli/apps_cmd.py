@@ -1,0 +1,369 @@
+"""The Heroku-style verbs: deploy, releases, rollback, config, scale, ps, logs, run,
+addons, apps, destroy, platform."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from shipway import appstate, operate, releases
+from shipway import platform as platform_settings
+from shipway.cli.common import JsonFlag, app, err, out, print_json
+from shipway.cli.progress import RichProgress
+from shipway.deploy import DeployFailed, Target, deploy, rollback_to
+from shipway.errors import ShipwayError
+from shipway.kube.client import connect
+from shipway.kube.pods import app_pods, stream_logs
+
+Context = Annotated[str | None, typer.Option(help="kubeconfig context [default: current].")]
+Namespace = Annotated[str | None, typer.Option(help="[default: the app name]")]
+AppName = Annotated[str, typer.Argument(help="The app's name.")]
+Timeout = Annotated[float, typer.Option(help="Seconds to wait for the rollout.")]
+
+
+def _target(name: str, context: str | None, namespace: str | None) -> Target:
+    return Target(connect(context), namespace or name, name)
+
+
+@app.command("deploy")
+def deploy_cmd(
+    app_dir: Annotated[Path, typer.Argument(help="The app's source directory.")],
+    context: Context = None,
+    namespace: Namespace = None,
+    registry: Annotated[str | None, typer.Option(help="Registry to push to.")] = None,
+    pull_registry: Annotated[str | None, typer.Option(help="Registry as nodes reach it.")] = None,
+    base_image: Annotated[str | None, typer.Option(help="Base image.")] = None,
+    expose: Annotated[str | None, typer.Option(help="clusterip, nodeport or ingress.")] = None,
+    timeout: Timeout = 180,
+    as_json: JsonFlag = False,
+) -> None:
+    """Build, push, provision addons, apply and wait: the app answers at the printed URL."""
+    overrides = {
+        "registry": registry,
+        "pull_registry": pull_registry,
+        "base_image": base_image,
+        "expose": expose,
+    }
+    with RichProgress(enabled=not as_json) as progress:
+        try:
+            outcome = deploy(app_dir, context, overrides, namespace, timeout, progress)
+        except DeployFailed as failed:
+            if as_json:
+                print_json(
+                    {
+                        "status": "failed",
+                        "reason": str(failed),
+                        "rolled_back_to": failed.rolled_back_to,
+                    }
+                )
+            raise
+    if as_json:
+        print_json(
+            {
+                "status": "succeeded",
+                "app": outcome.release.spec.name,
+                "release": outcome.release.version,
+                "image": outcome.release.image,
+                "url": outcome.url,
+            }
+        )
+        return
+    out.print(
+        f"[bold green]v{outcome.release.version}[/] deployed: {outcome.release.image}",
+        soft_wrap=True,
+    )
+    out.print(
+        f"URL: {outcome.url}"
+        if outcome.url
+        else f"No public URL (ClusterIP): kubectl port-forward -n "
+        f"{namespace or outcome.release.spec.name} svc/{outcome.release.spec.name} 8080:80"
+    )
+
+
+@app.command("releases")
+def releases_cmd(
+    name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
+) -> None:
+    """The app's releases, newest first."""
+    target = _target(name, context, namespace)
+    history = releases.history(target.client, target.namespace, name)
+    rows = [
+        {
+            "version": r.version,
+            "status": r.status,
+            "description": r.description,
+            "image": r.image,
+            "created": r.created,
+            "by": r.by,
+        }
+        for r in history
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("v", "status", "description", "by", "created")
+    for row in rows:
+        table.add_row(
+            *(str(row[key]) for key in ("version", "status", "description", "by", "created"))
+        )
+    out.print(table)
+
+
+@app.command("rollback")
+def rollback_cmd(
+    name: AppName,
+    version: Annotated[str | None, typer.Argument()] = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    timeout: Timeout = 180,
+) -> None:
+    """Roll back to a release (default: the one before the current): a new release."""
+    target = _target(name, context, namespace)
+    history = releases.history(target.client, target.namespace, name)
+    good = [r for r in history if r.status == "succeeded"]
+    if version is None:
+        if len(good) < 2:
+            raise ShipwayError(f"{name} has no earlier successful release to roll back to")
+        wanted = good[1]
+    else:
+        number = int(version.lstrip("v")) if version.lstrip("v").isdigit() else -1
+        matches = [r for r in history if r.version == number]
+        if not matches:
+            raise ShipwayError(f"{name} has no release {version}; see shipway releases {name}")
+        wanted = matches[0]
+    with RichProgress() as progress:
+        outcome = rollback_to(target, wanted, f"Rollback to v{wanted.version}", timeout, progress)
+    out.print(f"[bold green]v{outcome.release.version}[/]: rolled back to v{wanted.version}")
+
+
+@app.command("config")
+def config_cmd(
+    name: AppName,
+    context: Context = None,
+    namespace: Namespace = None,
+    reveal: Annotated[bool, typer.Option(help="Show the values.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The app's config vars (values hidden unless --reveal)."""
+    target = _target(name, context, namespace)
+    env = appstate.config_vars(target.client, target.namespace, name)
+    shown = {k: (v if reveal else "(hidden)") for k, v in sorted(env.items())}
+    if as_json:
+        print_json(shown)
+        return
+    for key, value in shown.items():
+        out.print(f"{key}={value}", highlight=False)
+
+
+@app.command("config:set")
+def config_set_cmd(
+    name: AppName,
+    assignments: Annotated[list[str], typer.Argument()],
+    context: Context = None,
+    namespace: Namespace = None,
+    timeout: Timeout = 180,
+) -> None:
+    """Set config vars (KEY=VALUE …): a new release that restarts the processes."""
+    changes: dict[str, str | None] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ShipwayError(f"'{key}': write config vars as KEY=VALUE")
+        changes[key] = value
+    _change_config(name, changes, context, namespace, timeout)
+
+
+@app.command("config:unset")
+def config_unset_cmd(
+    name: AppName,
+    keys: Annotated[list[str], typer.Argument()],
+    context: Context = None,
+    namespace: Namespace = None,
+    timeout: Timeout = 180,
+) -> None:
+    """Remove config vars: a new release that restarts the processes."""
+    _change_config(name, dict.fromkeys(keys), context, namespace, timeout)
+
+
+def _change_config(
+    name: str,
+    changes: dict[str, str | None],
+    context: str | None,
+    namespace: str | None,
+    timeout: float,
+) -> None:
+    target = _target(name, context, namespace)
+    with RichProgress() as progress:
+        outcome = operate.set_config(target, changes, timeout, progress)
+    out.print(f"[bold green]v{outcome.release.version}[/]: {outcome.release.description}")
+
+
+@app.command("scale")
+def scale_cmd(
+    name: AppName,
+    counts: Annotated[list[str], typer.Argument(help="web=3 …")],
+    context: Context = None,
+    namespace: Namespace = None,
+) -> None:
+    """Set how many pods each process type runs."""
+    wanted = {}
+    for item in counts:
+        process, _, count = item.partition("=")
+        if not count.isdigit():
+            raise ShipwayError(f"'{item}': write process=COUNT, e.g. web=2")
+        wanted[process] = int(count)
+    formation = operate.scale(_target(name, context, namespace), wanted)
+    out.print(" ".join(f"{k}={v}" for k, v in sorted(formation.items())))
+
+
+@app.command("ps")
+def ps_cmd(
+    name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
+) -> None:
+    """The app's pods: process type, status, restarts."""
+    target = _target(name, context, namespace)
+    pods = app_pods(target.client, target.namespace, name)
+    if as_json:
+        print_json([pod.__dict__ for pod in pods])
+        return
+    table = Table("process", "pod", "status", "ready", "restarts", "started")
+    for pod in pods:
+        table.add_row(
+            pod.process,
+            pod.name,
+            pod.phase,
+            "yes" if pod.ready else "no",
+            str(pod.restarts),
+            pod.started,
+        )
+    out.print(table)
+
+
+@app.command("logs")
+def logs_cmd(
+    name: AppName,
+    context: Context = None,
+    namespace: Namespace = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f")] = False,
+    process: Annotated[str | None, typer.Option(help="Only this process type.")] = None,
+    tail: Annotated[int | None, typer.Option(help="Lines per pod.")] = None,
+) -> None:
+    """The logs of all the app's pods, each line prefixed with its pod."""
+    target = _target(name, context, namespace)
+    pods = [
+        p
+        for p in app_pods(target.client, target.namespace, name)
+        if process is None or p.process == process
+    ]
+    if not pods:
+        raise ShipwayError(f"{name} has no pods{f' of type {process}' if process else ''}")
+
+    def emit(pod: str, line: str) -> None:
+        sys.stdout.write(f"{pod} | {line}\n")
+        sys.stdout.flush()
+
+    stream_logs(target.client, target.namespace, pods, follow, tail, emit)
+
+
+@app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_cmd(
+    name: AppName,
+    command: Annotated[list[str], typer.Argument()],
+    context: Context = None,
+    namespace: Namespace = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for a start.")] = 300,
+) -> None:
+    """Run a command once in a new pod with the app's image and config; exits with its code."""
+
+    def emit(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    code = operate.run(_target(name, context, namespace), command, emit, timeout)
+    raise typer.Exit(code)
+
+
+@app.command("addons")
+def addons_cmd(
+    name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
+) -> None:
+    """The app's backing services and their state."""
+    found = operate.addons(_target(name, context, namespace))
+    if as_json:
+        print_json([a.__dict__ for a in found])
+        return
+    table = Table("addon", "version", "ready", "storage")
+    for addon in found:
+        table.add_row(addon.kind, addon.version, addon.ready, addon.storage)
+    out.print(table)
+
+
+@app.command("apps")
+def apps_cmd(context: Context = None, as_json: JsonFlag = False) -> None:
+    """The apps Shipway deployed in the cluster."""
+    listed = operate.apps(connect(context))
+    if as_json:
+        print_json(listed)
+        return
+    table = Table("app", "namespace", "release", "status")
+    for row in listed:
+        table.add_row(row["app"], row["namespace"], row["release"], row["status"])
+    out.print(table)
+
+
+@app.command("destroy")
+def destroy_cmd(
+    name: AppName,
+    context: Context = None,
+    namespace: Namespace = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+    keep_data: Annotated[
+        bool, typer.Option("--keep-data/--delete-data", help="Keep the addons' volumes.")
+    ] = False,
+) -> None:
+    """Delete the app (asks for its name unless --yes)."""
+    if not yes:
+        what = "its addon data is kept" if keep_data else "its addon data is DELETED"
+        err.print(f"This removes {name} from the cluster; {what}.")
+        typed = typer.prompt("Type the app's name to confirm", default="", show_default=False)
+        if typed != name:
+            raise ShipwayError("the name did not match; nothing was deleted")
+    removed = operate.destroy(_target(name, context, namespace), keep_data)
+    out.print(f"removed {', '.join(removed) or 'nothing'}")
+
+
+platform_app = typer.Typer(help="Settings shared by every user of the cluster.")
+app.add_typer(platform_app, name="platform")
+
+
+@platform_app.command("show")
+def platform_show(context: Context = None, as_json: JsonFlag = False) -> None:
+    """The cluster's platform settings, with environment overrides applied."""
+    settings = platform_settings.load(connect(context)).with_env()
+    data: dict[str, Any] = settings.model_dump()
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        out.print(f"{key}: {value}", highlight=False)
+
+
+@platform_app.command("set")
+def platform_set(
+    assignments: Annotated[list[str], typer.Argument(help="KEY=VALUE …")], context: Context = None
+) -> None:
+    """Change platform settings, e.g. registry=127.0.0.1:5000 addon_images.mongodb=…"""
+    client = connect(context)
+    changes = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ShipwayError(f"'{item}': write KEY=VALUE")
+        changes[key] = value
+    updated = platform_settings.update(platform_settings.load(client), changes)
+    platform_settings.save(client, updated)
+    out.print("platform settings saved")
