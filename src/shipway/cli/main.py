@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -12,7 +13,6 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from shipway import __version__, project
-from shipway.cli import apps_cmd, build_cmd  # noqa: F401  (they register their commands)
 from shipway.cli.common import JsonFlag, app, err, out, print_json
 from shipway.credentials import CredentialStore
 from shipway.errors import ShipwayError
@@ -110,8 +110,43 @@ def _options(
         ) from None
 
 
+#: Modules that register more commands, imported only when their command runs (or for
+#: --help), so that `shipway render` never pays for the registry or cluster clients.
+COMMAND_MODULES = {
+    "build": "build_cmd",
+    **dict.fromkeys(
+        [
+            "deploy",
+            "releases",
+            "rollback",
+            "config",
+            "config:set",
+            "config:unset",
+            "scale",
+            "ps",
+            "logs",
+            "run",
+            "addons",
+            "apps",
+            "destroy",
+            "platform",
+        ],
+        "apps_cmd",
+    ),
+}
+
+
+def _register_commands(argv: list[str]) -> None:
+    if len(argv) > 1 and argv[1] in ("render", "inspect", "version"):
+        return
+    wanted = COMMAND_MODULES.get(argv[1]) if len(argv) > 1 else None
+    for module in [wanted] if wanted else sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(f"shipway.cli.{module}")
+
+
 def main() -> None:
     try:
+        _register_commands(sys.argv)
         app()
     except ShipwayError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
