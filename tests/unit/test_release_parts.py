@@ -1,0 +1,99 @@
+"""The pure parts of deploying: platform settings, formations, release records, one-off
+pods. What needs a cluster is tested in tests/e2e."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shipway import project
+from shipway.deploy import with_formation, workloads
+from shipway.errors import ShipwayError
+from shipway.platform import Platform, update
+from shipway.releases import Release
+from shipway.render import RenderOptions, render, secrets_needed
+from shipway.render.app import AppContext, one_off_pod
+from tests.conftest import EXAMPLES
+from tests.helpers.pss import violations
+
+
+def test_platform_update() -> None:
+    start = Platform()
+    changed = update(
+        start,
+        {
+            "registry": "127.0.0.1:5000",
+            "addon_images.mongodb": "reg/ferretdb",
+            "insecure_registry": "true",
+        },
+    )
+    assert changed.registry == "127.0.0.1:5000"
+    assert changed.addon_images == {"mongodb": "reg/ferretdb"}
+    assert changed.insecure_registry is True
+    reset = update(changed, {"addon_images.mongodb": "", "registry": ""})
+    assert reset.addon_images == {} and reset.registry is None
+    with pytest.raises(ShipwayError, match="platform: unknown setting 'registy'; use one of"):
+        update(start, {"registy": "x"})
+
+
+def test_platform_env_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHIPWAY_REGISTRY", "10.1.2.3:5000")
+    assert Platform(registry="127.0.0.1:5000").with_env().registry == "10.1.2.3:5000"
+
+
+def test_formation_overrides_replicas() -> None:
+    plan = project.load(EXAMPLES / "notes-heroku").plan
+    scaled = with_formation(plan, {"worker": 3})
+    assert scaled.processes["worker"].replicas == 3
+    assert scaled.processes["web"].replicas == plan.processes["web"].replicas == 2
+
+
+def test_release_round_trips_through_json() -> None:
+    proj = project.load(EXAMPLES / "tasks")
+    release = Release(
+        version=3,
+        description="Deploy abc",
+        image="r/tasks@sha256:" + "a" * 64,
+        spec=proj.spec,
+        plan=proj.plan,
+        expose="nodeport",
+        config_hash="",
+        created="2026-01-01T00:00:00Z",
+        by="me@here",
+    )
+    body = json.dumps(release.model_dump(mode="json", exclude={"status"}))
+    assert Release.model_validate(json.loads(body)) == release
+
+
+def _objects(example: str) -> tuple[project.Project, list[dict]]:
+    proj = project.load(EXAMPLES / example)
+    creds = {name: "x" for name in secrets_needed(proj.spec)}
+    return proj, render(proj.spec, proj.plan, RenderOptions(image="img:1"), creds)
+
+
+def test_workloads_to_wait_for() -> None:
+    _, objects = _objects("notes-heroku")
+    assert {(w.kind, w.name) for w in workloads(objects)} == {
+        ("StatefulSet", "notes-postgresql"),
+        ("StatefulSet", "notes-redis"),
+        ("Deployment", "notes-web"),
+        ("Deployment", "notes-worker"),
+    }
+
+
+def test_one_off_pod_is_restricted_and_reaches_addons() -> None:
+    proj, objects = _objects("tasks")
+    pod = one_off_pod(
+        AppContext(proj.spec, proj.plan, "tasks", "img:1", "hash"),
+        "tasks-run-1",
+        ["python", "-c", "print(1)"],
+    )
+    spec = pod["spec"]
+    assert spec["restartPolicy"] == "Never"
+    assert spec["containers"][0]["command"] == ["python", "-c", "print(1)"]
+    assert spec["containers"][0]["envFrom"] == [{"secretRef": {"name": "tasks-env"}}]
+    assert violations(spec) == []
+    policy = next(o for o in objects if o["kind"] == "NetworkPolicy")
+    admitted = policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]
+    assert admitted.items() <= pod["metadata"]["labels"].items()
