@@ -29,6 +29,25 @@ def _target(name: str, context: str | None, namespace: str | None) -> Target:
     return Target(connect(context), namespace or name, name)
 
 
+def _assignments(items: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` arguments (the value may be empty, or contain '=')."""
+    parsed = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ShipwayError(f"'{item}': write KEY=VALUE")
+        parsed[key] = value
+    return parsed
+
+
+def _show(data: dict[str, Any], as_json: bool, separator: str) -> None:
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        out.print(f"{key}{separator}{value}", highlight=False)
+
+
 @app.command("deploy")
 def deploy_cmd(
     app_dir: Annotated[Path, typer.Argument(help="The app's source directory.")],
@@ -151,12 +170,7 @@ def config_cmd(
     """The app's config vars (values hidden unless --reveal)."""
     target = _target(name, context, namespace)
     env = appstate.config_vars(target.client, target.namespace, name)
-    shown = {k: (v if reveal else "(hidden)") for k, v in sorted(env.items())}
-    if as_json:
-        print_json(shown)
-        return
-    for key, value in shown.items():
-        out.print(f"{key}={value}", highlight=False)
+    _show({k: (v if reveal else "(hidden)") for k, v in sorted(env.items())}, as_json, "=")
 
 
 @app.command("config:set")
@@ -168,12 +182,7 @@ def config_set_cmd(
     timeout: Timeout = 180,
 ) -> None:
     """Set config vars (KEY=VALUE …): a new release that restarts the processes."""
-    changes: dict[str, str | None] = {}
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ShipwayError(f"'{key}': write config vars as KEY=VALUE")
-        changes[key] = value
+    changes: dict[str, str | None] = dict(_assignments(assignments))
     _change_config(name, changes, context, namespace, timeout)
 
 
@@ -210,13 +219,12 @@ def scale_cmd(
     namespace: Namespace = None,
 ) -> None:
     """Set how many pods each process type runs."""
-    wanted = {}
-    for item in counts:
-        process, _, count = item.partition("=")
-        if not count.isdigit():
-            raise ShipwayError(f"'{item}': write process=COUNT, e.g. web=2")
-        wanted[process] = int(count)
-    formation = operate.scale(_target(name, context, namespace), wanted)
+    wanted = _assignments(counts)
+    if not all(count.isdigit() for count in wanted.values()):
+        raise ShipwayError("write process=COUNT, e.g. web=2")
+    formation = operate.scale(
+        _target(name, context, namespace), {k: int(v) for k, v in wanted.items()}
+    )
     out.print(" ".join(f"{k}={v}" for k, v in sorted(formation.items())))
 
 
@@ -344,12 +352,7 @@ app.add_typer(platform_app, name="platform")
 def platform_show(context: Context = None, as_json: JsonFlag = False) -> None:
     """The cluster's platform settings, with environment overrides applied."""
     settings = platform_settings.load(connect(context)).with_env()
-    data: dict[str, Any] = settings.model_dump()
-    if as_json:
-        print_json(data)
-        return
-    for key, value in data.items():
-        out.print(f"{key}: {value}", highlight=False)
+    _show(settings.model_dump(), as_json, ": ")
 
 
 @platform_app.command("set")
@@ -358,12 +361,7 @@ def platform_set(
 ) -> None:
     """Change platform settings, e.g. registry=127.0.0.1:5000 addon_images.mongodb=…"""
     client = connect(context)
-    changes = {}
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ShipwayError(f"'{item}': write KEY=VALUE")
-        changes[key] = value
+    changes = _assignments(assignments)
     updated = platform_settings.update(platform_settings.load(client), changes)
     platform_settings.save(client, updated)
     out.print("platform settings saved")
