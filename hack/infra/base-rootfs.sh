@@ -41,6 +41,32 @@ debian_mirror() {
   ' "${files[@]}"
 }
 
+# No state of the build or of this host in ROOT: apt's lists and caches, logs, the
+# host's resolv.conf/hostname/hosts, machine-id, "last changed" days in /etc/shadow.
+scrub_rootfs() {
+  local root=$1
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old \
+    "$root"/var/lib/dpkg/*-old "$root"/var/cache/ldconfig/aux-cache "$root"/etc/*- \
+    "$root"/tmp/* "$root"/var/tmp/* "$root"/run/* "$root"/root/.cache "$root"/etc/machine-id
+  find "$root/var/log" -type f -delete
+  find "$root" -xdev -name __pycache__ -type d -prune -exec rm -rf {} +
+  sed -i -E 's/^([^:]*:[^:]*):[0-9]*:/\1::/' "$root/etc/shadow"  # drop "last changed" days
+  rm -f "$root/etc/resolv.conf" "$root/etc/hostname" "$root/etc/hosts"  # the host's copies
+  : >"$root/etc/resolv.conf"
+  echo localhost >"$root/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+  chmod 644 "$root/etc/resolv.conf" "$root/etc/hostname" "$root/etc/hosts"
+}
+
+# ROOT as one reproducible tar at OUT: sorted, numeric owners, mtime 0, no atime/ctime.
+tar_rootfs() {
+  # Owners stay as dpkg set them (root, but e.g. /etc/shadow and chage are group shadow).
+  tar -C "$1" --create --file "$2" --format=posix --sort=name \
+    --numeric-owner --mtime=@0 \
+    --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
+    --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' .
+}
+
 build() {
   local mirror work root
   mirror=${SHIPWAY_DEBIAN_MIRROR:-$(debian_mirror)}
@@ -62,26 +88,14 @@ build() {
 
   # pip works like in the official python image; no state of this build or this host.
   rm -f "$root"/usr/lib/python3*/EXTERNALLY-MANAGED
-  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old \
-    "$root"/var/lib/dpkg/*-old "$root"/var/cache/ldconfig/aux-cache "$root"/etc/*- \
-    "$root"/tmp/* "$root"/var/tmp/* "$root"/run/* "$root"/root/.cache "$root"/etc/machine-id
-  find "$root/var/log" -type f -delete
-  find "$root" -xdev -name __pycache__ -type d -prune -exec rm -rf {} +
-  sed -i -E 's/^([^:]*:[^:]*):[0-9]*:/\1::/' "$root/etc/shadow"  # drop "last changed" days
-  rm -f "$root/etc/resolv.conf" "$root/etc/hostname" "$root/etc/hosts"  # the host's copies
-  : >"$root/etc/resolv.conf"
-  echo localhost >"$root/etc/hostname"
-  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
-  chmod 644 "$root/etc/resolv.conf" "$root/etc/hostname" "$root/etc/hosts"
-
-  # Owners stay as dpkg set them (root, but e.g. /etc/shadow and chage are group shadow).
-  tar -C "$root" --create --file "$work/rootfs.tar" --format=posix --sort=name \
-    --numeric-owner --mtime=@0 \
-    --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
-    --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' .
+  scrub_rootfs "$root"
+  tar_rootfs "$root" "$work/rootfs.tar"
   mv "$work/python-version" "$tar_path.python-version"
   mv "$work/rootfs.tar" "$tar_path"
 }
+
+# Sourced (hack/images/build.sh does): only the functions above, nothing runs.
+(return 0 2>/dev/null) && return 0
 
 mkdir -p "$cache"
 exec 9>"$cache/.lock"

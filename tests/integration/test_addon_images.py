@@ -1,0 +1,367 @@
+"""The addon server images of hack/images, run the way Shipway renders their StatefulSets.
+
+Each image is built here (or taken from the cache), pushed to the local registry with
+Shipway's client, pulled and run by a real Docker engine with what Shipway's addon
+renders for its pod: the container's args (``$(VAR)`` expanded as Kubernetes does), the
+environment of its Secret, user and group 999, every capability dropped, no privilege
+escalation, and a fresh volume at the data path prepared as a new Kubernetes volume with
+``fsGroup: 999`` is (owned root:999, mode 2775, a ``lost+found`` in it). A real client
+then uses the URL Shipway gives the app, pointed at the published 127.0.0.1 port; the
+container is then replaced by a new one on the same volume and the data must be there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import pymongo
+import pytest
+from pymongo.collection import Collection
+from pymongo.errors import OperationFailure
+
+from shipway.addons import ADDONS
+from shipway.addons.base import Binding
+from shipway.image.blobs import BlobStore
+from shipway.spec.model import Service
+from tests.integration.addon_images import push_addon_image, run_images_script
+from tests.integration.infra import Registry, cache_dir
+
+APP, NAMESPACE = "tasks", "shop"
+READY_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What Shipway renders for one addon, and the URL it gives the app."""
+
+    container: dict[str, Any]
+    pod_security: dict[str, Any]
+    env: dict[str, str]
+    url: str
+
+    @property
+    def data_path(self) -> str:
+        return str(self.container["volumeMounts"][0]["mountPath"])
+
+    @property
+    def port(self) -> int:
+        return int(self.container["ports"][0]["containerPort"])
+
+    def args(self) -> list[str]:
+        """The container's args, with ``$(VAR)`` expanded from its environment."""
+        expand: Callable[[re.Match[str]], str] = lambda m: self.env.get(m[1], m[0])  # noqa: E731
+        return [
+            re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", expand, a)
+            for a in self.container.get("args", [])
+        ]
+
+
+def render(kind: str, image: str) -> Rendered:
+    addon = ADDONS[kind]
+    binding = Binding(APP, NAMESPACE, Service(), secrets.token_urlsafe(24), image)
+    objects = addon.objects(binding)
+    secret = next(o for o in objects if o["kind"] == "Secret")
+    pod = next(o for o in objects if o["kind"] == "StatefulSet")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    env |= {e["name"]: e["value"] for e in container.get("env", [])}
+    return Rendered(container, pod["securityContext"], env, addon.url(binding))
+
+
+class Docker:
+    """The docker CLI; remembers the containers and volumes it made, for ``remove_all``."""
+
+    def __init__(self, cli: str):
+        self.cli = cli
+        self.made: list[tuple[str, str]] = []
+
+    def remove_all(self) -> None:
+        for what, name in reversed(self.made):
+            if what == "container":
+                self("rm", "--force", "--volumes", name, check=False)
+            else:
+                self("volume", "rm", "--force", name, check=False)
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 300) -> str:
+        result = subprocess.run(
+            [self.cli, *args], capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if check:
+            assert result.returncode == 0, f"docker {' '.join(args[:2])}: {result.stderr}"
+        return result.stdout
+
+    def fresh_volume(self, image: str, gid: int) -> str:
+        """A volume as a new Kubernetes volume with ``fsGroup: gid`` is: root:gid, 2775."""
+        name = f"shipway-test-{secrets.token_hex(4)}"
+        self("volume", "create", name)
+        self.made.append(("volume", name))
+        self(
+            "run", "--rm", "--user", "0:0", "--entrypoint", "/bin/sh",
+            "--mount", f"type=volume,src={name},dst=/volume", image, "-c",
+            f"mkdir -m 700 /volume/lost+found && chown 0:{gid} /volume && chmod 2775 /volume",
+        )  # fmt: skip
+        return name
+
+    def run_as_rendered(self, image: str, rendered: Rendered, volume: str) -> Server:
+        """``docker run`` with what Shipway's pod spec says, the port published on 127.0.0.1."""
+        pod, security = rendered.pod_security, rendered.container["securityContext"]
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        assert security["allowPrivilegeEscalation"] is False
+        assert security["readOnlyRootFilesystem"] is False
+        name = f"shipway-test-{secrets.token_hex(4)}"
+        self.made.append(("container", name))
+        env = [f"--env={k}={v}" for k, v in rendered.env.items()]
+        self(
+            "run", "--detach", "--name", name,
+            "--user", f"{pod['runAsUser']}:{pod['runAsGroup']}", "--group-add", str(pod["fsGroup"]),
+            "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+            "--mount", f"type=volume,src={volume},dst={rendered.data_path},volume-nocopy",
+            "--publish", f"127.0.0.1::{rendered.port}", *env,
+            image, *rendered.args(),
+        )  # fmt: skip
+        published = self("port", name, f"{rendered.port}/tcp").splitlines()[0]
+        return Server(self, name, int(published.rsplit(":", 1)[1]))
+
+
+@dataclass
+class Server:
+    docker: Docker
+    name: str
+    port: int
+
+    def logs(self) -> str:
+        result = subprocess.run(
+            [self.docker.cli, "logs", self.name], capture_output=True, text=True, check=False
+        )
+        return result.stdout + result.stderr
+
+    def running(self) -> bool:
+        state = self.docker("inspect", "--format", "{{.State.Running}}", self.name, check=False)
+        return state.strip() == "true"
+
+    def stop(self) -> None:
+        """Stopped as Kubernetes stops a pod (the image's stop signal, then a grace period)."""
+        self.docker("stop", "--time", "30", self.name, timeout=60)
+        self.docker("rm", "--volumes", self.name)
+
+    def url(self, rendered: Rendered) -> str:
+        """The app's URL, pointed at this container's published port."""
+        parts = urlsplit(rendered.url)
+        userinfo = parts.netloc.rpartition("@")[0]
+        return urlunsplit(parts._replace(netloc=f"{userinfo}@127.0.0.1:{self.port}"))
+
+    def wait(self, attempt: Callable[[], Any]) -> Any:
+        """``attempt()`` until it succeeds; Docker's proxy accepts before the server does."""
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            try:
+                return attempt()
+            except Exception as err:  # any failure means "not ready yet"
+                if not self.running():
+                    pytest.fail(f"{self.name} exited:\n{self.logs()[-3000:]}", pytrace=False)
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"{self.name} not ready after {READY_TIMEOUT:.0f} s ({err!r}):\n"
+                        f"{self.logs()[-3000:]}",
+                        pytrace=False,
+                    )
+                time.sleep(0.5)
+
+
+@pytest.fixture
+def docker(docker_engine: str) -> Iterator[Docker]:
+    """The engine; the containers and volumes a test made are removed at its end."""
+    cli = Docker(docker_engine)
+    yield cli
+    cli.remove_all()
+
+
+@pytest.fixture(scope="module")
+def addon_image(anonymous_registry: Registry, docker_engine: str) -> Callable[[str], str]:
+    """Push an addon image with Shipway's client, pull it into the engine; its ref."""
+    store = BlobStore(cache_dir() / "addons" / "blobs")  # kept: a warm run compresses nothing
+
+    def pushed(kind: str) -> str:
+        ref = push_addon_image(kind, anonymous_registry.host, None, store)
+        Docker(docker_engine)("pull", ref, timeout=600)
+        return ref
+
+    return pushed
+
+
+@pytest.fixture(scope="module")
+def psql(infra_installed: None) -> str:
+    run_images_script("install.sh", timeout=900)  # postgresql-client, when missing
+    path = shutil.which("psql")
+    assert path, "psql not found after hack/images/install.sh"
+    return path
+
+
+Step = Callable[[Server, Rendered], None]
+
+
+def run_twice(
+    kind: str, addon_image: Callable[[str], str], docker: Docker, write: Step, read: Step
+) -> None:
+    """Run the image as rendered, ``write``; replace the container, keep the volume, ``read``."""
+    ref = addon_image(kind)
+    rendered = render(kind, ref)
+    config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", ref))
+    assert config["User"] == "999:999"
+    assert f"{rendered.port}/tcp" in config["ExposedPorts"]
+    volume = docker.fresh_volume(ref, rendered.pod_security["fsGroup"])
+    first = docker.run_as_rendered(ref, rendered, volume)
+    write(first, rendered)
+    first.stop()
+    second = docker.run_as_rendered(ref, rendered, volume)
+    read(second, rendered)
+
+
+def on_volume(docker: Docker, server: Server, rendered: Rendered) -> list[str]:
+    return docker("exec", server.name, "ls", "-A", rendered.data_path).split()
+
+
+# -- redis -------------------------------------------------------------------------------
+class Resp:
+    """A Redis connection speaking RESP over a plain socket."""
+
+    def __init__(self, port: int):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.file = self.sock.makefile("rwb")
+
+    def __call__(self, *words: str) -> Any:
+        """Send one command; its reply (a status or error line as bytes, a bulk string,
+        an integer, a list of replies, or None)."""
+        command = f"*{len(words)}\r\n" + "".join(f"${len(w.encode())}\r\n{w}\r\n" for w in words)
+        self.file.write(command.encode())
+        self.file.flush()
+        return self.reply()
+
+    def reply(self) -> Any:
+        line = self.file.readline().rstrip(b"\r\n")
+        if not line:
+            raise ConnectionError("connection closed")
+        kind, rest = line[:1], line[1:]
+        if kind == b"$":
+            return None if int(rest) < 0 else self.file.read(int(rest) + 2)[:-2]
+        if kind == b"*":
+            return [self.reply() for _ in range(int(rest))]
+        return int(rest) if kind == b":" else line
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+def redis_connection(server: Server, rendered: Rendered) -> Resp:
+    """A connection authenticated with the password of Shipway's REDIS_URL."""
+    password = unquote(urlsplit(rendered.url).password or "")
+    connection = Resp(server.port)
+    reply = connection("AUTH", password)
+    if reply != b"+OK":
+        connection.close()
+        raise ConnectionError(f"AUTH: {reply!r}")
+    return connection
+
+
+def test_redis_image(addon_image: Callable[[str], str], docker: Docker) -> None:
+    def write(server: Server, rendered: Rendered) -> None:
+        redis = server.wait(lambda: redis_connection(server, rendered))
+        assert redis("SET", "task:1", "buy milk") == b"+OK"
+        # The rendered args reached redis-server.
+        assert redis("CONFIG", "GET", "appendonly") == [b"appendonly", b"yes"]
+        assert redis("CONFIG", "GET", "dir") == [b"dir", rendered.data_path.encode()]
+        redis.close()
+        anonymous = Resp(server.port)
+        assert anonymous("GET", "task:1").startswith(b"-NOAUTH")
+        assert anonymous("AUTH", "wrong-password").startswith(b"-WRONGPASS")
+        anonymous.close()
+
+    def read(server: Server, rendered: Rendered) -> None:
+        redis = server.wait(lambda: redis_connection(server, rendered))
+        assert redis("GET", "task:1") == b"buy milk"
+        redis.close()
+        assert "appendonlydir" in on_volume(docker, server, rendered)
+
+    run_twice("redis", addon_image, docker, write, read)
+
+
+# -- postgresql --------------------------------------------------------------------------
+def test_postgresql_image(addon_image: Callable[[str], str], docker: Docker, psql: str) -> None:
+    def query(url: str, sql: str) -> str:
+        result = subprocess.run(
+            [psql, "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql, url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={"PATH": "/usr/bin:/bin", "PGCONNECT_TIMEOUT": "5"},
+        )
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.strip())
+        return result.stdout.strip()
+
+    def write(server: Server, rendered: Rendered) -> None:
+        url = server.url(rendered)
+        who = server.wait(lambda: query(url, "SELECT current_user || ' ' || current_database()"))
+        assert who == f"shipway {APP}"
+        query(url, "CREATE TABLE tasks (title text); INSERT INTO tasks VALUES ('buy milk')")
+        wrong = url.replace(f":{urlsplit(url).password}@", ":wrong-password@")
+        with pytest.raises(RuntimeError, match="password authentication failed"):
+            query(wrong, "SELECT 1")
+        assert query(url, "SHOW listen_addresses") == "*"
+        assert query(url, "SHOW data_directory") == rendered.env["PGDATA"]
+        network = "SELECT auth_method FROM pg_hba_file_rules WHERE address = 'all'"
+        assert query(url, network) == "scram-sha-256"
+        assert "initializing" in server.logs()
+
+    def read(server: Server, rendered: Rendered) -> None:
+        url = server.url(rendered)
+        assert server.wait(lambda: query(url, "SELECT title FROM tasks")) == "buy milk"
+        assert "initializing" not in server.logs()  # a later start only runs postgres
+        assert {"lost+found", "pgdata"} <= set(on_volume(docker, server, rendered))
+
+    run_twice("postgresql", addon_image, docker, write, read)
+
+
+# -- mongodb (FerretDB) ------------------------------------------------------------------
+def test_mongodb_image(addon_image: Callable[[str], str], docker: Docker) -> None:
+    def find_one(url: str, query: dict[str, Any] | None = None) -> Any:
+        """What the app does with MONGODB_URI: its default database, pymongo's defaults."""
+        client: pymongo.MongoClient[dict[str, Any]]
+        with pymongo.MongoClient(url, serverSelectionTimeoutMS=5000) as client:
+            return client.get_default_database().tasks.find_one(query)
+
+    def write(server: Server, rendered: Rendered) -> None:
+        url = server.url(rendered)
+        assert url.endswith(f"/{APP}?authSource=admin")
+        server.wait(lambda: find_one(url))
+        client: pymongo.MongoClient[dict[str, Any]]
+        with pymongo.MongoClient(url) as client:
+            tasks: Collection[dict[str, Any]] = client.get_default_database().tasks
+            inserted = tasks.insert_one({"title": "buy milk"}).inserted_id
+            assert find_one(url, {"_id": inserted}) == {"_id": inserted, "title": "buy milk"}
+        # Authentication is real: a wrong password or none at all gets nothing.
+        password = urlsplit(url).password
+        with pytest.raises(OperationFailure, match="Authentication failed"):
+            find_one(url.replace(f":{password}@", ":wrong-password@"))
+        with pytest.raises(OperationFailure, match="requires authentication"):
+            find_one(url.replace(f"shipway:{password}@", ""))
+
+    def read(server: Server, rendered: Rendered) -> None:
+        found = server.wait(lambda: find_one(server.url(rendered), {"title": "buy milk"}))
+        assert found is not None and found["title"] == "buy milk"
+        assert f"{APP}.sqlite" in on_volume(docker, server, rendered)
+
+    run_twice("mongodb", addon_image, docker, write, read)
