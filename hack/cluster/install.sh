@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install the Debian packages the test cluster runs or builds with: containerd and runc,
+# the CNI plugins, etcd, the OCI registry, iptables and conntrack for kube-proxy, and gcc
+# with a static libc for the pause binary. Go must already be there (it is not a Debian
+# package we want: bookworm's is too old to build Kubernetes 1.34). Idempotent; does
+# nothing (no apt-get at all) when everything is present.
+set -euo pipefail
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+need=()
+have() { command -v "$1" >/dev/null; }
+have containerd      || need+=(containerd)
+have runc            || need+=(runc)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+have etcd            || need+=(etcd-server)
+have docker-registry || need+=(docker-registry)
+have iptables        || need+=(iptables)
+have conntrack       || need+=(conntrack)
+have ip              || need+=(iproute2)
+have openssl         || need+=(openssl)
+have curl            || need+=(curl)
+have gcc             || need+=(gcc)
+have strip           || need+=(binutils)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
+have python3         || need+=(python3)
+have go || { echo "install.sh: Go is needed to build Kubernetes (go 1.24 or newer)" >&2; exit 1; }
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: need root to install ${need[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install.sh: apt-get failed installing ${need[*]}" >&2
+  exit 1
+fi
+echo "install.sh: installed ${need[*]}" >&2

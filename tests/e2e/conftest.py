@@ -1,0 +1,111 @@
+"""Fixtures of the e2e tier: a real Kubernetes cluster and a fresh namespace per test.
+
+``cluster`` brings up the harness of ``hack/cluster`` (or reuses the one running), unless
+``SHIPWAY_E2E_KUBECONFIG`` names the kubeconfig of a cluster of the user's own; then
+``SHIPWAY_E2E_REGISTRY`` is the registry (HOST:PORT) that cluster pulls from, and
+``SHIPWAY_E2E_KUBECTL`` the kubectl to use. A cluster the fixture finds or starts is left
+running at the end (``make cluster-down`` stops it), like the Docker engine of the
+integration tier: a warm start is cheap, a second session reuses it.
+
+``namespace`` gives each test its own namespace, enforcing the restricted Pod Security
+Standard like the ones ``shipway render`` makes; when the test fails, the namespace's
+events, pods and container logs are printed before it is deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import pytest
+from lightkube import Client, KubeConfig
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Namespace
+
+from tests.conftest import ROOT
+from tests.e2e.kube import Cluster, dump_namespace
+
+UP = ROOT / "hack" / "cluster" / "up.sh"
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the item, so fixtures can tell whether the test failed."""
+    report = yield
+    item.stash.setdefault(REPORTS, {})[report.when] = report
+    return report
+
+
+def _failed(item: pytest.Item) -> bool:
+    return any(report.failed for report in item.stash.get(REPORTS, {}).values())
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Cluster:
+    given = os.environ.get("SHIPWAY_E2E_KUBECONFIG")
+    if given:
+        kubeconfig = Path(given)
+        registry = os.environ.get("SHIPWAY_E2E_REGISTRY") or _read(
+            kubeconfig.parent / "registry.address"
+        )
+        kubectl = os.environ.get("SHIPWAY_E2E_KUBECTL") or _kubectl_beside(kubeconfig)
+        return Cluster(kubeconfig, registry, Path(kubectl))
+    if os.geteuid() != 0:
+        message = "the e2e cluster needs root (or set SHIPWAY_E2E_KUBECONFIG to a cluster's)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    result = subprocess.run(
+        [str(UP)], capture_output=True, text=True, timeout=3600, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"hack/cluster/up.sh failed ({result.returncode}):\n{result.stderr[-6000:]}",
+            pytrace=False,
+        )
+    kubeconfig = Path(result.stdout.strip().splitlines()[-1])
+    registry = _read(kubeconfig.parent / "registry.address")
+    return Cluster(kubeconfig, registry, kubeconfig.parent / "bin" / "kubectl")
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text().strip() if path.exists() else None
+
+
+def _kubectl_beside(kubeconfig: Path) -> str:
+    beside = kubeconfig.parent / "bin" / "kubectl"
+    found = str(beside) if beside.exists() else shutil.which("kubectl")
+    if not found:
+        pytest.fail("no kubectl: set SHIPWAY_E2E_KUBECTL", pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="session")
+def kube(cluster: Cluster) -> Iterator[Client]:
+    client = Client(
+        KubeConfig.from_file(cluster.kubeconfig), field_manager="shipway-e2e", trust_env=False
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def namespace(request: pytest.FixtureRequest, kube: Client, cluster: Cluster) -> Iterator[str]:
+    """A fresh namespace enforcing the restricted Pod Security Standard; dumped on failure."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"e2e-{slug}-{secrets.token_hex(3)}"
+    restricted = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn")}
+    kube.create(Namespace(metadata=ObjectMeta(name=name, labels=restricted)))
+    yield name
+    if _failed(request.node):
+        sys.stderr.write(dump_namespace(kube, name))
+    kube.delete(Namespace, name)
