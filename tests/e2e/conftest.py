@@ -27,7 +27,6 @@ import pytest
 from lightkube import Client, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
-
 from tests.conftest import ROOT
 from tests.e2e.kube import Cluster, dump_namespace
 
@@ -64,9 +63,7 @@ def cluster() -> Cluster:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    result = subprocess.run(
-        [str(UP)], capture_output=True, text=True, timeout=3600, check=False
-    )
+    result = subprocess.run([str(UP)], capture_output=True, text=True, timeout=3600, check=False)
     if result.returncode != 0:
         pytest.fail(
             f"hack/cluster/up.sh failed ({result.returncode}):\n{result.stderr[-6000:]}",
@@ -103,7 +100,9 @@ def namespace(request: pytest.FixtureRequest, kube: Client, cluster: Cluster) ->
     """A fresh namespace enforcing the restricted Pod Security Standard; dumped on failure."""
     slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
     name = f"e2e-{slug}-{secrets.token_hex(3)}"
-    restricted = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn")}
+    restricted = {
+        f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn")
+    }
     kube.create(Namespace(metadata=ObjectMeta(name=name, labels=restricted)))
     yield name
     if _failed(request.node):

@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from lightkube import ApiError, Client
+from lightkube import ApiError, Client, codecs
 from lightkube.resources.core_v1 import Event, Pod
 
 T = TypeVar("T")
@@ -27,7 +27,9 @@ class Cluster:
     registry: str | None  # HOST:PORT, plain HTTP on 127.0.0.1 for the harness's cluster
     kubectl: Path
 
-    def run_kubectl(self, *args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run_kubectl(
+        self, *args: str | Path, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(self.kubectl), "--kubeconfig", str(self.kubeconfig), *map(str, args)],
             capture_output=True,
@@ -37,8 +39,16 @@ class Cluster:
         )
 
 
-def wait_for(what: str, check: Callable[[], T | None], timeout: float = 120, every: float = 0.5) -> T:
-    """Call ``check`` until it returns something other than None (or False); return that."""
+def create(kube: Client, namespace: str, manifest: dict[str, Any]) -> None:
+    """Create a namespaced object written as a plain manifest."""
+    obj: Any = codecs.from_dict(manifest)
+    kube.create(obj, namespace=namespace)
+
+
+def wait_for(
+    what: str, check: Callable[[], T | None], timeout: float = 120, every: float = 0.5
+) -> T:
+    """Call ``check`` until it returns something truthy (not None, False or empty); return it."""
     deadline = time.monotonic() + timeout
     last: object = None
     while True:
@@ -46,11 +56,19 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float = 120, eve
             result = check()
         except ApiError as exc:
             result, last = None, exc
-        if result is not None and result is not False:
+        if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})"
+            )
         time.sleep(every)
+
+
+def name_of(obj: Any) -> str:
+    """``obj.metadata.name`` of an object read from the API (where both are always set)."""
+    name: str = obj.metadata.name
+    return name
 
 
 def pod_ready(pod: Pod) -> bool:
@@ -80,17 +98,23 @@ def dump_namespace(kube: Client, namespace: str) -> str:
     try:
         events = sorted(
             kube.list(Event, namespace=namespace),
-            key=lambda e: str(e.lastTimestamp or e.eventTime or e.metadata.creationTimestamp),  # type: ignore[union-attr]
+            key=lambda e: str(
+                e.lastTimestamp or e.eventTime or (e.metadata and e.metadata.creationTimestamp)
+            ),
         )
         for e in events:
             obj = e.involvedObject
-            out.append(f"{e.lastTimestamp or e.eventTime} {e.type} {obj.kind}/{obj.name} {e.reason}: {e.message}")
+            out.append(
+                f"{e.lastTimestamp or e.eventTime} {e.type} {obj.kind}/{obj.name} {e.reason}: {e.message}"
+            )
         for pod in kube.list(Pod, namespace=namespace):
             assert pod.metadata and pod.metadata.name and pod.spec
             status = pod.status
             out.append(f"===== pod {pod.metadata.name}: {status.phase if status else '?'} =====")
             for cs in (status.containerStatuses or []) if status else []:
-                out.append(f"  {cs.name}: ready={cs.ready} restarts={cs.restartCount} state={cs.state}")
+                out.append(
+                    f"  {cs.name}: ready={cs.ready} restarts={cs.restartCount} state={cs.state}"
+                )
             for container in pod.spec.containers:
                 try:
                     log = pod_log(kube, namespace, pod.metadata.name, container.name)

@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lightkube import Client, codecs
+from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Node, PersistentVolume, PersistentVolumeClaim, Pod, Service
-
-from shipway.image.blobs import BlobStore
 from tests.conftest import EXAMPLES
 from tests.e2e.kube import (
     Cluster,
+    create,
+    name_of,
     pod_finished,
     pod_log,
     ready_pods,
@@ -33,6 +33,8 @@ from tests.e2e.kube import (
 )
 from tests.integration.images import push_rootfs
 from tests.integration.infra import run_script
+
+from shipway.image.blobs import BlobStore
 
 HELLO = {"app.kubernetes.io/instance": "hello", "app.kubernetes.io/component": "web"}
 UID = 10001
@@ -61,7 +63,9 @@ def base_image(registry: str, tmp_path_factory: pytest.TempPathFactory) -> str:
 def hello_image(registry: str, base_image: str) -> str:
     """examples/hello built by ``shipway build``, pinned by digest."""
     tag = f"{registry}/e2e/hello:{secrets.token_hex(4)}"
-    result = shipway("build", EXAMPLES / "hello", "--tag", tag, "--base-image", base_image, "--json")
+    result = shipway(
+        "build", EXAMPLES / "hello", "--tag", tag, "--base-image", base_image, "--json"
+    )
     digest = json.loads(result.stdout)["digest"]
     return f"{registry}/e2e/hello@{digest}"
 
@@ -115,7 +119,7 @@ def restricted_pod(name: str, image: str, script: str, **extra: Any) -> dict[str
 def run_pod(kube: Client, namespace: str, pod: dict[str, Any], timeout: float = 180) -> str:
     """Create ``pod``, wait until it has run to its end successfully; returns its log."""
     name = pod["metadata"]["name"]
-    kube.create(codecs.from_dict(pod), namespace=namespace)
+    create(kube, namespace, pod)
     phase = wait_for(f"pod {name} to finish", lambda: pod_finished(kube, namespace, name), timeout)
     log = pod_log(kube, namespace, name)
     assert phase == "Succeeded", f"pod {name} {phase}; log:\n{log}"
@@ -124,19 +128,18 @@ def run_pod(kube: Client, namespace: str, pod: dict[str, Any], timeout: float = 
 
 def claim(kube: Client, namespace: str, name: str) -> None:
     """A 1Gi claim on the default StorageClass (no storageClassName)."""
-    kube.create(
-        codecs.from_dict(
-            {
-                "apiVersion": "v1",
-                "kind": "PersistentVolumeClaim",
-                "metadata": {"name": name},
-                "spec": {
-                    "accessModes": ["ReadWriteOnce"],
-                    "resources": {"requests": {"storage": "1Gi"}},
-                },
-            }
-        ),
-        namespace=namespace,
+    create(
+        kube,
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": name},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        },
     )
 
 
@@ -195,16 +198,15 @@ def test_node_is_ready(kube: Client) -> None:
 
 
 def test_coredns_resolves_service_names(kube: Client, namespace: str, base_image: str) -> None:
-    kube.create(
-        codecs.from_dict(
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": "probe"},
-                "spec": {"ports": [{"port": 80}], "selector": {"none": "none"}},
-            }
-        ),
-        namespace=namespace,
+    create(
+        kube,
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "probe"},
+            "spec": {"ports": [{"port": 80}], "selector": {"none": "none"}},
+        },
     )
     probe = kube.get(Service, "probe", namespace=namespace)
     api = kube.get(Service, "kubernetes", namespace="default")
@@ -222,7 +224,9 @@ def test_coredns_resolves_service_names(kube: Client, namespace: str, base_image
     ]
 
 
-def test_claim_on_default_storage_class_binds(kube: Client, namespace: str, base_image: str) -> None:
+def test_claim_on_default_storage_class_binds(
+    kube: Client, namespace: str, base_image: str
+) -> None:
     claim(kube, namespace, "data")
     write = "open('/data/hello', 'w').write('kept')\nprint('written')"
     run_pod(kube, namespace, restricted_pod("writer", base_image, write, **with_claim("data")))
@@ -272,10 +276,9 @@ def test_web_pod_logs_through_the_api(kube: Client, hello: str) -> None:
     namespace = hello
     http_get(f"http://127.0.0.1:{node_port(kube, namespace)}/?from=e2e")
     (pod,) = ready_pods(kube, namespace, HELLO)
-    assert pod.metadata and pod.metadata.name
 
     def logged() -> str | None:
-        log = pod_log(kube, namespace, pod.metadata.name)  # type: ignore[union-attr]
+        log = pod_log(kube, namespace, name_of(pod))
         return log if "GET /?from=e2e" in log else None
 
     log = wait_for("the request in the pod's log", logged, 30)
@@ -285,19 +288,22 @@ def test_web_pod_logs_through_the_api(kube: Client, hello: str) -> None:
 def test_deleted_pod_is_replaced(kube: Client, hello: str) -> None:
     namespace = hello
     (old,) = ready_pods(kube, namespace, HELLO)
-    assert old.metadata and old.metadata.name
-    kube.delete(Pod, old.metadata.name, namespace=namespace)
+    kube.delete(Pod, name_of(old), namespace=namespace)
 
-    def replaced() -> list[Pod] | None:
-        pods = ready_pods(kube, namespace, HELLO)
-        fresh = [p for p in pods if p.metadata and p.metadata.name != old.metadata.name]  # type: ignore[union-attr]
-        return fresh or None
+    def replaced() -> list[Pod]:
+        return [p for p in ready_pods(kube, namespace, HELLO) if name_of(p) != name_of(old)]
 
     (new,) = wait_for("a new ready pod", replaced, 180)
     deployment = kube.get(Deployment, "hello-web", namespace=namespace)
     assert deployment.status and deployment.status.availableReplicas == 1
-    body = http_get(f"http://127.0.0.1:{node_port(kube, namespace)}/")
-    assert body["process"] == new.metadata.name  # type: ignore[union-attr]
+    # The Service moves to the new pod once kube-proxy has seen the endpoints change; the
+    # old one answers until then (it sleeps in its preStop hook).
+    url = f"http://127.0.0.1:{node_port(kube, namespace)}/"
+    wait_for(
+        "the Service to answer from the new pod",
+        lambda: http_get(url)["process"] == name_of(new),
+        30,
+    )
 
 
 @pytest.mark.parametrize("app", sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
