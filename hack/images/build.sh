@@ -8,6 +8,7 @@
 # Prints the tar's path on the last line; <tar>.version holds the server's version.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export PATH="$PATH:/usr/local/go/bin"  # where Go's own archive installs it
 # shellcheck source=hack/infra/base-rootfs.sh
 . "$here/../infra/base-rootfs.sh"  # only defines SUITE, debian_mirror, scrub_rootfs, tar_rootfs
 
@@ -113,6 +114,7 @@ slim_rootfs() {
 }
 
 # The upstream version of a package: 5:7.0.15-1~deb12u5 -> 7.0.15.
+# shellcheck disable=SC2016  # ${Version} is dpkg-query's, not the shell's
 version_of() { in_root dpkg-query -W -f '${Version}\n' "$1" | sed -E 's/^[0-9]+://; s/[-+~].*//'; }
 
 # Directories the server writes, owned by 999 (after scrub_rootfs, which empties /run).
@@ -164,6 +166,8 @@ build() {
   tar_rootfs "$root" "$work/rootfs.tar"
   mv "$work/version" "$tar_path.version"
   mv "$work/rootfs.tar" "$tar_path"
+  # Earlier builds of this kind are stale now.
+  find "$ADDONS" -maxdepth 1 -name "$kind-*.tar*" -not -name "$name.tar*" -delete
 }
 
 mkdir -p "$ADDONS"

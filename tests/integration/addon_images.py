@@ -151,7 +151,7 @@ def push_addon_image(
     for blob in (layer, config_desc):
         if not client.blob_exists(ref.repository, blob.digest):
             client.upload_blob(ref.repository, blob.digest, store.path(blob.digest))
-    client.put_manifest(ref.repository, ref.tag or "latest", manifest, oci.MANIFEST)
+    client.put_manifest(ref.repository, ref.identifier, manifest, oci.MANIFEST)
     return str(ref)
 
 

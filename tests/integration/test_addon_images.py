@@ -13,6 +13,7 @@ container is then replaced by a new one on the same volume and the data must be 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import secrets
@@ -32,7 +33,11 @@ from pymongo.errors import OperationFailure
 
 from shipway.addons import ADDONS
 from shipway.addons.base import Binding
+from shipway.image import oci
+from shipway.image.auth import Credentials
 from shipway.image.blobs import BlobStore
+from shipway.image.reference import parse
+from shipway.image.registry import RegistryClient
 from shipway.spec.model import Service
 from tests.integration.addon_images import push_addon_image, run_images_script
 from tests.integration.infra import Registry, cache_dir
@@ -188,16 +193,24 @@ def docker(docker_engine: str) -> Iterator[Docker]:
 
 
 @pytest.fixture(scope="module")
-def addon_image(anonymous_registry: Registry, docker_engine: str) -> Callable[[str], str]:
-    """Push an addon image with Shipway's client, pull it into the engine; its ref."""
+def addon_image(anonymous_registry: Registry, docker_engine: str) -> Iterator[Callable[[str], str]]:
+    """Push an addon image with Shipway's client, pull it into the engine; its ref.
+
+    The pulled tags name this session's registry, so they are removed at the end; a tag
+    ``shipway-ci/addon-KIND:cache`` keeps the layers in the engine for the next run."""
     store = BlobStore(cache_dir() / "addons" / "blobs")  # kept: a warm run compresses nothing
+    docker, pulled = Docker(docker_engine), {}
 
     def pushed(kind: str) -> str:
         ref = push_addon_image(kind, anonymous_registry.host, None, store)
-        Docker(docker_engine)("pull", ref, timeout=600)
+        docker("pull", ref, timeout=600)
+        pulled[kind] = ref
         return ref
 
-    return pushed
+    yield pushed
+    for kind, ref in pulled.items():
+        docker("tag", ref, f"shipway-ci/addon-{kind}:cache", check=False)
+        docker("image", "rm", ref, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -365,3 +378,30 @@ def test_mongodb_image(addon_image: Callable[[str], str], docker: Docker) -> Non
         assert f"{APP}.sqlite" in on_volume(docker, server, rendered)
 
     run_twice("mongodb", addon_image, docker, write, read)
+
+
+# -- as an addon image of the platform ---------------------------------------------------
+@pytest.mark.parametrize("kind", sorted(ADDONS))
+def test_push_under_the_name_shipway_renders(kind: str, registry: Registry) -> None:
+    """Pushed with credentials as a private mirror of the official image Shipway names
+    (``HOST/<official name>:<default version>``), with its config as built."""
+    addon = ADDONS[kind]
+    expected = addon.image(Service(), repository=f"{registry.host}/{addon.image_repository}")
+    ref = parse(expected)
+    credentials = Credentials(registry.username or "", registry.password or "")
+    store = BlobStore(cache_dir() / "addons" / "blobs")
+    pushed = push_addon_image(
+        kind, registry.host, credentials, store, repository=ref.repository, tag=ref.tag
+    )
+    assert pushed == expected
+    client = RegistryClient(ref.registry, ref.api_host, credentials)
+    body, media_type = client.get_manifest(ref.repository, ref.identifier, [oci.MANIFEST])
+    assert media_type == oci.MANIFEST
+    manifest = json.loads(body)
+    config = io.BytesIO()
+    client.download_blob(ref.repository, manifest["config"]["digest"], config)
+    image = json.loads(config.getvalue())
+    assert image["config"]["User"] == "999:999"
+    assert image["config"]["ExposedPorts"] == {f"{addon.port}/tcp": {}}
+    assert addon.data_path in image["config"]["Volumes"]
+    assert len(image["rootfs"]["diff_ids"]) == len(manifest["layers"]) == 1

@@ -60,6 +60,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   fi
   for f in /docker-entrypoint-initdb.d/*; do
     [ -e "$f" ] || continue
+    # shellcheck disable=SC1090  # the user's scripts
     case $f in
       *.sh) say "running $f"; if [ -x "$f" ]; then "$f"; else . "$f"; fi ;;
       *.sql) say "running $f"; sql --dbname "$POSTGRES_DB" -f "$f" >&2 ;;
