@@ -26,10 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import pymongo
 import pytest
-from pymongo.collection import Collection
-from pymongo.errors import OperationFailure
 
 from shipway.addons import ADDONS
 from shipway.addons.base import Binding
@@ -350,6 +347,11 @@ def test_postgresql_image(addon_image: Callable[[str], str], docker: Docker, psq
 
 # -- mongodb (FerretDB) ------------------------------------------------------------------
 def test_mongodb_image(addon_image: Callable[[str], str], docker: Docker) -> None:
+    # Here, not at the top: without pymongo (the test extra) only this test fails.
+    import pymongo  # noqa: PLC0415
+    from pymongo.collection import Collection  # noqa: PLC0415
+    from pymongo.errors import OperationFailure  # noqa: PLC0415
+
     def find_one(url: str, query: dict[str, Any] | None = None) -> Any:
         """What the app does with MONGODB_URI: its default database, pymongo's defaults."""
         client: pymongo.MongoClient[dict[str, Any]]
