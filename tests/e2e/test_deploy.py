@@ -17,44 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hack.platform import prepare
 from tests.conftest import EXAMPLES
 from tests.e2e.kube import Cluster, wait_for
-from tests.integration.addon_images import push_addon_image
-from tests.integration.images import push_rootfs
-from tests.integration.infra import run_script
-
-from shipway.image.blobs import BlobStore
-
-#: The addon images built here, under the tags of the versions they really are (FerretDB
-#: stands in for MongoDB, as the issue asks).
-ADDON_MIRRORS = {
-    "mongodb": ("mirror/mongo", "6.0"),
-    "postgresql": ("mirror/postgres", "15"),
-    "redis": ("mirror/redis", "7.0"),
-}
 
 
 @pytest.fixture(scope="session")
 def platform(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The cluster's registry holds the base and addon images; the platform points at them."""
+    """The cluster's registry holds the base and addon images; the platform points at them
+    (what `make cluster-up` does for the repo's cluster, done again for any cluster)."""
     assert cluster.registry, "the cluster has no registry to push to"
-    store = BlobStore(Path.home() / ".cache" / "shipway-ci" / "blobs")
-    rootfs = Path(run_script("base-rootfs.sh", timeout=1200).strip().splitlines()[-1])
-    version = Path(f"{rootfs}.python-version").read_text().strip()
-    base = push_rootfs(rootfs, version, cluster.registry, None, store, "3.11")
-    settings = [f"registry={cluster.registry}", f"base_image={base}", "expose=nodeport"]
-    for kind, (repository, tag) in ADDON_MIRRORS.items():
-        push_addon_image(kind, cluster.registry, None, store, repository=repository, tag=tag)
-        settings.append(f"addon_images.{kind}={cluster.registry}/{repository}")
-    env = {
+    prepare(cluster.kubeconfig, cluster.registry)
+    return {
         **os.environ,
         "KUBECONFIG": str(cluster.kubeconfig),
         "SHIPWAY_STATE_DIR": str(tmp_path_factory.mktemp("state")),
         "SHIPWAY_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
     }
-    result = run_shipway(env, "platform", "set", *settings)
-    assert result.returncode == 0, result.stderr
-    return env
 
 
 def run_shipway(
