@@ -25,8 +25,9 @@ if [ -z "${KUBECONFIG:-}" ]; then
     --registry "$(cat "$(dirname "$KUBECONFIG")/registry.address")" >/dev/null
 fi
 echo "== shipway deploy examples/tasks   (cluster: $(echo "$KUBECONFIG"))"
-shipway deploy examples/tasks
-url=$(shipway deploy examples/tasks --json | python -c 'import json,sys; print(json.load(sys.stdin)["url"])')
+result=$(shipway deploy examples/tasks --json)
+echo "$result"
+url=$(echo "$result" | python -c 'import json,sys; print(json.load(sys.stdin)["url"])')
 echo
 echo "== POST then GET $url"
 curl -fsS -X POST -d '{"task": "try Shipway"}' "$url"; echo
