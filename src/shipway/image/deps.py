@@ -10,6 +10,7 @@ only when this machine's Python is the target's; otherwise the build stops and s
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -118,12 +119,15 @@ def _uv() -> str | None:
 
 
 def _uv_version() -> str:
-    uv = _uv()
-    if uv is None:
-        return "pip"
-    return subprocess.run(
-        [uv, "--version"], capture_output=True, text=True, check=False
-    ).stdout.strip()
+    """The installer's version, part of the cache key (read from metadata: no subprocess)."""
+    try:
+        return f"uv {importlib.metadata.version('uv')}"
+    except importlib.metadata.PackageNotFoundError:
+        uv = _uv()
+        if uv is None:
+            return "pip"
+        result = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False)
+        return result.stdout.strip()
 
 
 def _install(
