@@ -43,7 +43,7 @@ stop containerd
 ours=()
 for proc in /proc/[0-9]*; do
   pid=${proc#/proc/}
-  if tr '\0' ' ' <"$proc/cmdline" 2>/dev/null | grep -qF -- "-address $STATE/containerd/containerd.sock"; then
+  if tr "\0" " " 2>/dev/null <"$proc/cmdline" | grep -qF -- "-address $STATE/containerd/containerd.sock"; then
     ours+=("$pid")
   fi
 done
@@ -102,5 +102,8 @@ fi
 findmnt -rno TARGET | { grep -F "$STATE/" || true; } | sort -r | while read -r m; do
   umount "$m" 2>/dev/null || umount -l "$m" || true
 done
+if [ -f "$STATE/host-paths" ]; then
+  while read -r p; do rm -rf --one-file-system "$p"; done <"$STATE/host-paths"
+fi
 rm -rf --one-file-system "$STATE"
 log "stopped; removed $STATE"

@@ -41,9 +41,20 @@ check_alive() { alive "$1" || { tail -n 30 "$STATE/log/$1.log" >&2; die "$1 exit
 kubectl() { "$STATE/bin/kubectl" --kubeconfig "$STATE/admin.conf" "$@"; }
 
 components=(registry etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
+# What the cluster was made from: every file of the harness (a running cluster made by
+# older scripts or configurations is replaced, not reused) and the settings.
+fingerprint() {
+  { find "$here" -type f ! -name README.md -print0 | sort -z | xargs -0 sha256sum
+    echo "$STATE $REGISTRY $APISERVER_PORT $ETCD_PORT $POD_CIDR $SERVICE_CIDR $BRIDGE $NODE_NAME"
+  } | sha256sum | cut -c1-16
+}
 healthy() {
   local c
   [ -f "$STATE/ready" ] || return 1
+  if [ "$(cat "$STATE/fingerprint" 2>/dev/null)" != "$(fingerprint)" ]; then
+    log "hack/cluster changed since this cluster started"
+    return 1
+  fi
   for c in "${components[@]}"; do alive "$c" || return 1; done
   kubectl get --raw /readyz >/dev/null 2>&1 || return 1
   [ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
@@ -71,6 +82,12 @@ crictl=$(go_tool_build crictl sigs.k8s.io/cri-tools/cmd/crictl crictl)
 mkdir -p "$STATE"/{bin,run,log,etc,volumes}
 chmod 700 "$STATE"
 touch "$STATE/started"
+# Host paths the components create whatever their flags say (the kubelet's device-plugins
+# directory, libcni's result cache, containerd's shim sockets): down.sh removes the ones
+# that were not there before.
+for p in /var/lib/kubelet /var/lib/cni /run/containerd; do
+  [ -e "$p" ] || echo "$p" >>"$STATE/host-paths"
+done
 for c in kubectl kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
   ln -sf "$bin/$c" "$STATE/bin/$c"
 done
@@ -202,6 +219,7 @@ kubectl -n local-path-storage rollout status deployment/local-path-provisioner -
   || die "local-path-provisioner did not become ready"
 for c in "${components[@]}"; do check_alive "$c"; done
 
+fingerprint >"$STATE/fingerprint"
 date -u +%FT%TZ >"$STATE/ready"
 log "started in $(($(date +%s) - t0)) s"
 report
