@@ -3,9 +3,12 @@ prune → wait → record, and an automatic rollback to the last good release on
 
 from __future__ import annotations
 
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lightkube import Client
 from lightkube.resources.core_v1 import Node, Service
@@ -131,7 +134,10 @@ def roll_out(
         suffix = f"; rolled back to v{back}" if back else ""
         raise DeployFailed(f"release v{release.version} failed: {failure}{suffix}", back) from None
     releases.set_status(target.client, target.namespace, target.app, release.version, "succeeded")
-    return Outcome(release.model_copy(update={"status": "succeeded"}), app_url(target, objects))
+    url = app_url(target, objects)
+    if url:
+        wait_reachable(url)
+    return Outcome(release.model_copy(update={"status": "succeeded"}), url)
 
 
 def _auto_rollback(
@@ -228,6 +234,20 @@ def app_url(target: Target, objects: list[Obj]) -> str | None:
         return None
     port = service.spec.ports[0].nodePort
     return f"http://{_node_address(target.client)}:{port}/"
+
+
+def wait_reachable(url: str, timeout: float = 15) -> bool:
+    """Ready pods are not yet a working URL: the node's proxy rules for a new Service come a
+    moment later. Wait (bounded) until its port accepts connections."""
+    parts = urlsplit(url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 def _node_address(client: Client) -> str:
