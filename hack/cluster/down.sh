@@ -67,20 +67,20 @@ for c in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$c
 stop registry  # registry.sh's own pid file has no start time: stop it by ours
 rm -f "$STATE/registry/registry.pid"
 
-# 4. Host network and settings. What is left of the kubelet's and CNI's iptables chains
-# (the kubelet's canaries and KUBE-FIREWALL, the firewall plugin's CNI-FORWARD/CNI-ADMIN,
-# anything of a pod CNI could not tear down): every KUBE-*/CNI-* chain and the rules that
-# jump to one, removed in one iptables-restore per table.
+# 4. Host network and settings. Our SHIPWAY-SERVICES chain, and what is left of the
+# kubelet's and CNI's (the kubelet's canaries and KUBE-FIREWALL, the firewall plugin's
+# CNI-FORWARD/CNI-ADMIN, anything of a pod CNI could not tear down): every KUBE-*, CNI-*
+# and SHIPWAY-* chain and the rules that jump to one, in one iptables-restore per table.
 iptables_cleanup() {  # iptables_cleanup iptables|ip6tables
   local t script
   for t in filter nat mangle; do
     script=$("$1-save" -t "$t" 2>/dev/null | awk '
-      /^:(KUBE|CNI)-/ { chains[++n] = substr($1, 2) }
-      /^-A / && $2 !~ /^(KUBE|CNI)-/ && / -j (KUBE|CNI)-/ { sub(/^-A/, "-D"); print }
+      /^:(KUBE|CNI|SHIPWAY)-/ { chains[++n] = substr($1, 2) }
+      /^-A / && $2 !~ /^(KUBE|CNI|SHIPWAY)-/ && / -j (KUBE|CNI|SHIPWAY)-/ { sub(/^-A/, "-D"); print }
       END { for (i = 1; i <= n; i++) print "-F " chains[i]; for (i = 1; i <= n; i++) print "-X " chains[i] }')
     [ -n "$script" ] || continue
     printf '*%s\n%s\nCOMMIT\n' "$t" "$script" | "$1-restore" --noflush \
-      || log "warning: could not remove the $t table's KUBE-/CNI- chains ($1)"
+      || log "warning: could not remove the $t table's KUBE-/CNI-/SHIPWAY- chains ($1)"
   done
 }
 iptables_cleanup iptables

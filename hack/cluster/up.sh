@@ -116,6 +116,20 @@ if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
 fi
 ip addr replace "$NODE_IP/${POD_CIDR#*/}" dev "$BRIDGE"
 ip link set "$BRIDGE" up
+# Service addresses never leave this machine. kube-proxy rewrites connections to a Service
+# it knows; one it does not know yet (the first second of a new Service) would follow the
+# default route out of eth0, and whatever answers there (here: the network's HTTP proxy,
+# so a Postgres client read "H") is not ours. So the Service CIDR is routed to our bridge,
+# and what is still addressed to it after kube-proxy's rewrite is refused at once.
+ip route replace "$SERVICE_CIDR" dev "$BRIDGE" src "$NODE_IP"
+iptables -N SHIPWAY-SERVICES 2>/dev/null || iptables -F SHIPWAY-SERVICES
+iptables -A SHIPWAY-SERVICES -d "$SERVICE_CIDR" -p tcp -j REJECT --reject-with tcp-reset \
+  -m comment --comment "shipway: no Service at this address (yet)"
+iptables -A SHIPWAY-SERVICES -d "$SERVICE_CIDR" -j REJECT \
+  -m comment --comment "shipway: no Service at this address (yet)"
+for chain in OUTPUT FORWARD; do
+  iptables -C "$chain" -j SHIPWAY-SERVICES 2>/dev/null || iptables -I "$chain" -j SHIPWAY-SERVICES
+done
 
 # --- registry and the cluster's own images -----------------------------------------------
 "$HACK_CLUSTER/../infra/registry.sh" start "$STATE/registry" "$REGISTRY_PORT" - >&2
