@@ -12,6 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 [ -d "$STATE" ] || { log "no cluster state in $STATE; nothing to stop"; exit 0; }
 [ "$(id -u)" -eq 0 ] || die "needs root"
+cluster_lock
 
 stop() {  # stop NAME: TERM, up to 15 s, then KILL; only the very process up.sh started
   local pid i
@@ -55,7 +56,7 @@ if [ ${#ours[@]} -gt 0 ]; then
   kill -9 "${ours[@]}" 2>/dev/null || true
 fi
 for procs in /sys/fs/cgroup/*/kubepods; do
-  [ -d "$procs" ] && find "$procs" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  if [ -d "$procs" ]; then find "$procs" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
 done
 
 # 3. The rest of the components, kube-proxy's rules, the registry.

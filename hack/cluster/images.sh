@@ -30,13 +30,14 @@ pause_binary() {
 # busybox-static from Debian, for the helper pods local-path-provisioner runs to create
 # and delete volume directories (its setup/teardown scripts need sh, mkdir and rm).
 busybox_binary() {
-  local dir=$CACHE/debs/busybox-static deb out
+  local dir=$CACHE/debs/busybox-static deb debs out
   out=$(ls "$dir"/bin/busybox 2>/dev/null || true)
   if [ -z "$out" ]; then
     mkdir -p "$dir"
     (cd "$dir" && { apt-get download -q busybox-static >/dev/null 2>&1 \
         || { apt-get update -qq && apt-get download -q busybox-static >/dev/null; }; })
-    deb=$(ls "$dir"/busybox-static_*.deb | head -n 1)
+    debs=("$dir"/busybox-static_*.deb)
+    deb=${debs[0]}
     dpkg-deb -x "$deb" "$dir/root"
     mkdir -p "$dir/bin" && mv "$dir/root/bin/busybox" "$dir/bin/busybox" && rm -rf "$dir/root" "$deb"
     out=$dir/bin/busybox

@@ -1,7 +1,7 @@
 # Shared settings of the test-cluster scripts (sourced, not run): versions, where the
 # cache and the cluster's state live, addresses and CIDRs. Every value can be overridden
 # from the environment, so two people (or CI) can move the cluster out of each other's way.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the variables are for the scripts sourcing this
 
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -94,4 +94,14 @@ go_tool_build() {
     mv "$out.tmp" "$out"
   fi
   echo "$out"
+}
+
+# One up.sh or down.sh at a time (say two test sessions start together): the second waits.
+# The lock is fd 8, which the daemons must not inherit (up.sh closes it for them); down.sh
+# run by up.sh already holds it.
+cluster_lock() {
+  [ -n "${SHIPWAY_CLUSTER_LOCKED:-}" ] && return 0
+  exec 8>"/run/lock/shipway-cluster-$(echo "$STATE" | sha256sum | cut -c1-8).lock"
+  flock 8
+  export SHIPWAY_CLUSTER_LOCKED=1
 }

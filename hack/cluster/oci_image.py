@@ -190,7 +190,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     layer, config, manifest = build(
         [parse_file(f) for f in args.file] + [parse_link(s) for s in args.symlink],
-        args.entrypoint, args.user, args.cache
+        args.entrypoint,
+        args.user,
+        args.cache,
     )
     registry = Registry(args.registry)
     for blob in (layer, config):

@@ -14,6 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "needs root (containerd, the kubelet and kube-proxy manage the host)"
+cluster_lock
 t0=$(date +%s)
 "$here/install.sh"
 
@@ -31,7 +32,7 @@ start() {  # start NAME COMMAND...: run detached, remember the pid
   local name=$1
   shift
   echo "--- $(date -u +%FT%TZ) $*" >>"$STATE/log/$name.log"
-  setsid "$@" >>"$STATE/log/$name.log" 2>&1 </dev/null &
+  setsid "$@" >>"$STATE/log/$name.log" 2>&1 </dev/null 8>&- &
   echo "$! $(proc_start $!)" >"$STATE/run/$name.pid"
 }
 
@@ -44,7 +45,7 @@ components=(registry etcd kube-apiserver kube-controller-manager kube-scheduler 
 # What the cluster was made from: every file of the harness (a running cluster made by
 # older scripts or configurations is replaced, not reused) and the settings.
 fingerprint() {
-  { find "$here" -type f ! -name README.md -print0 | sort -z | xargs -0 sha256sum
+  { (cd "$here" && find . -type f ! -name README.md -print0 | sort -z | xargs -0 sha256sum)
     echo "$STATE $REGISTRY $APISERVER_PORT $ETCD_PORT $POD_CIDR $SERVICE_CIDR $BRIDGE $NODE_NAME"
   } | sha256sum | cut -c1-16
 }
@@ -132,7 +133,7 @@ for chain in OUTPUT FORWARD; do
 done
 
 # --- registry and the cluster's own images -----------------------------------------------
-"$HACK_CLUSTER/../infra/registry.sh" start "$STATE/registry" "$REGISTRY_PORT" - >&2
+"$HACK_CLUSTER/../infra/registry.sh" start "$STATE/registry" "$REGISTRY_PORT" - >&2 8>&-
 pid=$(cat "$STATE/registry/registry.pid")
 echo "$pid $(proc_start "$pid")" >"$STATE/run/registry.pid"
 ln -sf "$STATE/registry/registry.log" "$STATE/log/registry.log"
