@@ -11,7 +11,7 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret
 from shipway import objects as o
 from shipway.addons import ADDONS, password_key
 from shipway.credentials import CredentialStore
-from shipway.errors import ShipwayError
+from shipway.errors import ShipwayError, TemporaryError
 from shipway.kube.client import api_errors, get_or_none
 from shipway.releases import KEEP, decode
 from shipway.render import generated_env_key, secrets_needed
@@ -34,6 +34,11 @@ def check_namespace(client: Client, namespace: str) -> bool:
     if found is None:
         return False
     labels = found.metadata.labels or {}
+    if found.status and found.status.phase == "Terminating":
+        raise TemporaryError(
+            f"namespace '{namespace}' is still being deleted; wait until it "
+            "is gone, then deploy again"
+        )
     if labels.get(o.LABEL_MANAGED_BY) != o.MANAGED_BY:
         raise ShipwayError(
             f"namespace '{namespace}' exists and is not managed by Shipway; "

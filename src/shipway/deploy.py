@@ -22,7 +22,7 @@ from shipway.image.progress import Progress, Silent
 from shipway.image.reference import parse
 from shipway.kube.apply import apply_all, prune
 from shipway.kube.client import api_errors, connect
-from shipway.kube.rollout import RolloutFailed, Workload, wait
+from shipway.kube.rollout import RolloutFailed, Workload, wait, wait_job
 from shipway.objects import Obj
 from shipway.platform import Platform
 from shipway.platform import load as load_platform
@@ -123,11 +123,18 @@ def roll_out(
     apply_all(target.client, objects[:1])  # the namespace, before what lives in it
     appstate.save_config_vars(target.client, target.namespace, target.app, config_vars)
     releases.create(target.client, target.namespace, release, config_vars)
-    apply_all(target.client, objects[1:])
-    prune(target.client, target.namespace, target.app, objects)
-    progress.step("waiting for the rollout")
+    stages = _stages(objects[1:])
     try:
-        wait(target.client, target.namespace, workloads(objects), timeout)
+        # Heroku's order: backing services ready, then the release command, then processes.
+        apply_all(target.client, stages.services)
+        wait(target.client, target.namespace, workloads(stages.services), timeout)
+        for job in stages.jobs:
+            apply_all(target.client, [job])
+            wait_job(target.client, target.namespace, job["metadata"]["name"], timeout)
+        apply_all(target.client, stages.processes)
+        prune(target.client, target.namespace, target.app, objects)
+        progress.step("waiting for the rollout")
+        wait(target.client, target.namespace, workloads(stages.processes), timeout)
     except RolloutFailed as failure:
         releases.set_status(target.client, target.namespace, target.app, release.version, "failed")
         back = _auto_rollback(target, release, timeout, progress) if auto_rollback else None
@@ -182,6 +189,21 @@ def rollback_to(
         }
     )
     return roll_out(target, release, env, timeout, progress, auto_rollback)
+
+
+@dataclass(frozen=True)
+class _Stages:
+    services: list[Obj]
+    jobs: list[Obj]
+    processes: list[Obj]
+
+
+def _stages(objects: list[Obj]) -> _Stages:
+    return _Stages(
+        services=[o for o in objects if o["kind"] not in ("Deployment", "Job")],
+        jobs=[o for o in objects if o["kind"] == "Job"],
+        processes=[o for o in objects if o["kind"] == "Deployment"],
+    )
 
 
 def render_release(target: Target, release: Release, config_vars: dict[str, str]) -> list[Obj]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from lightkube.resources.core_v1 import Namespace, PersistentVolumeClaim
 from shipway import appstate, releases
 from shipway.addons import ADDONS
 from shipway.deploy import Outcome, Target, render_release, roll_out
-from shipway.errors import ShipwayError
+from shipway.errors import ShipwayError, TemporaryError
 from shipway.image.progress import Progress, Silent
 from shipway.kube.apply import RUNNING_KINDS, prune
 from shipway.kube.client import api_errors, get_or_none
@@ -166,7 +167,7 @@ def apps(target_client: Any) -> list[dict[str, str]]:
     return listed
 
 
-def destroy(target: Target, keep_data: bool) -> list[str]:
+def destroy(target: Target, keep_data: bool, timeout: float = 180) -> list[str]:
     """Remove the app. Without ``keep_data``, its namespace and everything in it, addon
     data included. With it, every running part, but not the addon volumes nor what is
     needed to use them again (credentials, release history): a redeploy finds its data."""
@@ -175,4 +176,12 @@ def destroy(target: Target, keep_data: bool) -> list[str]:
         return prune(target.client, target.namespace, target.app, keep=[], kinds=RUNNING_KINDS)
     with api_errors(f"delete namespace {target.namespace}"):
         target.client.delete(Namespace, target.namespace)
+        deadline = time.monotonic() + timeout
+        while get_or_none(target.client, Namespace, target.namespace) is not None:
+            if time.monotonic() > deadline:
+                raise TemporaryError(
+                    f"namespace {target.namespace} is still being deleted "
+                    f"after {timeout:.0f} s; it will go on its own"
+                )
+            time.sleep(1)
     return [f"Namespace/{target.namespace}"]

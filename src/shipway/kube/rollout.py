@@ -17,6 +17,7 @@ import httpx2
 from lightkube import Client
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment, ReplicaSet, StatefulSet
+from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event, Pod
 
 from shipway.errors import ShipwayError
@@ -179,3 +180,22 @@ def pod_log_tail(client: Client, namespace: str, pod: Any, lines: int = 5) -> st
         if text.strip():
             return " | ".join(line.strip() for line in text.splitlines()[-lines:])[:400]
     return ""
+
+
+def wait_job(client: Client, namespace: str, name: str, timeout: float, poll: float = 1.0) -> None:
+    """Wait for a Job to succeed (the release phase); its failure says why, with its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with api_errors(f"read Job {name}"):
+            job: Any = client.get(Job, name, namespace=namespace)
+        status = job.status
+        if status and (status.succeeded or 0) > 0:
+            return
+        if status and (status.failed or 0) > 0:
+            pods: list[Any] = list(client.list(Pod, namespace=namespace, labels={"job-name": name}))
+            tail = pod_log_tail(client, namespace, pods[0]) if pods else ""
+            raise RolloutFailed(
+                f"the release command (Job {name}) failed{'; log: ' + tail if tail else ''}"
+            )
+        time.sleep(poll)
+    raise RolloutFailed(f"the release command (Job {name}) did not finish in {timeout:.0f} s")
