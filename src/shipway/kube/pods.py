@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 from lightkube import Client, codecs
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Pod
@@ -76,7 +77,7 @@ def stream_logs(
         try:
             for line in read_log(client, pod.name, namespace, tail_lines=tail, follow=follow):
                 emit(pod.name, line.rstrip("\n"))
-        except ApiError:
+        except (ApiError, httpx2.HTTPError):
             return  # the pod went away or has not started: nothing to show
 
     threads = [threading.Thread(target=one, args=(pod,), daemon=True) for pod in pods]
@@ -101,10 +102,11 @@ class OneOff:
         with api_errors(f"start the one-off pod {self.name}"):
             self.client.create(codecs.from_dict(self.pod))
         try:
-            self._wait_started(timeout)
-            for line in read_log(self.client, self.name, self.namespace, follow=True):
-                emit(line.rstrip("\n"))
-            return self._exit_code(timeout)
+            with api_errors(f"follow the one-off pod {self.name}"):
+                self._wait_started(timeout)
+                for line in read_log(self.client, self.name, self.namespace, follow=True):
+                    emit(line.rstrip("\n"))
+                return self._exit_code(timeout)
         finally:
             self._delete()
 
@@ -138,7 +140,7 @@ class OneOff:
         raise _run_error("finished its output but never reported an exit code")
 
     def _delete(self) -> None:
-        with contextlib.suppress(ApiError):  # already gone
+        with contextlib.suppress(ApiError, httpx2.HTTPError):  # already gone
             self.client.delete(Pod, self.name, namespace=self.namespace, grace_period=0)
 
 

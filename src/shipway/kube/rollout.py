@@ -51,15 +51,15 @@ def wait(
 ) -> None:
     deadline = time.monotonic() + timeout
     pending = list(workloads)
-    while pending:
-        pending = [w for w in pending if not _done(client, namespace, w)]
-        if not pending:
-            return
-        if time.monotonic() > deadline:
-            raise RolloutFailed(
-                _diagnose(client, namespace, pending[0], f"not ready after {timeout:.0f} s")
-            )
-        time.sleep(poll)
+    with api_errors("follow the rollout"):
+        while pending:
+            pending = [w for w in pending if not _done(client, namespace, w)]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                summary = f"not ready after {timeout:.0f} s"
+                raise RolloutFailed(_diagnose(client, namespace, pending[0], summary))
+            time.sleep(poll)
 
 
 def _done(client: Client, namespace: str, workload: Workload) -> bool:
