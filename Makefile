@@ -13,7 +13,7 @@ setup:
 # A real single-node Kubernetes on this machine (hack/cluster/README.md); needs root.
 # The last line cluster-up prints is the kubeconfig: export KUBECONFIG=$(make cluster-up | tail -1)
 cluster-up:
-	@hack/cluster/up.sh
+	@hack/cluster-up.sh
 
 cluster-down:
 	@hack/cluster/down.sh

@@ -19,10 +19,8 @@ echo
 
 if [ -z "${KUBECONFIG:-}" ]; then
   echo "== make cluster-up (a single-node Kubernetes on this machine)"
-  KUBECONFIG=$(hack/cluster/up.sh | tail -n 1)
+  KUBECONFIG=$(hack/cluster-up.sh | tail -n 1)
   export KUBECONFIG
-  python hack/platform.py --kubeconfig "$KUBECONFIG" \
-    --registry "$(cat "$(dirname "$KUBECONFIG")/registry.address")" >/dev/null
 fi
 echo "== shipway deploy examples/tasks   (cluster: $(echo "$KUBECONFIG"))"
 result=$(shipway deploy examples/tasks --json)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hack.platform import prepare
+from hack.prepare_platform import prepare
 from tests.conftest import EXAMPLES
 from tests.e2e.kube import Cluster, wait_for
 

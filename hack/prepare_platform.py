@@ -2,7 +2,7 @@
 platform settings at it: the Python base image and the addon servers built on this
 machine (nothing can be pulled from Docker Hub here).
 
-    .venv/bin/python hack/platform.py --kubeconfig KUBECONFIG --registry HOST:PORT
+    .venv/bin/python hack/prepare_platform.py --kubeconfig KUBECONFIG --registry HOST:PORT
 
 Run by hack/cluster/up.sh for the repo's cluster, and by the e2e tests.
 """
