@@ -171,7 +171,11 @@ def destroy(target: Target, keep_data: bool, timeout: float = 180) -> list[str]:
     """Remove the app. Without ``keep_data``, its namespace and everything in it, addon
     data included. With it, every running part, but not the addon volumes nor what is
     needed to use them again (credentials, release history): a redeploy finds its data."""
-    appstate.check_namespace(target.client, target.namespace)
+    if not appstate.check_namespace(target.client, target.namespace):
+        raise ShipwayError(
+            f"app '{target.app}' is not deployed here (no namespace "
+            f"'{target.namespace}'); see shipway apps"
+        )
     if keep_data:
         return prune(target.client, target.namespace, target.app, keep=[], kinds=RUNNING_KINDS)
     with api_errors(f"delete namespace {target.namespace}"):
