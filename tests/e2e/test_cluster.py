@@ -38,6 +38,8 @@ from shipway.image.blobs import BlobStore
 
 HELLO = {"app.kubernetes.io/instance": "hello", "app.kubernetes.io/component": "web"}
 UID = 10001
+# Straight to 127.0.0.1, whatever proxy the environment names.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 # --- images: built here, pushed to the registry the cluster pulls from -------------------
@@ -176,7 +178,7 @@ def node_port(kube: Client, namespace: str) -> int:
 def http_get(url: str, timeout: float = 60) -> dict[str, Any]:
     def attempt() -> dict[str, Any] | None:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with DIRECT.open(url, timeout=5) as response:
                 assert response.status == 200
                 body: dict[str, Any] = json.loads(response.read())
                 return body
@@ -294,8 +296,12 @@ def test_deleted_pod_is_replaced(kube: Client, hello: str) -> None:
         return [p for p in ready_pods(kube, namespace, HELLO) if name_of(p) != name_of(old)]
 
     (new,) = wait_for("a new ready pod", replaced, 180)
-    deployment = kube.get(Deployment, "hello-web", namespace=namespace)
-    assert deployment.status and deployment.status.availableReplicas == 1
+
+    def available() -> bool:
+        status = kube.get(Deployment, "hello-web", namespace=namespace).status
+        return bool(status and status.availableReplicas == 1)
+
+    wait_for("the Deployment to count the new pod available", available, 60)
     # The Service moves to the new pod once kube-proxy has seen the endpoints change; the
     # old one answers until then (it sleeps in its preStop hook).
     url = f"http://127.0.0.1:{node_port(kube, namespace)}/"
