@@ -54,6 +54,12 @@ for procs in /sys/fs/cgroup/*/kubepods; do
 done
 if [ ${#ours[@]} -gt 0 ]; then
   kill -9 "${ours[@]}" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    left=0
+    for pid in "${ours[@]}"; do running "$pid" && left=1 && break; done
+    [ "$left" = 0 ] && break
+    sleep 0.1
+  done
 fi
 for procs in /sys/fs/cgroup/*/kubepods; do
   if [ -d "$procs" ]; then find "$procs" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
