@@ -27,6 +27,7 @@ import pytest
 from lightkube import Client, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
+
 from tests.conftest import ROOT
 from tests.e2e.kube import Cluster, dump_namespace
 

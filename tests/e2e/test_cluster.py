@@ -21,6 +21,8 @@ import pytest
 from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Node, PersistentVolume, PersistentVolumeClaim, Pod, Service
+
+from shipway.image.blobs import BlobStore
 from tests.conftest import EXAMPLES
 from tests.e2e.kube import (
     Cluster,
@@ -33,8 +35,6 @@ from tests.e2e.kube import (
 )
 from tests.integration.images import push_rootfs
 from tests.integration.infra import run_script
-
-from shipway.image.blobs import BlobStore
 
 HELLO = {"app.kubernetes.io/instance": "hello", "app.kubernetes.io/component": "web"}
 UID = 10001

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hack.prepare_platform import prepare
 from tests.conftest import EXAMPLES
 from tests.e2e.kube import Cluster, wait_for
@@ -97,7 +98,7 @@ def test_the_seed_scenario(platform: dict[str, str], new_app: Any, cluster: Clus
     assert http("POST", url, {"task": "buy milk"})[0] == 201
     status, body = http("GET", url)
     assert status == 200 and [t["task"] for t in body["data"]] == ["buy milk"]
-    deleted = cluster.run_kubectl("delete", "pod", "-n", name, f"{name}-mongodb-0")
+    deleted = cluster.run_kubectl("delete", "pod", "-n", name, f"{name}-mongodb-0", "--wait=false")
     assert deleted.returncode == 0, deleted.stderr
     back = wait_for(
         "the task after the database pod came back",
