@@ -4,7 +4,7 @@ machine (nothing can be pulled from Docker Hub here).
 
     .venv/bin/python hack/prepare_platform.py --kubeconfig KUBECONFIG --registry HOST:PORT
 
-Run by hack/cluster/up.sh for the repo's cluster, and by the e2e tests.
+Run by hack/cluster-up.sh (`make cluster-up`) for the repo's cluster, and by the e2e tests.
 """
 
 from __future__ import annotations
