@@ -13,16 +13,6 @@ have debootstrap     || need+=(debootstrap)
 have htpasswd        || need+=(apache2-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install.sh: need root to install ${need[*]}" >&2
-  exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; } >"$log" 2>&1; then
-  cat "$log" >&2
-  echo "install.sh: apt-get failed installing ${need[*]}" >&2
-  exit 1
-fi
-echo "install.sh: installed ${need[*]}" >&2
+# shellcheck source=../lib/apt.sh
+source "$(dirname "$0")/../lib/apt.sh"
+apt_install install.sh "${need[@]}"
