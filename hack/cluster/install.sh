@@ -26,6 +26,6 @@ have python3         || need+=(python3)
 have go || { echo "install.sh: Go is needed to build Kubernetes (go 1.24 or newer)" >&2; exit 1; }
 [ ${#need[@]} -eq 0 ] && exit 0
 
-# shellcheck source=../lib/apt.sh
+# shellcheck source=hack/lib/apt.sh
 source "$(dirname "$0")/../lib/apt.sh"
 apt_install install.sh "${need[@]}"

@@ -9,6 +9,6 @@ need=()
 command -v psql >/dev/null || need+=(postgresql-client)
 [ ${#need[@]} -eq 0 ] && exit 0
 
-# shellcheck source=../lib/apt.sh
+# shellcheck source=hack/lib/apt.sh
 source "$(dirname "$0")/../lib/apt.sh"
 apt_install images/install.sh "${need[@]}"

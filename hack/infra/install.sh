@@ -13,6 +13,6 @@ have debootstrap     || need+=(debootstrap)
 have htpasswd        || need+=(apache2-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 
-# shellcheck source=../lib/apt.sh
+# shellcheck source=hack/lib/apt.sh
 source "$(dirname "$0")/../lib/apt.sh"
 apt_install install.sh "${need[@]}"

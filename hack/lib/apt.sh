@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the install scripts: apt_install WHO PACKAGE… installs Debian packages
 # quietly (root needed), showing apt's log only when it fails.
 apt_install() {
