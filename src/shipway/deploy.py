@@ -80,7 +80,7 @@ def deploy(
             "no registry to push to: set one for the cluster with `shipway "
             "platform set registry=HOST:PORT`, or pass --registry"
         )
-    version = _next_version(target)
+    version = next_version(target)
     push = parse(f"{platform.registry}/{proj.spec.name}:v{version}", "registry")
     base = parse(platform.base_image or proj.plan.base_image, "base image")
     built = build(
@@ -181,7 +181,7 @@ def rollback_to(
     env = releases.env_of(target.client, target.namespace, target.app, previous.version)
     release = previous.model_copy(
         update={
-            "version": _next_version(target),
+            "version": next_version(target),
             "description": description,
             "created": releases.now(),
             "by": releases.who(),
@@ -238,7 +238,7 @@ def workloads(objects: list[Obj]) -> list[Workload]:
     ]
 
 
-def _next_version(target: Target) -> int:
+def next_version(target: Target) -> int:
     history = releases.history(target.client, target.namespace, target.app)
     return history[0].version + 1 if history else 1
 

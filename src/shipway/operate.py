@@ -15,7 +15,7 @@ from lightkube.resources.core_v1 import Namespace, PersistentVolumeClaim
 
 from shipway import appstate, releases
 from shipway.addons import ADDONS
-from shipway.deploy import Outcome, Target, render_release, roll_out
+from shipway.deploy import Outcome, Target, next_version, render_release, roll_out
 from shipway.errors import ShipwayError, TemporaryError
 from shipway.image.progress import Progress, Silent
 from shipway.kube.apply import RUNNING_KINDS, prune
@@ -63,7 +63,7 @@ def set_config(
     base = current(target)
     release = base.model_copy(
         update={
-            "version": releases.history(target.client, target.namespace, target.app)[0].version + 1,
+            "version": next_version(target),
             "description": f"{verb} {', '.join(sorted(changes))} config vars",
             "config_hash": content_hash(env),
             "created": releases.now(),

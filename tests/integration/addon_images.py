@@ -23,9 +23,7 @@ from shipway.image import oci
 from shipway.image.auth import Credentials, lookup
 from shipway.image.blobs import BlobStore, sha256_file
 from shipway.image.layer import OCI_LAYER
-from shipway.image.reference import parse
-from shipway.image.registry import RegistryClient
-from tests.integration.images import _gzip_layer
+from tests.integration.images import _gzip_layer, push_image
 
 HACK_IMAGES = Path(__file__).resolve().parents[2] / "hack" / "images"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -143,16 +141,8 @@ def push_addon_image(
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
         "history": [{"created": oci.EPOCH_ISO, "created_by": f"hack/images/build.sh {kind}"}],
     }
-    config_bytes = oci.canonical(config)
-    config_desc = oci.Descriptor(oci.CONFIG, store.put_bytes(config_bytes), len(config_bytes))
-    manifest = oci.canonical(oci.manifest(config_desc, [layer]))
-    ref = parse(f"{host}/{repository or 'shipway/' + kind}:{tag or version}")
-    client = RegistryClient(ref.registry, ref.api_host, credentials)
-    for blob in (layer, config_desc):
-        if not client.blob_exists(ref.repository, blob.digest):
-            client.upload_blob(ref.repository, blob.digest, store.path(blob.digest))
-    client.put_manifest(ref.repository, ref.identifier, manifest, oci.MANIFEST)
-    return str(ref)
+    name = f"{host}/{repository or 'shipway/' + kind}:{tag or version}"
+    return push_image(name, config, layer, credentials, store)
 
 
 def _layer(rootfs: Path, store: BlobStore) -> tuple[oci.Descriptor, str]:

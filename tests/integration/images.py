@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import shutil
 from pathlib import Path
+from typing import Any
 
 from shipway.image import oci
 from shipway.image.auth import Credentials
@@ -41,15 +42,26 @@ def push_rootfs(
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
         "history": [{"created": oci.EPOCH_ISO, "created_by": "debootstrap bookworm + python3"}],
     }
+    return push_image(f"{host}/{BASE_REPOSITORY}:{tag}", config, layer, credentials, store)
+
+
+def push_image(
+    name: str,
+    config: dict[str, Any],
+    layer: oci.Descriptor,
+    credentials: Credentials | None,
+    store: BlobStore,
+) -> str:
+    """Push a one-layer image: its blobs (unless present), then its manifest."""
     config_bytes = oci.canonical(config)
     config_desc = oci.Descriptor(oci.CONFIG, store.put_bytes(config_bytes), len(config_bytes))
     manifest = oci.canonical(oci.manifest(config_desc, [layer]))
-    ref = parse(f"{host}/{BASE_REPOSITORY}:{tag}")
+    ref = parse(name)
     client = RegistryClient(ref.registry, ref.api_host, credentials)
     for blob in (layer, config_desc):
         if not client.blob_exists(ref.repository, blob.digest):
             client.upload_blob(ref.repository, blob.digest, store.path(blob.digest))
-    client.put_manifest(ref.repository, tag, manifest, oci.MANIFEST)
+    client.put_manifest(ref.repository, ref.identifier, manifest, oci.MANIFEST)
     return str(ref)
 
 
