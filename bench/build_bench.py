@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port, sh, timed  # noqa: E402
+
 from shipway import project  # noqa: E402
 from shipway.image import oci  # noqa: E402
 from shipway.image.blobs import BlobStore  # noqa: E402
@@ -38,35 +39,6 @@ from tests.integration.images import push_rootfs  # noqa: E402
 
 APP = ROOT / "bench" / "apps" / "data-api"
 RESULTS = ROOT / "bench" / "results" / "build.json"
-
-
-def sh(*args: str | Path, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        [str(a) for a in args], capture_output=True, text=True, env=env, check=False
-    )
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(map(str, args[:3]))} failed:\n{result.stderr[-2000:]}")
-    return result.stdout
-
-
-def timed(*args: str | Path, env: dict[str, str] | None = None) -> tuple[float, str, int]:
-    """Seconds, stdout and the peak RSS (KiB) of the largest process of the command."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as errors:
-        start = time.perf_counter()
-        proc = subprocess.Popen([str(a) for a in args], stdout=out, stderr=errors, env=env)
-        _pid, status, usage = os.wait4(proc.pid, 0)  # reaps it, with its resource usage
-        elapsed = time.perf_counter() - start
-        out.seek(0)
-        errors.seek(0)
-        if os.waitstatus_to_exitcode(status):
-            sys.exit(f"{' '.join(map(str, args[:3]))} failed:\n{errors.read()[-2000:]}")
-        return elapsed, out.read(), usage.ru_maxrss
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def new_layer_bytes(client: RegistryClient, repo: str, before: str, after: str) -> int:

@@ -22,8 +22,8 @@ from shipway.image.progress import Progress, Silent
 from shipway.image.reference import parse
 from shipway.kube.apply import apply_all, prune
 from shipway.kube.client import api_errors, connect
-from shipway.kube.rollout import RolloutFailed, Workload, wait, wait_job
-from shipway.objects import Obj
+from shipway.kube.rollout import RolloutFailed, Workload, running, wait, wait_job
+from shipway.objects import Obj, content_hash
 from shipway.platform import Platform
 from shipway.platform import load as load_platform
 from shipway.releases import Release
@@ -44,6 +44,7 @@ class Outcome:
     release: Release
     url: str | None
     build: BuildResult | None = None
+    changed: bool = True  # False: nothing to release, the running release stays
 
 
 class DeployFailed(ShipwayError):
@@ -68,7 +69,10 @@ def deploy(
     namespace: str | None,
     timeout: float,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> Outcome:
+    """Build and release the app; when nothing changed (same image, spec, platform and
+    config vars as the running release) and ``force`` is not set, release nothing."""
     progress = progress or Silent()
     proj = project.load(app_dir)
     client = connect(context)
@@ -80,12 +84,14 @@ def deploy(
             "no registry to push to: set one for the cluster with `shipway "
             "platform set registry=HOST:PORT`, or pass --registry"
         )
-    version = next_version(target)
+    history = releases.history(client, target.namespace, target.app)
+    version = history[0].version + 1 if history else 1
     push = parse(f"{platform.registry}/{proj.spec.name}:v{version}", "registry")
     base = parse(platform.base_image or proj.plan.base_image, "base image")
     built = build(
         BuildRequest(proj, base, push, insecure=platform.insecure_registry), progress=progress
     )
+    config_vars = appstate.config_vars(client, target.namespace, target.app)
     pull_host = platform.pull_registry or platform.registry
     release = Release(
         version=version,
@@ -95,18 +101,27 @@ def deploy(
         plan=proj.plan,
         expose=platform.expose,
         addon_repositories=platform.addon_images,
-        config_hash="",
+        config_hash=content_hash(config_vars),
+        spec_hash=content_hash(proj.spec.model_dump(mode="json")),
         created=releases.now(),
         by=releases.who(),
     )
-    outcome = roll_out(
-        target,
-        release,
-        appstate.config_vars(client, target.namespace, target.app),
-        timeout,
-        progress,
-    )
+    if history and not force:
+        live = _unchanged(target, release, history[0], config_vars)
+        if live:
+            return Outcome(history[0], app_url(target, live), built, changed=False)
+    outcome = roll_out(target, release, config_vars, timeout, progress)
     return Outcome(outcome.release, outcome.url, built)
+
+
+def _unchanged(
+    target: Target, release: Release, latest: Release, config_vars: dict[str, str]
+) -> list[Obj] | None:
+    """The running release's objects, when it runs what ``release`` would and is up."""
+    if latest.status != "succeeded" or not releases.same_run(release, latest):
+        return None
+    objects = render_release(target, latest, config_vars)
+    return objects if running(target.client, target.namespace, workloads(objects)) else None
 
 
 def roll_out(

@@ -43,9 +43,18 @@ class Release(BaseModel):
     ingress_class: str | None = None
     addon_repositories: dict[str, str] = {}
     config_hash: str
+    spec_hash: str = ""
     created: str
     by: str
     status: Status = "pending"
+
+
+#: What a release runs; two releases alike in these run the same pods.
+RUNS = {"image", "spec", "plan", "expose", "ingress_class", "addon_repositories", "config_hash"}
+
+
+def same_run(a: Release, b: Release) -> bool:
+    return a.model_dump(include=RUNS) == b.model_dump(include=RUNS)
 
 
 def who() -> str:

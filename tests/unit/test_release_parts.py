@@ -11,7 +11,7 @@ from shipway import project
 from shipway.deploy import with_formation, workloads
 from shipway.errors import ShipwayError
 from shipway.platform import Platform, update
-from shipway.releases import Release
+from shipway.releases import Release, same_run
 from shipway.render import RenderOptions, render, secrets_needed
 from shipway.render.app import AppContext, one_off_pod
 from tests.conftest import EXAMPLES
@@ -49,9 +49,9 @@ def test_formation_overrides_replicas() -> None:
     assert scaled.processes["web"].replicas == plan.processes["web"].replicas == 2
 
 
-def test_release_round_trips_through_json() -> None:
+def _release() -> Release:
     proj = project.load(EXAMPLES / "tasks")
-    release = Release(
+    return Release(
         version=3,
         description="Deploy abc",
         image="r/tasks@sha256:" + "a" * 64,
@@ -62,8 +62,28 @@ def test_release_round_trips_through_json() -> None:
         created="2026-01-01T00:00:00Z",
         by="me@here",
     )
+
+
+def test_release_round_trips_through_json() -> None:
+    release = _release()
     body = json.dumps(release.model_dump(mode="json", exclude={"status"}))
     assert Release.model_validate(json.loads(body)) == release
+
+
+def test_same_run_ignores_bookkeeping_not_what_runs() -> None:
+    release = _release()
+    later = release.model_copy(
+        update={"version": 4, "description": "Deploy def", "created": "2026-01-02T00:00:00Z"}
+    )
+    assert same_run(release, later)
+    for change in (
+        {"image": "r/tasks@sha256:" + "b" * 64},
+        {"config_hash": "0123456789abcdef"},
+        {"expose": "clusterip"},
+        {"addon_repositories": {"mongodb": "mirror/mongo"}},
+        {"spec": release.spec.model_copy(update={"port": 8000})},
+    ):
+        assert not same_run(release, later.model_copy(update=change)), change
 
 
 def _objects(example: str) -> tuple[project.Project, list[dict]]:

@@ -124,7 +124,9 @@ def web_probes(plan: BuildPlan) -> o.Obj:
     return {
         "readinessProbe": ready,
         "livenessProbe": o.tcp_probe(HTTP, 10, 3),
-        "startupProbe": o.tcp_probe(HTTP, 2, 60),
+        # Checked every second while the app boots (2 minutes at most): a new release
+        # takes traffic as soon as it listens, not up to a period later.
+        "startupProbe": o.tcp_probe(HTTP, 1, 120),
     }
 
 

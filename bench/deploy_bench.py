@@ -1,0 +1,285 @@
+"""Benchmark: push-to-live with `shipway deploy` against what the seed does by hand.
+
+On the repo's cluster (`make cluster-up`), with the tasks example (Flask + a mongodb addon):
+  * by hand: `docker build` (the generated Dockerfile) + `docker push` + `kubectl apply`
+    (the same objects Shipway renders, written to files once) + `kubectl rollout status`;
+  * `shipway deploy`, in its own namespace, from the same source.
+Each run changes one line of the app, then times the commands and, separately, how long
+until the new code answers on 127.0.0.1 (its NodePort). Also timed: a deploy with no
+change at all (CLI wall time, and the call inside a warm process). Medians of --runs.
+
+Run from the repository root after `make setup`:  .venv/bin/python bench/deploy_bench.py
+It starts what it needs (the cluster, a Docker engine) with the scripts in hack/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import sh  # noqa: E402
+
+from shipway import project  # noqa: E402
+from shipway.credentials import CredentialStore  # noqa: E402
+from shipway.deploy import deploy  # noqa: E402
+from shipway.image.docker_builder import DOCKERFILE, prepare_context  # noqa: E402
+from shipway.image.reference import parse  # noqa: E402
+from shipway.kube.client import connect  # noqa: E402
+from shipway.platform import load as load_platform  # noqa: E402
+from shipway.render import RenderOptions  # noqa: E402
+from shipway.render.output import write  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "tasks"
+RESULTS = ROOT / "bench" / "results" / "deploy.json"
+HEALTH = 'jsonify(status="ok")'
+
+
+def seconds(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def answers(url: str, edit: int, timeout: float = 120) -> float:
+    """Seconds until ``url``/healthz serves the code of ``edit`` (every 50 ms, bounded)."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        try:
+            with urllib.request.urlopen(f"{url.rstrip('/')}/healthz", timeout=2) as response:
+                if json.loads(response.read()).get("edit") == edit:
+                    return time.perf_counter() - start
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    sys.exit(f"{url} did not serve edit {edit} within {timeout:.0f} s")
+
+
+class App:
+    """A copy of the tasks example under its own name; ``edit`` changes one line."""
+
+    def __init__(self, work: Path, name: str):
+        self.name, self.dir = name, work / name
+        shutil.copytree(EXAMPLE, self.dir)
+        spec = self.dir / "shipway.yaml"
+        spec.write_text(re.sub(r"(?m)^name: .*$", f"name: {name}", spec.read_text()))
+
+    def edit(self, n: int) -> None:
+        source = self.dir / "app.py"
+        text = re.sub(r"jsonify\(status=\"ok\"[^)]*\)", HEALTH, source.read_text())
+        source.write_text(text.replace(HEALTH, f'jsonify(status="ok", edit={n})'))
+
+
+class ByHand:
+    """The seed's workflow: docker build + docker push + kubectl apply + rollout status."""
+
+    def __init__(self, work: Path, kubeconfig: Path, platform: Any):
+        self.app = App(work, "bench-by-hand")
+        self.work, self.platform = work, platform
+        self.kubectl = [str(kubeconfig.parent / "bin" / "kubectl"), "--kubeconfig", str(kubeconfig)]
+        self.manifests = work / "manifests"
+
+    def image(self, n: int) -> str:
+        return f"{self.platform.registry}/{self.app.name}:run{n}"
+
+    def render(self, n: int) -> None:
+        """The YAML files a by-hand user keeps; each run only changes the image tag."""
+        options = RenderOptions(
+            image=self.image(n),
+            expose="nodeport",
+            addon_repositories=self.platform.addon_images,
+        )
+        rendered = project.render_project(
+            project.load(self.app.dir), options, CredentialStore(self.work / "state")
+        )
+        shutil.rmtree(self.manifests, ignore_errors=True)
+        write(rendered.objects, self.manifests)
+
+    def build_push(self, n: int, cold: bool = False) -> None:
+        context = self.work / "context"
+        shutil.rmtree(context, ignore_errors=True)
+        context.mkdir()
+        ca_bundle = Path(os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt"))
+        base = parse(self.platform.base_image)
+        prepare_context(project.load(self.app.dir), base, ca_bundle, context)
+        build = ["docker", "build", "-q", "-f", DOCKERFILE, "-t", self.image(n), "."]
+        subprocess.run(
+            [*build, *(["--no-cache"] if cold else [])],
+            cwd=context,
+            check=True,
+            capture_output=True,
+        )
+        sh("docker", "push", "-q", self.image(n))
+
+    def deploy(self, n: int, cold: bool = False) -> float:
+        self.render(n)  # not timed: the user edits a tag in a file they already have
+
+        def steps() -> None:
+            self.build_push(n, cold)
+            sh(*self.kubectl, "apply", "-f", self.manifests)
+            sh(
+                *self.kubectl,
+                "rollout",
+                "status",
+                "-n",
+                self.app.name,
+                "--timeout=300s",
+                f"deployment/{self.app.name}-web",
+            )
+
+        return seconds(steps)
+
+    def url(self) -> str:
+        port = sh(
+            *self.kubectl,
+            "get",
+            "service",
+            "-n",
+            self.app.name,
+            self.app.name,
+            "-o",
+            "jsonpath={.spec.ports[0].nodePort}",
+        )
+        return f"http://127.0.0.1:{port.strip()}/"
+
+    def remove(self) -> None:
+        sh(*self.kubectl, "delete", "namespace", self.app.name, "--wait=false")
+
+
+class WithShipway:
+    def __init__(self, work: Path, env: dict[str, str]):
+        self.app, self.env = App(work, "bench-shipway"), env
+
+    def deploy(self, *extra: str) -> tuple[float, dict[str, Any]]:
+        start = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "shipway", "deploy", self.app.dir, "--json", *extra],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        elapsed = time.perf_counter() - start
+        if result.returncode != 0:
+            sys.exit(f"shipway deploy failed:\n{result.stderr[-2000:]}")
+        return elapsed, json.loads(result.stdout)
+
+    def remove(self) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "shipway", "destroy", self.app.name, "--yes", "--delete-data"],
+            env=self.env,
+            capture_output=True,
+            check=False,
+        )
+
+
+def start_cluster() -> Path:
+    lines = sh(ROOT / "hack" / "cluster-up.sh").strip().splitlines()
+    sh(ROOT / "hack" / "infra" / "dockerd.sh", "start")
+    return Path(lines[-1])
+
+
+def measure(runs: int, work: Path) -> dict[str, Any]:
+    kubeconfig = start_cluster()
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig),
+        "SHIPWAY_CACHE_DIR": str(work / "cache"),
+        "SHIPWAY_STATE_DIR": str(work / "state"),
+    }
+    os.environ.update({k: env[k] for k in ("KUBECONFIG", "SHIPWAY_CACHE_DIR", "SHIPWAY_STATE_DIR")})
+    platform = load_platform(connect()).with_env()
+    sh("docker", "pull", "-q", platform.base_image, env=env)
+    hand, ours = ByHand(work, kubeconfig, platform), WithShipway(work, env)
+    try:
+        return _runs(runs, hand, ours)
+    finally:
+        hand.remove()
+        ours.remove()
+
+
+def _runs(runs: int, hand: ByHand, ours: WithShipway) -> dict[str, Any]:
+    hand.app.edit(0)
+    ours.app.edit(0)
+    ours_first, deployed = ours.deploy()
+    first = {"by_hand": hand.deploy(0, cold=True), "shipway": ours_first}
+    urls = {"by_hand": hand.url(), "shipway": deployed["url"]}
+    for url in urls.values():
+        answers(url, 0, timeout=300)
+    timed: dict[str, list[float]] = {"by_hand": [], "shipway": []}
+    live: dict[str, list[float]] = {"by_hand": [], "shipway": []}
+    for n in range(1, runs + 1):
+        hand.app.edit(n)
+        ours.app.edit(n)
+        timed["by_hand"].append(hand.deploy(n))
+        live["by_hand"].append(timed["by_hand"][-1] + answers(urls["by_hand"], n))
+        elapsed, result = ours.deploy()
+        assert result["status"] == "succeeded", result
+        timed["shipway"].append(elapsed)
+        live["shipway"].append(elapsed + answers(urls["shipway"], n))
+    unchanged = [ours.deploy() for _ in range(runs)]
+    assert all(r["status"] == "unchanged" for _, r in unchanged), unchanged
+    in_process = [seconds(lambda: deploy(ours.app.dir, None, {}, None, 300)) for _ in range(runs)]
+    hand_unchanged = [hand.deploy(runs) for _ in range(runs)]
+    med = {k: statistics.median(v) for k, v in timed.items()}
+    med_live = {k: statistics.median(v) for k, v in live.items()}
+    return {
+        "app": "examples/tasks (Flask + mongodb addon)",
+        "first_deploy_seconds": first,
+        "change_seconds_median": med,
+        "change_speedup": med["by_hand"] / med["shipway"],
+        "change_to_live_seconds_median": med_live,
+        "change_to_live_speedup": med_live["by_hand"] / med_live["shipway"],
+        "no_change_seconds_median": {
+            "shipway_cli": statistics.median(t for t, _ in unchanged),
+            "shipway_in_process": statistics.median(in_process),
+            "by_hand": statistics.median(hand_unchanged),
+        },
+        "runs": runs,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="deploys to take the median of")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="shipway-deploy-bench-") as tmp:
+        results = measure(args.runs, Path(tmp))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    first, med, live = (
+        results["first_deploy_seconds"],
+        results["change_seconds_median"],
+        results["change_to_live_seconds_median"],
+    )
+    print(_row("first deploy", first))
+    print(_row("1-line change, command", med, results["change_speedup"]))
+    print(_row("1-line change, to live", live, results["change_to_live_speedup"]))
+    still = results["no_change_seconds_median"]
+    print(
+        f"{'no change':24} shipway {still['shipway_cli']:6.2f} s (CLI), "
+        f"{still['shipway_in_process']:.2f} s (in process)   by hand {still['by_hand']:6.1f} s"
+    )
+
+
+def _row(label: str, pair: dict[str, float], speedup: float | None = None) -> str:
+    text = f"{label:24} shipway {pair['shipway']:6.1f} s   by hand {pair['by_hand']:6.1f} s"
+    return text + (f"   → {speedup:.1f}x" if speedup else "")
+
+
+if __name__ == "__main__":
+    main()
