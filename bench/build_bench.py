@@ -29,13 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port, sh, timed  # noqa: E402
 
+from hack.platform_images import push_rootfs  # noqa: E402
 from shipway import project  # noqa: E402
 from shipway.image import oci  # noqa: E402
 from shipway.image.blobs import BlobStore  # noqa: E402
 from shipway.image.docker_builder import DOCKERFILE, prepare_context  # noqa: E402
 from shipway.image.reference import parse  # noqa: E402
 from shipway.image.registry import RegistryClient  # noqa: E402
-from tests.integration.images import push_rootfs  # noqa: E402
 
 APP = ROOT / "bench" / "apps" / "data-api"
 RESULTS = ROOT / "bench" / "results" / "build.json"

@@ -18,9 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hack.platform_images import push_addon_image, push_rootfs  # noqa: E402
 from shipway.image.blobs import BlobStore  # noqa: E402
-from tests.integration.addon_images import push_addon_image  # noqa: E402
-from tests.integration.images import push_rootfs  # noqa: E402
 
 #: Each addon's mirror repository and the tag of the server version it really is
 #: (FerretDB stands in for MongoDB 6.0; Debian bookworm has PostgreSQL 15, Redis 7.0).

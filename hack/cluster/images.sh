@@ -48,7 +48,7 @@ busybox_binary() {
 push() {  # push NAME TAG USER ENTRYPOINT -- MORE oci_image.py ARGUMENTS
   local name=$1 tag=$2 user=$3 entrypoint=$4
   shift 5
-  python3 "$here/oci_image.py" --registry "$REGISTRY" --name "$name" --tag "$tag" \
+  "$here/../../.venv/bin/python" "$here/oci_image.py" --registry "$REGISTRY" --name "$name" --tag "$tag" \
     --user "$user" --entrypoint "$entrypoint" --cache "$CACHE/images" "$@" >/dev/null
 }
 

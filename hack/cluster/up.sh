@@ -139,6 +139,7 @@ echo "$pid $(proc_start "$pid")" >"$STATE/run/registry.pid"
 ln -sf "$STATE/registry/registry.log" "$STATE/log/registry.log"
 echo "$REGISTRY" >"$STATE/registry.address"
 log "building and pushing the cluster's images to $REGISTRY"
+"$here/../setup.sh" >&2  # images.sh pushes with Shipway's image code, from .venv
 "$here/images.sh"
 
 # --- etcd --------------------------------------------------------------------------------

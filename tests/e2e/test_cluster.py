@@ -22,6 +22,7 @@ from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Node, PersistentVolume, PersistentVolumeClaim, Pod, Service
 
+from hack.platform_images import push_rootfs
 from shipway.image.blobs import BlobStore
 from tests.conftest import EXAMPLES
 from tests.e2e.kube import (
@@ -33,7 +34,6 @@ from tests.e2e.kube import (
     ready_pods,
     wait_for,
 )
-from tests.integration.images import push_rootfs
 from tests.integration.infra import run_script
 
 HELLO = {"app.kubernetes.io/instance": "hello", "app.kubernetes.io/component": "web"}

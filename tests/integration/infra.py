@@ -16,6 +16,8 @@ from typing import NoReturn
 
 import pytest
 
+from hack import scripts
+
 INFRA = Path(__file__).resolve().parents[2] / "hack" / "infra"
 DOCKER = "/usr/bin/docker"  # Debian's CLI, the same version as the dockerd install.sh puts in
 
@@ -77,20 +79,10 @@ def cache_dir() -> Path:
 def _run(
     name: str, args: tuple[str | Path, ...], timeout: float, log: Path | None
 ) -> subprocess.CompletedProcess[str]:
-    command = [str(INFRA / name), *map(str, args)]
     try:
-        return subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(
-            f"{' '.join(command)}: no result after {timeout:.0f} s{_tail(log)}", pytrace=False
-        )
+        return scripts.run(INFRA / name, *args, timeout=timeout)
+    except scripts.ScriptFailed as err:
+        pytest.fail(f"{err}{_tail(log)}", pytrace=False)
 
 
 def _fail(
@@ -99,16 +91,10 @@ def _fail(
     result: subprocess.CompletedProcess[str],
     log: Path | None,
 ) -> NoReturn:
-    output = _last_lines(result.stderr + result.stdout)
-    what = " ".join([name, *map(str, args)])
-    pytest.fail(f"{what} failed (exit {result.returncode}):\n{output}{_tail(log)}", pytrace=False)
-
-
-def _last_lines(text: str, count: int = 30) -> str:
-    return "\n".join(text.rstrip().splitlines()[-count:])
+    pytest.fail(f"{scripts.failure(INFRA / name, args, result)}{_tail(log)}", pytrace=False)
 
 
 def _tail(log: Path | None) -> str:
     if log is None or not log.is_file():
         return ""
-    return f"\nlast lines of {log}:\n" + _last_lines(log.read_text(errors="replace"))
+    return f"\nlast lines of {log}:\n" + scripts.last_lines(log.read_text(errors="replace"))

@@ -28,6 +28,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 
+from hack import scripts
+from hack.platform_images import HACK, push_addon_image
 from shipway.addons import ADDONS
 from shipway.addons.base import Binding
 from shipway.image import oci
@@ -36,7 +38,6 @@ from shipway.image.blobs import BlobStore
 from shipway.image.reference import parse
 from shipway.image.registry import RegistryClient
 from shipway.spec.model import Service
-from tests.integration.addon_images import push_addon_image, run_images_script
 from tests.integration.infra import Registry, cache_dir
 
 APP, NAMESPACE = "tasks", "shop"
@@ -212,7 +213,7 @@ def addon_image(anonymous_registry: Registry, docker_engine: str) -> Iterator[Ca
 
 @pytest.fixture(scope="module")
 def psql(infra_installed: None) -> str:
-    run_images_script("install.sh", timeout=900)  # postgresql-client, when missing
+    scripts.output(HACK / "images" / "install.sh", timeout=900)  # postgresql-client, when missing
     path = shutil.which("psql")
     assert path, "psql not found after hack/images/install.sh"
     return path

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from hack.platform_images import push_rootfs
 from shipway.image.auth import Credentials
 from shipway.image.blobs import BlobStore
 from tests.conftest import EXAMPLES
-from tests.integration.images import push_rootfs
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hack.platform_images import push_rootfs
 from shipway import project
 from shipway.errors import ShipwayError
 from shipway.image.auth import Credentials
@@ -15,7 +16,6 @@ from shipway.image.builder import BuildRequest, build
 from shipway.image.reference import parse
 from shipway.image.registry import RegistryClient
 from tests.conftest import EXAMPLES
-from tests.integration.images import push_rootfs
 from tests.integration.token_auth import (
     TokenIssuer,
     make_issuer,

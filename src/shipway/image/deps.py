@@ -24,8 +24,8 @@ from pathlib import Path
 
 from shipway.detect.plan import BuildPlan, Dependencies
 from shipway.errors import ShipwayError
-from shipway.image.blobs import BlobStore, cache_dir
-from shipway.image.layer import Entry, Layer, with_parents, write_layer
+from shipway.image.blobs import BlobStore
+from shipway.image.layer import Entry, Layer, cached_layer, with_parents, write_layer
 
 DEPS_DIR = "opt/shipway/deps"
 #: Bump when the layer's layout changes, so old cached layers are not reused.
@@ -77,26 +77,19 @@ def dependencies_layer(
             "setup.py; add a requirements.txt (it may be empty)"
         )
     key = _cache_key(app_dir, plan.extra_packages, target)
-    index = cache_dir() / "deps" / f"{key}.json"
-    cached = _cached(index, store)
-    if cached:
-        return cached, True
+    return cached_layer(
+        f"deps-{key}", lambda: _build(app_dir, deps, plan.extra_packages, target, store), store
+    )
+
+
+def _build(
+    app_dir: Path, deps: Dependencies, extras: list[str], target: Target, store: BlobStore
+) -> Layer:
     with tempfile.TemporaryDirectory(prefix="shipway-deps-") as tmp:
         root = Path(tmp) / "deps"
-        _install(app_dir, deps, plan.extra_packages, target, root, Path(tmp))
+        _install(app_dir, deps, extras, target, root, Path(tmp))
         _fix_scripts(root / "bin")
-        layer = write_layer(_entries(root), store)
-    index.parent.mkdir(parents=True, exist_ok=True)
-    index.write_text(json.dumps(asdict(layer)))
-    return layer, False
-
-
-def _cached(index: Path, store: BlobStore) -> Layer | None:
-    try:
-        layer = Layer(**json.loads(index.read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
-    return layer if store.has(layer.digest) else None
+        return write_layer(_entries(root), store)
 
 
 def _cache_key(app_dir: Path, extras: list[str], target: Target) -> str:

@@ -8,13 +8,15 @@ the blob store while both digests (compressed and uncompressed) are computed on 
 from __future__ import annotations
 
 import gzip
+import json
 import os
+import shutil
 import tarfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
-from shipway.image.blobs import BlobStore, HashingWriter
+from shipway.image.blobs import BlobStore, HashingWriter, cache_dir
 
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 #: Every entry's time: builds must not depend on when files were touched.
@@ -39,6 +41,22 @@ class Entry:
     executable: bool = False
 
 
+def cached_layer(key: str, make: Callable[[], Layer], store: BlobStore) -> tuple[Layer, bool]:
+    """The layer cached under ``key`` (whose blob the store still has), else ``make()``'s,
+    which is then cached; and whether it came from the cache."""
+    index = cache_dir() / "layers" / f"{key}.json"
+    try:
+        layer = Layer(**json.loads(index.read_text()))
+        if store.has(layer.digest):
+            return layer, True
+    except (OSError, ValueError, TypeError):
+        pass
+    layer = make()
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.write_text(json.dumps(asdict(layer)))
+    return layer, False
+
+
 def write_layer(entries: Iterable[Entry], store: BlobStore) -> Layer:
     with store.writer() as (out, commit):
         compressed = HashingWriter(out)
@@ -49,6 +67,22 @@ def write_layer(entries: Iterable[Entry], store: BlobStore) -> Layer:
             with tarfile.open(fileobj=plain, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
                 for entry in sorted(entries, key=lambda e: e.name):
                     _add(tar, entry)
+        commit(compressed.digest)
+    return Layer(compressed.digest, plain.digest, compressed.size)
+
+
+def tar_layer(tar: Path, store: BlobStore) -> Layer:
+    """A layer from a tar made elsewhere (a root filesystem), gzipped as it is."""
+    with store.writer() as (out, commit):
+        compressed = HashingWriter(out)
+        with (
+            tar.open("rb") as source,
+            gzip.GzipFile(
+                filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=1
+            ) as zipped,
+        ):
+            plain = HashingWriter(zipped)  # type: ignore[arg-type]
+            shutil.copyfileobj(source, plain, 1 << 20)
         commit(compressed.digest)
     return Layer(compressed.digest, plain.digest, compressed.size)
 

@@ -1,31 +1,33 @@
-"""Addon server images made here, pushed to a registry like the official ones Shipway names.
+"""The images the platform needs that this machine builds itself, pushed with Shipway's
+own image code: nothing can be pulled from Docker Hub here.
 
-Nothing may be pulled from Docker Hub on this machine, so the servers behind Shipway's
-addons are built here (``hack/images/build.sh KIND``, cached by version): redis and
-postgresql from Debian bookworm's packages, mongodb as FerretDB v1 with its SQLite
-backend. Each is one reproducible root filesystem layer; this module adds the image
-config (the part the official images' Dockerfiles give: user 999:999, entrypoint,
-ports, volumes) and pushes both with Shipway's own blob store and registry client.
-``push_addon_image`` is what tests and the test cluster use; ``python -m
-tests.integration.addon_images KIND REGISTRY`` does the same from a shell.
+* The Python base image: a debootstrapped Debian root filesystem with python3
+  (``hack/infra/base-rootfs.sh``), one layer, configured like the official image.
+* The addon servers (``hack/images/build.sh KIND``, cached by version): redis and
+  postgresql from Debian bookworm's packages, mongodb as FerretDB v1 with its SQLite
+  backend. Each is one reproducible root filesystem layer; the image config is the part
+  the official images' Dockerfiles give (user 999:999, entrypoint, ports, volumes).
+
+Used by hack/prepare_platform.py (``make cluster-up``), the tests and the benchmarks;
+``python -m hack.platform_images KIND REGISTRY`` pushes an addon image from a shell.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from hack import scripts
 from shipway.image import oci
 from shipway.image.auth import Credentials, lookup
-from shipway.image.blobs import BlobStore, sha256_file
-from shipway.image.layer import OCI_LAYER
-from tests.integration.images import _gzip_layer, push_image
+from shipway.image.blobs import BlobStore, sha256_bytes
+from shipway.image.layer import Layer, cached_layer, tar_layer
+from shipway.image.push import push_image
 
-HACK_IMAGES = Path(__file__).resolve().parents[2] / "hack" / "images"
+BASE_REPOSITORY = "base/python"
+HACK = Path(__file__).resolve().parent
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 #: The image config of each kind: what the official image's Dockerfile sets, for what the
@@ -78,35 +80,36 @@ TITLES = {
 ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
-class AddonImageError(RuntimeError):
-    """The build script failed; the message ends with its last lines."""
+def push_rootfs(
+    rootfs: Path,
+    python_version: str,
+    host: str,
+    credentials: Credentials | None,
+    store: BlobStore,
+    tag: str,
+) -> str:
+    """Push ``rootfs`` as a one-layer image like the official python one; returns its ref."""
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": oci.EPOCH_ISO,
+        "config": {
+            "Env": [f"PATH={PATH}", "LANG=C.UTF-8", f"PYTHON_VERSION={python_version}"],
+            "Cmd": ["python3"],
+        },
+        "history": [{"created": oci.EPOCH_ISO, "created_by": "debootstrap bookworm + python3"}],
+    }
+    name = f"{host}/{BASE_REPOSITORY}:{tag}"
+    push_image(name, config, [_layer(rootfs, store)], store, credentials)
+    return name
 
 
 def build_addon_rootfs(kind: str, timeout: float = 1800) -> Path:
     """The cached root filesystem tar of ``kind`` (``hack/images/build.sh``, cold or warm)."""
     if kind not in CONFIGS:
         raise ValueError(f"unknown addon image {kind!r}; use one of {', '.join(CONFIGS)}")
-    return Path(run_images_script("build.sh", kind, timeout=timeout).strip().splitlines()[-1])
-
-
-def run_images_script(name: str, *args: str, timeout: float = 600) -> str:
-    """Run ``hack/images/<name>``; returns its stdout, raises with its stderr's end."""
-    command = [str(HACK_IMAGES / name), *args]
-    try:
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired as err:
-        raise AddonImageError(f"{' '.join(command)}: no result after {timeout:.0f} s") from err
-    if result.returncode != 0:
-        tail = "\n".join((result.stderr + result.stdout).rstrip().splitlines()[-30:])
-        raise AddonImageError(f"{' '.join(command)} failed (exit {result.returncode}):\n{tail}")
-    return result.stdout
+    built = scripts.output(HACK / "images" / "build.sh", kind, timeout=timeout)
+    return Path(built.strip().splitlines()[-1])
 
 
 def push_addon_image(
@@ -126,37 +129,28 @@ def push_addon_image(
     """
     rootfs = build_addon_rootfs(kind)
     version = Path(f"{rootfs}.version").read_text().strip()
-    layer, diff_id = _layer(rootfs, store)
-    config = {
+    labels = {
+        "org.opencontainers.image.title": TITLES[kind],
+        "org.opencontainers.image.version": version,
+    }
+    config: dict[str, Any] = {
         "architecture": ARCHITECTURES.get(platform.machine(), platform.machine()),
         "os": "linux",
         "created": oci.EPOCH_ISO,
-        "config": CONFIGS[kind]
-        | {
-            "Labels": {
-                "org.opencontainers.image.title": TITLES[kind],
-                "org.opencontainers.image.version": version,
-            }
-        },
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "config": CONFIGS[kind] | {"Labels": labels},
         "history": [{"created": oci.EPOCH_ISO, "created_by": f"hack/images/build.sh {kind}"}],
     }
     name = f"{host}/{repository or 'shipway/' + kind}:{tag or version}"
-    return push_image(name, config, layer, credentials, store)
+    push_image(name, config, [_layer(rootfs, store)], store, credentials)
+    return name
 
 
-def _layer(rootfs: Path, store: BlobStore) -> tuple[oci.Descriptor, str]:
-    """The gzipped layer of ``rootfs`` in ``store``, and its diff_id; compressed once per
-    tar and store (the digests are kept beside the tar)."""
-    known = Path(f"{rootfs}.layer.json")
-    if known.is_file():
-        data = json.loads(known.read_text())
-        if store.has(data["digest"]):
-            return oci.Descriptor(OCI_LAYER, data["digest"], data["size"]), data["diff_id"]
-    layer = _gzip_layer(rootfs, store)
-    diff_id = sha256_file(rootfs)
-    known.write_text(json.dumps({"digest": layer.digest, "size": layer.size, "diff_id": diff_id}))
-    return layer, diff_id
+def _layer(rootfs: Path, store: BlobStore) -> Layer:
+    """The root filesystem's layer, gzipped once per tar (the tars are rebuilt, never
+    edited in place, so path, size and time name the content)."""
+    stat = rootfs.stat()
+    key = sha256_bytes(f"{rootfs.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    return cached_layer(f"rootfs-{key[7:39]}", lambda: tar_layer(rootfs, store), store)[0]
 
 
 def main() -> None:
