@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import secrets
 
-from lightkube import Client, codecs
-from lightkube.resources.core_v1 import ConfigMap, Namespace, Secret
-
 from shipway import objects as o
 from shipway.addons import ADDONS, password_key
 from shipway.credentials import CredentialStore
 from shipway.errors import ShipwayError, TemporaryError
-from shipway.kube.client import api_errors, get_or_none
-from shipway.releases import KEEP, decode
+from shipway.kube import store
+from shipway.kube.client import Client
+from shipway.releases import KEEP
 from shipway.render import generated_env_key, secrets_needed
 from shipway.render.app import env_secret_name
 from shipway.spec.model import AppSpec
@@ -29,8 +27,7 @@ def formation_name(app: str) -> str:
 
 def check_namespace(client: Client, namespace: str) -> bool:
     """Whether the namespace exists; refuses one that Shipway did not create."""
-    with api_errors(f"read namespace {namespace}"):
-        found = get_or_none(client, Namespace, namespace)
+    found = store.read(client, "Namespace", namespace, None, f"read namespace {namespace}")
     if found is None:
         return False
     labels = found.metadata.labels or {}
@@ -48,21 +45,19 @@ def check_namespace(client: Client, namespace: str) -> bool:
 
 
 def config_vars(client: Client, namespace: str, app: str) -> dict[str, str]:
-    with api_errors(f"read the config vars of {app}"):
-        secret = get_or_none(client, Secret, config_name(app), namespace)
-    return decode(secret.data or {}) if secret else {}
+    what = f"read the config vars of {app}"
+    return store.secret_values(store.read(client, "Secret", config_name(app), namespace, what))
 
 
 def save_config_vars(client: Client, namespace: str, app: str, env: dict[str, str]) -> None:
     secret = o.secret(config_name(app), namespace, o.labels(app, app, "config-vars"), env)
     secret["metadata"]["annotations"] = dict(KEEP)
-    with api_errors(f"save the config vars of {app}"):
-        client.apply(codecs.from_dict(secret), force=True)
+    store.apply(client, secret, f"save the config vars of {app}")
 
 
 def formation(client: Client, namespace: str, app: str) -> dict[str, int]:
-    with api_errors(f"read the formation of {app}"):
-        found = get_or_none(client, ConfigMap, formation_name(app), namespace)
+    what = f"read the formation of {app}"
+    found = store.read(client, "ConfigMap", formation_name(app), namespace, what)
     return {k: int(v) for k, v in ((found.data or {}) if found else {}).items()}
 
 
@@ -78,31 +73,31 @@ def save_formation(client: Client, namespace: str, app: str, counts: dict[str, i
         },
         "data": {k: str(v) for k, v in sorted(counts.items())},
     }
-    with api_errors(f"save the formation of {app}"):
-        client.apply(codecs.from_dict(configmap), force=True)
+    store.apply(client, configmap, f"save the formation of {app}")
 
 
 def credentials(
-    client: Client, namespace: str, spec: AppSpec, store: CredentialStore
+    client: Client, namespace: str, spec: AppSpec, local_store: CredentialStore
 ) -> dict[str, str]:
     """Addon passwords and generated vars: the cluster's when it has them (so every user
     and every redeploy keeps them), else the local store's, else new ones."""
     found: dict[str, str] = {}
     for kind in spec.services:
         addon = ADDONS[kind]
-        with api_errors(f"read the {kind} credentials"):
-            secret = get_or_none(client, Secret, addon.secret_name(spec.name), namespace)
-        value = decode(secret.data or {}).get(addon.password_env) if secret else None
+        name = addon.secret_name(spec.name)
+        secret = store.read(client, "Secret", name, namespace, f"read the {kind} credentials")
+        value = store.secret_values(secret).get(addon.password_env)
         if value:
             found[password_key(kind)] = value
-    with api_errors("read the app's environment"):
-        env_secret = get_or_none(client, Secret, env_secret_name(spec.name), namespace)
-    env = decode(env_secret.data or {}) if env_secret else {}
+    env_secret = store.read(
+        client, "Secret", env_secret_name(spec.name), namespace, "read the app's environment"
+    )
+    env = store.secret_values(env_secret)
     for var in spec.generated_env:
         if env.get(var):
             found[generated_env_key(var)] = env[var]
     missing = [name for name in secrets_needed(spec) if name not in found]
     if missing:
-        local = store.ensure(namespace, spec.name, missing)
+        local = local_store.ensure(namespace, spec.name, missing)
         found |= {name: local.get(name) or secrets.token_urlsafe(24) for name in missing}
     return found

@@ -10,13 +10,11 @@ import json
 import os
 from typing import Any
 
-from lightkube import Client, codecs
-from lightkube.core.exceptions import ApiError
-from lightkube.resources.core_v1 import ConfigMap
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shipway.errors import ShipwayError
-from shipway.kube.client import api_errors, get_or_none
+from shipway.kube import store
+from shipway.kube.client import Client
 from shipway.objects import LABEL_MANAGED_BY, MANAGED_BY
 
 NAMESPACE = "shipway-system"
@@ -50,13 +48,10 @@ class Platform(BaseModel):
 
 
 def load(client: Client) -> Platform:
-    with api_errors("read the platform settings"):
-        try:
-            config = get_or_none(client, ConfigMap, NAME, NAMESPACE)
-        except ApiError as exc:
-            if exc.status.code != 403:
-                raise
-            config = None  # a user who may not read shipway-system gets the defaults
+    # A user who may not read shipway-system gets the defaults.
+    config = store.read_if_allowed(
+        client, "ConfigMap", NAME, NAMESPACE, "read the platform settings"
+    )
     return _parse(config.data or {}) if config else Platform()
 
 
@@ -80,9 +75,8 @@ def save(client: Client, platform: Platform) -> None:
         },
         "data": data,
     }
-    with api_errors("save the platform settings"):
-        client.apply(codecs.from_dict(namespace), force=True)
-        client.apply(codecs.from_dict(configmap), force=True)
+    store.apply(client, namespace, "save the platform settings")
+    store.apply(client, configmap, "save the platform settings")
 
 
 def update(platform: Platform, assignments: dict[str, str]) -> Platform:

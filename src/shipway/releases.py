@@ -9,20 +9,19 @@ Any teammate's CLI sees the same history.
 
 from __future__ import annotations
 
-import base64
 import getpass
 import json
 import socket
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
-from lightkube import Client, codecs
-from lightkube.resources.core_v1 import ConfigMap, Secret
 from pydantic import BaseModel, ConfigDict
 
 from shipway import objects as o
 from shipway.detect.plan import BuildPlan
-from shipway.kube.client import api_errors
+from shipway.errors import ShipwayError
+from shipway.kube import store
+from shipway.kube.client import Client
 from shipway.spec.model import AppSpec
 
 Status = Literal["pending", "succeeded", "failed"]
@@ -75,9 +74,8 @@ def env_name(app: str, version: int) -> str:
 
 def history(client: Client, namespace: str, app: str) -> list[Release]:
     """All releases, newest first."""
-    labels: dict[str, Any] = {o.LABEL_INSTANCE: app, o.LABEL_COMPONENT: "release"}
-    with api_errors(f"list the releases of {app}"):
-        maps: list[Any] = list(client.list(ConfigMap, namespace=namespace, labels=labels))
+    labels = {o.LABEL_INSTANCE: app, o.LABEL_COMPONENT: "release"}
+    maps = store.find(client, "ConfigMap", namespace, labels, f"list the releases of {app}")
     releases = []
     for item in maps:
         data = json.loads((item.data or {}).get("release.json", "{}"))
@@ -105,22 +103,19 @@ def create(client: Client, namespace: str, release: Release, env: dict[str, str]
     snapshot = o.secret(env_name(app, release.version), namespace, labels, env)
     snapshot["metadata"]["annotations"] = dict(KEEP)
     snapshot["immutable"] = True
-    with api_errors(f"record release v{release.version}"):
-        client.create(codecs.from_dict(snapshot))
-        client.create(codecs.from_dict(record))
+    store.create(client, snapshot, f"record release v{release.version}")
+    store.create(client, record, f"record release v{release.version}")
 
 
 def set_status(client: Client, namespace: str, app: str, version: int, status: Status) -> None:
     patch = {"metadata": {"annotations": {STATUS: status}}}
-    with api_errors(f"mark release v{version} {status}"):
-        client.patch(ConfigMap, record_name(app, version), patch, namespace=namespace)
+    name = record_name(app, version)
+    store.patch(client, "ConfigMap", name, namespace, patch, f"mark release v{version} {status}")
 
 
 def env_of(client: Client, namespace: str, app: str, version: int) -> dict[str, str]:
-    with api_errors(f"read the config of release v{version}"):
-        secret = client.get(Secret, env_name(app, version), namespace=namespace)
-    return decode(secret.data or {})
-
-
-def decode(data: dict[str, str]) -> dict[str, str]:
-    return {k: base64.b64decode(v).decode() for k, v in data.items()}
+    what = f"read the config of release v{version}"
+    secret = store.read(client, "Secret", env_name(app, version), namespace, what)
+    if secret is None:
+        raise ShipwayError(f"release v{version} has no config record ({env_name(app, version)})")
+    return store.secret_values(secret)

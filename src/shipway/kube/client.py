@@ -15,6 +15,8 @@ from lightkube.core.exceptions import ApiError, ConfigError
 from shipway.errors import ShipwayError, TemporaryError
 
 FIELD_MANAGER = "shipway"
+#: What the rest of Shipway names a connection to a cluster by.
+__all__ = ["Client", "api_errors", "connect", "get_or_none", "kubeconfig_path"]
 
 
 def kubeconfig_path() -> Path:
@@ -50,8 +52,9 @@ def api_errors(what: str) -> Iterator[None]:
         status = exc.status
         if status.code == 403:
             raise ShipwayError(
-                f"the cluster forbids {what}: {status.message}; ask for RBAC "
-                "rights (or use another --context)"
+                f"forbidden: the cluster does not let you {what} "
+                f"({' '.join((status.message or '').split())}); ask the cluster's admin for "
+                "RBAC rights to do this, or use a context that has them (--context)"
             ) from None
         if status.code == 401:
             raise ShipwayError(
