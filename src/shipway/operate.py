@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
@@ -20,7 +20,7 @@ from shipway.errors import ShipwayError, TemporaryError
 from shipway.image.progress import Progress, Silent
 from shipway.kube.apply import RUNNING_KINDS, prune
 from shipway.kube.client import api_errors, get_or_none
-from shipway.kube.pods import OneOff
+from shipway.kube.pods import OneOff, ProcessPod, app_pods
 from shipway.objects import LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, content_hash
 from shipway.releases import Release
 from shipway.render import app as app_objects
@@ -78,14 +78,21 @@ def _valid_env_name(name: str) -> bool:
     return re.fullmatch(ENV_NAME, name) is not None
 
 
-def scale(target: Target, counts: dict[str, int]) -> dict[str, int]:
-    """Set process counts now and for every later release (the formation)."""
-    release = current(target)
-    unknown = sorted(set(counts) - set(release.plan.processes))
+def process_types(target: Target, wanted: Iterable[str] = ()) -> list[str]:
+    """The running release's process types; an error names them if ``wanted`` has others."""
+    known = list(current(target).plan.processes)
+    unknown = sorted(set(wanted) - set(known))
     if unknown:
         raise ShipwayError(
-            f"no process type {', '.join(unknown)}; the app has {', '.join(release.plan.processes)}"
+            f"{target.app} has no process type {', '.join(map(repr, unknown))}; "
+            f"its process types are {', '.join(known)}"
         )
+    return known
+
+
+def scale(target: Target, counts: dict[str, int]) -> dict[str, int]:
+    """Set process counts now and for every later release (the formation)."""
+    process_types(target, counts)
     formation = appstate.formation(target.client, target.namespace, target.app) | counts
     appstate.save_formation(target.client, target.namespace, target.app, formation)
     for name, replicas in counts.items():
@@ -118,6 +125,17 @@ def run(
     name = f"{target.app}-run-{secrets.token_hex(3)}"
     pod = app_objects.one_off_pod(ctx, name, command)
     return OneOff(target.client, pod).run(emit, timeout)
+
+
+def processes(target: Target) -> list[ProcessPod]:
+    """The app's pods, each with the release it runs: the newest release of its image (a
+    rollout's old and new pods differ in image, or only in config for a config change)."""
+    pods = app_pods(target.client, target.namespace, target.app)
+    history = releases.history(target.client, target.namespace, target.app)
+    return [
+        replace(pod, release=next((f"v{r.version}" for r in history if r.image == pod.image), "-"))
+        for pod in pods
+    ]
 
 
 @dataclass(frozen=True)
@@ -167,17 +185,44 @@ def apps(target_client: Any) -> list[dict[str, str]]:
     return listed
 
 
-def destroy(target: Target, keep_data: bool, timeout: float = 180) -> list[str]:
-    """Remove the app. Without ``keep_data``, its namespace and everything in it, addon
-    data included. With it, every running part, but not the addon volumes nor what is
-    needed to use them again (credentials, release history): a redeploy finds its data."""
+def data_volumes(target: Target) -> list[str]:
+    """The app's addon volumes (its PersistentVolumeClaims), which ``destroy`` deletes or
+    keeps only when told which; an error if the app is not deployed here."""
+    _check_deployed(target)
+    labels: dict[str, Any] = {LABEL_INSTANCE: target.app, LABEL_MANAGED_BY: MANAGED_BY}
+    with api_errors(f"list the volumes of {target.app}"):
+        claims: list[Any] = list(
+            target.client.list(PersistentVolumeClaim, namespace=target.namespace, labels=labels)
+        )
+    return sorted(claim.metadata.name for claim in claims)
+
+
+def _check_deployed(target: Target) -> None:
     if not appstate.check_namespace(target.client, target.namespace):
         raise ShipwayError(
             f"app '{target.app}' is not deployed here (no namespace "
             f"'{target.namespace}'); see shipway apps"
         )
+
+
+def destroy(target: Target, keep_data: bool, timeout: float = 180) -> list[str]:
+    """Remove the app. Without ``keep_data``, its namespace and everything in it, addon
+    data included. With it, every running part, but not the addon volumes nor what is
+    needed to use them again (credentials, release history): a redeploy finds its data.
+
+    The addons' Services stay as well: they run nothing, and they keep their addresses, so
+    the name a redeployed app looks up is not answered with a dead address from DNS caches
+    (CoreDNS keeps answers for 30 s: a new Service would leave the app without its
+    database for that long)."""
+    _check_deployed(target)
     if keep_data:
-        return prune(target.client, target.namespace, target.app, keep=[], kinds=RUNNING_KINDS)
+        addresses = [
+            {"kind": "Service", "metadata": {"name": addon.name(target.app)}}
+            for addon in ADDONS.values()
+        ]
+        return prune(
+            target.client, target.namespace, target.app, keep=addresses, kinds=RUNNING_KINDS
+        )
     with api_errors(f"delete namespace {target.namespace}"):
         target.client.delete(Namespace, target.namespace)
         deadline = time.monotonic() + timeout

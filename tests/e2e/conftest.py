@@ -10,6 +10,10 @@ integration tier: a warm start is cheap, a second session reuses it.
 ``namespace`` gives each test its own namespace, enforcing the restricted Pod Security
 Standard like the ones ``shipway render`` makes; when the test fails, the namespace's
 events, pods and container logs are printed before it is deleted.
+
+``platform`` readies the cluster for ``shipway deploy`` and gives the environment to run
+it in; ``new_app`` copies example apps under fresh names (so each deploy gets its own
+namespace) and destroys them, data included, after the test.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from lightkube import Client, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
 
-from tests.conftest import ROOT
+from hack.prepare_platform import prepare
+from tests.conftest import EXAMPLES, ROOT
+from tests.e2e.cli import NewApp, run_shipway
 from tests.e2e.kube import Cluster, dump_namespace
 
 UP = ROOT / "hack" / "cluster" / "up.sh"
@@ -109,3 +115,43 @@ def namespace(request: pytest.FixtureRequest, kube: Client, cluster: Cluster) ->
     if _failed(request.node):
         sys.stderr.write(dump_namespace(kube, name))
     kube.delete(Namespace, name)
+
+
+@pytest.fixture(scope="session")
+def platform(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The cluster's registry holds the base and addon images; the platform points at them
+    (what `make cluster-up` does for the repo's cluster, done again for any cluster)."""
+    assert cluster.registry, "the cluster has no registry to push to"
+    prepare(cluster.kubeconfig, cluster.registry)
+    return {
+        **os.environ,
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "SHIPWAY_STATE_DIR": str(tmp_path_factory.mktemp("state")),
+        "SHIPWAY_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
+    }
+
+
+@pytest.fixture
+def new_app(
+    request: pytest.FixtureRequest, tmp_path: Path, platform: dict[str, str], kube: Client
+) -> Iterator[NewApp]:
+    """Copies of example apps under fresh names; each is destroyed after the test (and its
+    namespace dumped first if the test failed)."""
+    made: list[str] = []
+
+    def make(example: str, extra_yaml: str = "") -> tuple[Path, str]:
+        name = f"{example.split('-', maxsplit=1)[0]}-{secrets.token_hex(3)}"
+        app = tmp_path / name
+        shutil.copytree(EXAMPLES / example, app)
+        spec = app / "shipway.yaml"
+        text = spec.read_text() if spec.exists() else ""
+        lines = [line for line in text.splitlines() if not line.startswith("name:")]
+        spec.write_text("\n".join([f"name: {name}", *lines, extra_yaml]) + "\n")
+        made.append(name)
+        return app, name
+
+    yield make
+    for name in made:
+        if _failed(request.node):
+            sys.stderr.write(dump_namespace(kube, name))
+        run_shipway(platform, "destroy", name, "--yes", "--delete-data", timeout=120)

@@ -220,8 +220,9 @@ def scale_cmd(
 ) -> None:
     """Set how many pods each process type runs."""
     wanted = _assignments(counts)
-    if not all(count.isdigit() for count in wanted.values()):
-        raise ShipwayError("write process=COUNT, e.g. web=2")
+    for process, count in wanted.items():
+        if not count.isdigit():
+            raise ShipwayError(f"'{process}={count}': write process=COUNT, e.g. web=2")
     formation = operate.scale(
         _target(name, context, namespace), {k: int(v) for k, v in wanted.items()}
     )
@@ -233,12 +234,11 @@ def ps_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's pods: process type, status, restarts."""
-    target = _target(name, context, namespace)
-    pods = app_pods(target.client, target.namespace, name)
+    pods = operate.processes(_target(name, context, namespace))
     if as_json:
         print_json([pod.__dict__ for pod in pods])
         return
-    table = Table("process", "pod", "status", "ready", "restarts", "started")
+    table = Table("process", "pod", "status", "ready", "restarts", "release", "started")
     for pod in pods:
         table.add_row(
             pod.process,
@@ -246,6 +246,7 @@ def ps_cmd(
             pod.phase,
             "yes" if pod.ready else "no",
             str(pod.restarts),
+            pod.release,
             pod.started,
         )
     out.print(table)
@@ -262,6 +263,8 @@ def logs_cmd(
 ) -> None:
     """The logs of all the app's pods, each line prefixed with its pod."""
     target = _target(name, context, namespace)
+    if process is not None:
+        operate.process_types(target, [process])
     pods = [
         p
         for p in app_pods(target.client, target.namespace, name)
@@ -330,18 +333,47 @@ def destroy_cmd(
     namespace: Namespace = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
     keep_data: Annotated[
-        bool, typer.Option("--keep-data/--delete-data", help="Keep the addons' volumes.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--keep-data/--delete-data",
+            help="Keep the addons' volumes, credentials and history for a later deploy, or "
+            "delete them; with --yes, an app with addon data needs one of them.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Delete the app (asks for its name unless --yes)."""
+    """Delete the app (asks what to do with its addon data, and for its name, unless --yes)."""
+    target = _target(name, context, namespace)
+    volumes = operate.data_volumes(target)
+    if volumes and keep_data is None:
+        if yes:
+            raise ShipwayError(
+                f"{name} has addon data ({', '.join(volumes)}): choose --keep-data (a later "
+                "deploy finds it) or --delete-data (gone for good)"
+            )
+        keep_data = _ask_keep_data(volumes)
     if not yes:
         what = "its addon data is kept" if keep_data else "its addon data is DELETED"
         err.print(f"This removes {name} from the cluster; {what}.")
         typed = typer.prompt("Type the app's name to confirm", default="", show_default=False)
         if typed != name:
             raise ShipwayError("the name did not match; nothing was deleted")
-    removed = operate.destroy(_target(name, context, namespace), keep_data)
+    removed = operate.destroy(target, bool(keep_data))
     out.print(f"removed {', '.join(removed) or 'nothing'}")
+    if keep_data and volumes:
+        out.print(
+            f"kept the addon data ({', '.join(volumes)}), its Services, credentials and "
+            f"the release history: shipway deploy brings {name} back with its data"
+        )
+
+
+def _ask_keep_data(volumes: list[str]) -> bool:
+    err.print(f"The app has addon data: {', '.join(volumes)}.")
+    while True:
+        answer = typer.prompt("Keep it for a later deploy, or delete it? [keep/delete]")
+        if answer in ("keep", "delete"):
+            return bool(answer == "keep")
+        err.print("Answer keep or delete.")
 
 
 platform_app = typer.Typer(help="Settings shared by every user of the cluster.")

@@ -27,8 +27,9 @@ class ProcessPod:
     phase: str
     ready: bool
     restarts: int
-    release: str
+    image: str
     started: str
+    release: str = "-"  # filled in by who knows the app's releases
 
 
 def app_pods(client: Client, namespace: str, app: str) -> list[ProcessPod]:
@@ -45,7 +46,7 @@ def app_pods(client: Client, namespace: str, app: str) -> list[ProcessPod]:
                 phase=_phase(pod, statuses),
                 ready=bool(statuses) and all(s.ready for s in statuses),
                 restarts=sum(s.restartCount or 0 for s in statuses),
-                release=(pod.metadata.annotations or {}).get("shipway.dev/release", "-"),
+                image=pod.spec.containers[0].image if pod.spec else "",
                 started=str(pod.status.startTime or "") if pod.status else "",
             )
         )

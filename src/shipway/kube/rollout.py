@@ -9,6 +9,7 @@ the last lines of its log.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -148,16 +149,33 @@ def _diagnose(client: Client, namespace: str, workload: Workload, summary: str) 
     return "; ".join(parts)
 
 
+#: Kubelet's "Error: ImagePullBackOff" only repeats the container's state.
+_REPEATS_STATE = re.compile(r"Error: \w+")
+
+
 def _last_warning(client: Client, namespace: str, pod: str) -> str | None:
-    events = [
-        e
-        for e in client.list(Event, namespace=namespace, fields={"involvedObject.name": pod})
-        if e.type == "Warning"
-    ]
-    if not events:
+    """The pod's newest warning event that says why ("Failed to pull image …: connection
+    refused"), rather than one that repeats the state already named."""
+    events = sorted(
+        (
+            e
+            for e in client.list(Event, namespace=namespace, fields={"involvedObject.name": pod})
+            if e.type == "Warning"
+        ),
+        key=lambda e: str(e.lastTimestamp or e.eventTime or ""),
+    )
+    telling = [e for e in events if not _REPEATS_STATE.fullmatch(e.message or "")] or events
+    if not telling:
         return None
-    last = max(events, key=lambda e: str(e.lastTimestamp or e.eventTime or ""))
-    return f"{last.reason}: {' '.join((last.message or '').split())[:200]}"
+    last = telling[-1]
+    return f"{last.reason}: {_shorten(' '.join((last.message or '').split()))}"
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    """A long message keeps its start (what failed) and its end (the root cause)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:120]} … {text[-(limit - 123) :]}"
 
 
 def pod_log_tail(client: Client, namespace: str, pod: Any, lines: int = 5) -> str:
