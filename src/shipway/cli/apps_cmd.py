@@ -58,6 +58,7 @@ def deploy_cmd(
     base_image: Annotated[str | None, typer.Option(help="Base image.")] = None,
     expose: Annotated[str | None, typer.Option(help="clusterip, nodeport or ingress.")] = None,
     timeout: Timeout = 180,
+    force: Annotated[bool, typer.Option(help="Release even if nothing changed.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Build, push, provision addons, apply and wait: the app answers at the printed URL."""
@@ -69,7 +70,7 @@ def deploy_cmd(
     }
     with RichProgress(enabled=not as_json) as progress:
         try:
-            outcome = deploy(app_dir, context, overrides, namespace, timeout, progress)
+            outcome = deploy(app_dir, context, overrides, namespace, timeout, progress, force)
         except DeployFailed as failed:
             if as_json:
                 print_json(
@@ -83,7 +84,7 @@ def deploy_cmd(
     if as_json:
         print_json(
             {
-                "status": "succeeded",
+                "status": "succeeded" if outcome.changed else "unchanged",
                 "app": outcome.release.spec.name,
                 "release": outcome.release.version,
                 "image": outcome.release.image,
@@ -91,8 +92,9 @@ def deploy_cmd(
             }
         )
         return
+    done = "deployed" if outcome.changed else "is current, nothing changed"
     out.print(
-        f"[bold green]v{outcome.release.version}[/] deployed: {outcome.release.image}",
+        f"[bold green]v{outcome.release.version}[/] {done}: {outcome.release.image}",
         soft_wrap=True,
     )
     out.print(

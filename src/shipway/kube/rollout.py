@@ -22,7 +22,7 @@ from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event, Pod
 
 from shipway.errors import ShipwayError
-from shipway.kube.client import api_errors
+from shipway.kube.client import api_errors, get_or_none
 from shipway.kube.logs import read_log
 
 #: Container states that will not fix themselves in time.
@@ -48,7 +48,7 @@ class Workload:
 
 
 def wait(
-    client: Client, namespace: str, workloads: list[Workload], timeout: float, poll: float = 1.0
+    client: Client, namespace: str, workloads: list[Workload], timeout: float, poll: float = 0.5
 ) -> None:
     deadline = time.monotonic() + timeout
     pending = list(workloads)
@@ -79,6 +79,21 @@ def _done(client: Client, namespace: str, workload: Workload) -> bool:
     if stuck:
         raise RolloutFailed(_diagnose(client, namespace, workload, stuck))
     return False
+
+
+def running(client: Client, namespace: str, workloads: list[Workload]) -> bool:
+    """Whether every workload exists and is fully rolled out, right now."""
+    kinds = {
+        "Deployment": (Deployment, _deployment_ready),
+        "StatefulSet": (StatefulSet, _statefulset_ready),
+    }
+    with api_errors("check the running release"):
+        for workload in workloads:
+            resource, ready = kinds[workload.kind]
+            found = get_or_none(client, resource, workload.name, namespace)
+            if found is None or not ready(found):
+                return False
+    return True
 
 
 def _deployment_ready(deploy: Any) -> bool:
@@ -200,7 +215,7 @@ def pod_log_tail(client: Client, namespace: str, pod: Any, lines: int = 5) -> st
     return ""
 
 
-def wait_job(client: Client, namespace: str, name: str, timeout: float, poll: float = 1.0) -> None:
+def wait_job(client: Client, namespace: str, name: str, timeout: float, poll: float = 0.5) -> None:
     """Wait for a Job to succeed (the release phase); its failure says why, with its log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
