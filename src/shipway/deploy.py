@@ -10,9 +10,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from lightkube import Client
-from lightkube.resources.core_v1 import Node, Service
-
 from shipway import appstate, project, releases
 from shipway.credentials import CredentialStore
 from shipway.detect.plan import BuildPlan
@@ -20,8 +17,9 @@ from shipway.errors import ShipwayError
 from shipway.image.builder import BuildRequest, BuildResult, build
 from shipway.image.progress import Progress, Silent
 from shipway.image.reference import parse
+from shipway.kube import store
 from shipway.kube.apply import apply_all, prune
-from shipway.kube.client import api_errors, connect
+from shipway.kube.client import Client, connect
 from shipway.kube.rollout import RolloutFailed, Workload, running, wait, wait_job
 from shipway.objects import Obj, content_hash
 from shipway.platform import Platform
@@ -233,6 +231,7 @@ def render_release(target: Target, release: Release, config_vars: dict[str, str]
         namespace=target.namespace,
         ingress_class=release.ingress_class,
         addon_repositories=release.addon_repositories,
+        release=release.version,
     )
     return render(spec, plan, options, creds)
 
@@ -265,9 +264,10 @@ def app_url(target: Target, objects: list[Obj]) -> str | None:
             host = obj["spec"]["rules"][0].get("host")
             if host:
                 return f"http://{host}/"
-    with api_errors("read the app's Service"):
-        service: Any = target.client.get(Service, target.app, namespace=target.namespace)
-    if service.spec.type != "NodePort":
+    service = store.read(
+        target.client, "Service", target.app, target.namespace, "read the app's Service"
+    )
+    if service is None or service.spec.type != "NodePort":
         return None
     port = service.spec.ports[0].nodePort
     return f"http://{_node_address(target.client)}:{port}/"
@@ -293,8 +293,7 @@ def _node_address(client: Client) -> str:
     server = str(client.config.cluster.server)
     if "://127." in server or "://localhost" in server:
         return "127.0.0.1"
-    with api_errors("list nodes"):
-        nodes: list[Any] = list(client.list(Node))
+    nodes = store.find(client, "Node", None, {}, "list nodes")
     for wanted in ("ExternalIP", "InternalIP"):
         for node in nodes:
             for address in node.status.addresses or []:

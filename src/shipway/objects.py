@@ -20,6 +20,8 @@ LABEL_COMPONENT = "app.kubernetes.io/component"
 LABEL_PART_OF = "app.kubernetes.io/part-of"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 ANNOTATION_CONFIG_HASH = "shipway.dev/config-hash"
+#: On release records (a label) and on the pods a release runs (an annotation).
+RELEASE = "shipway.dev/release"
 
 #: Non-root IDs for app containers; numeric so the kubelet can verify runAsNonRoot.
 APP_UID = 10001

@@ -7,21 +7,24 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from typing import Any
-
-from lightkube.resources.apps_v1 import Deployment, StatefulSet
-from lightkube.resources.core_v1 import Namespace, PersistentVolumeClaim
+from dataclasses import dataclass
 
 from shipway import appstate, releases
 from shipway.addons import ADDONS
 from shipway.deploy import Outcome, Target, next_version, render_release, roll_out
 from shipway.errors import ShipwayError, TemporaryError
 from shipway.image.progress import Progress, Silent
+from shipway.kube import store
 from shipway.kube.apply import RUNNING_KINDS, prune
-from shipway.kube.client import api_errors, get_or_none
-from shipway.kube.pods import OneOff, ProcessPod, app_pods
-from shipway.objects import LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, content_hash
+from shipway.kube.client import Client
+from shipway.kube.pods import OneOff
+from shipway.objects import (
+    ANNOTATION_CONFIG_HASH,
+    LABEL_INSTANCE,
+    LABEL_MANAGED_BY,
+    MANAGED_BY,
+    content_hash,
+)
 from shipway.releases import Release
 from shipway.render import app as app_objects
 from shipway.spec.model import ENV_NAME
@@ -96,13 +99,8 @@ def scale(target: Target, counts: dict[str, int]) -> dict[str, int]:
     formation = appstate.formation(target.client, target.namespace, target.app) | counts
     appstate.save_formation(target.client, target.namespace, target.app, formation)
     for name, replicas in counts.items():
-        with api_errors(f"scale {name}"):
-            target.client.patch(
-                Deployment,
-                f"{target.app}-{name}",
-                {"spec": {"replicas": replicas}},
-                namespace=target.namespace,
-            )
+        client, namespace, body = target.client, target.namespace, {"spec": {"replicas": replicas}}
+        store.patch(client, "Deployment", f"{target.app}-{name}", namespace, body, f"scale {name}")
     return formation
 
 
@@ -114,28 +112,18 @@ def run(
     env = appstate.config_vars(target.client, target.namespace, target.app)
     objects = render_release(target, release, env)
     deployment = next(o for o in objects if o["kind"] == "Deployment")
-    config_hash = deployment["spec"]["template"]["metadata"]["annotations"]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     ctx = app_objects.AppContext(
         release.spec,
         release.plan,
         target.namespace,
         release.image,
-        next(iter(config_hash.values())),
+        annotations[ANNOTATION_CONFIG_HASH],
+        release.version,
     )
     name = f"{target.app}-run-{secrets.token_hex(3)}"
     pod = app_objects.one_off_pod(ctx, name, command)
     return OneOff(target.client, pod).run(emit, timeout)
-
-
-def processes(target: Target) -> list[ProcessPod]:
-    """The app's pods, each with the release it runs: the newest release of its image (a
-    rollout's old and new pods differ in image, or only in config for a config change)."""
-    pods = app_pods(target.client, target.namespace, target.app)
-    history = releases.history(target.client, target.namespace, target.app)
-    return [
-        replace(pod, release=next((f"v{r.version}" for r in history if r.image == pod.image), "-"))
-        for pod in pods
-    ]
 
 
 @dataclass(frozen=True)
@@ -151,35 +139,45 @@ def addons(target: Target) -> list[AddonState]:
     found = []
     for kind, service in release.spec.services.items():
         name = f"{target.app}-{kind}"
-        with api_errors(f"read addon {kind}"):
-            sts = get_or_none(target.client, StatefulSet, name, target.namespace)
-            claim = get_or_none(
-                target.client, PersistentVolumeClaim, f"data-{name}-0", target.namespace
-            )
+        what = f"read addon {kind}"
+        sts = store.read(target.client, "StatefulSet", name, target.namespace, what)
+        claim = store.read(
+            target.client, "PersistentVolumeClaim", f"data-{name}-0", target.namespace, what
+        )
         ready = f"{(sts.status.readyReplicas or 0) if sts and sts.status else 0}/1"
         storage = f"{service.storage} ({claim.status.phase})" if claim and claim.status else "-"
         found.append(AddonState(kind, ADDONS[kind].version(service), ready, storage))
     return found
 
 
-def apps(target_client: Any) -> list[dict[str, str]]:
-    """Apps deployed in the cluster: namespaces Shipway manages that hold releases."""
-    labels: dict[str, Any] = {LABEL_MANAGED_BY: MANAGED_BY}
-    with api_errors("list namespaces"):
-        namespaces: list[Any] = list(target_client.list(Namespace, labels=labels))
+def apps(client: Client) -> list[dict[str, str]]:
+    """Apps deployed in the cluster: namespaces Shipway manages that hold releases. An
+    app whose last release succeeded but that runs nothing was destroyed with its data
+    kept: it is "stopped"."""
+    labels = {LABEL_MANAGED_BY: MANAGED_BY}
+    namespaces = store.find(client, "Namespace", None, labels, "list namespaces")
+    running = {
+        d.metadata.namespace
+        for d in store.find(
+            client, "Deployment", store.ALL_NAMESPACES, labels, "list the apps' processes"
+        )
+    }
     listed = []
     for ns in namespaces:
         app = (ns.metadata.labels or {}).get(LABEL_INSTANCE)
         if not app:
             continue
-        history = releases.history(target_client, ns.metadata.name, app)
+        history = releases.history(client, ns.metadata.name, app)
         latest = history[0] if history else None
+        status: str = latest.status if latest else "-"
+        if status == "succeeded" and ns.metadata.name not in running:
+            status = "stopped"
         listed.append(
             {
                 "app": app,
                 "namespace": ns.metadata.name,
                 "release": f"v{latest.version}" if latest else "-",
-                "status": latest.status if latest else "-",
+                "status": status,
             }
         )
     return listed
@@ -189,11 +187,9 @@ def data_volumes(target: Target) -> list[str]:
     """The app's addon volumes (its PersistentVolumeClaims), which ``destroy`` deletes or
     keeps only when told which; an error if the app is not deployed here."""
     _check_deployed(target)
-    labels: dict[str, Any] = {LABEL_INSTANCE: target.app, LABEL_MANAGED_BY: MANAGED_BY}
-    with api_errors(f"list the volumes of {target.app}"):
-        claims: list[Any] = list(
-            target.client.list(PersistentVolumeClaim, namespace=target.namespace, labels=labels)
-        )
+    labels = {LABEL_INSTANCE: target.app, LABEL_MANAGED_BY: MANAGED_BY}
+    what = f"list the volumes of {target.app}"
+    claims = store.find(target.client, "PersistentVolumeClaim", target.namespace, labels, what)
     return sorted(claim.metadata.name for claim in claims)
 
 
@@ -223,14 +219,14 @@ def destroy(target: Target, keep_data: bool, timeout: float = 180) -> list[str]:
         return prune(
             target.client, target.namespace, target.app, keep=addresses, kinds=RUNNING_KINDS
         )
-    with api_errors(f"delete namespace {target.namespace}"):
-        target.client.delete(Namespace, target.namespace)
-        deadline = time.monotonic() + timeout
-        while get_or_none(target.client, Namespace, target.namespace) is not None:
-            if time.monotonic() > deadline:
-                raise TemporaryError(
-                    f"namespace {target.namespace} is still being deleted "
-                    f"after {timeout:.0f} s; it will go on its own"
-                )
-            time.sleep(1)
+    what = f"delete namespace {target.namespace}"
+    store.delete(target.client, "Namespace", target.namespace, None, what)
+    deadline = time.monotonic() + timeout
+    while store.read(target.client, "Namespace", target.namespace, None, what) is not None:
+        if time.monotonic() > deadline:
+            raise TemporaryError(
+                f"namespace {target.namespace} is still being deleted "
+                f"after {timeout:.0f} s; it will go on its own"
+            )
+        time.sleep(1)
     return [f"Namespace/{target.namespace}"]

@@ -26,7 +26,6 @@ from shipway.spec.model import AppSpec
 
 Status = Literal["pending", "succeeded", "failed"]
 STATUS = "shipway.dev/status"
-VERSION = "shipway.dev/release"
 KEEP = {"shipway.dev/prune": "never"}
 
 
@@ -86,7 +85,7 @@ def history(client: Client, namespace: str, app: str) -> list[Release]:
 
 def create(client: Client, namespace: str, release: Release, env: dict[str, str]) -> None:
     app = release.spec.name
-    labels = {**o.labels(app, app, "release"), VERSION: str(release.version)}
+    labels = {**o.labels(app, app, "release"), o.RELEASE: str(release.version)}
     body = release.model_dump(mode="json", exclude={"status"})
     record = {
         "apiVersion": "v1",

@@ -167,6 +167,8 @@ def test_destroy_keeps_or_deletes_addon_data(platform: Env, new_app: NewApp, kub
     assert pvc.status and pvc.status.phase == "Bound"
     assert mongodb_password(kube, name) == password
     assert [r["version"] for r in ok_json(platform, "releases", name)] == [1]
+    listed = [a for a in ok_json(platform, "apps") if a["app"] == name]
+    assert listed == [{"app": name, "namespace": name, "release": "v1", "status": "stopped"}]
 
     again = deploy(platform, app)
     assert again["status"] == "succeeded" and again["release"] == 2, again

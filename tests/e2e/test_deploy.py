@@ -36,6 +36,9 @@ def test_config_run_and_rollback(platform: dict[str, str], new_app: Any) -> None
     changed = run_shipway(platform, "config:set", name, "GREETING=configured")
     assert changed.returncode == 0, changed.stderr
     assert wait_for("the new greeting", lambda: message_at(first["url"]) == "configured")
+    # Nothing changed since (same image, spec, platform and config vars): no new release.
+    same = deploy(platform, app)
+    assert (same["status"], same["release"], same["exit"]) == ("unchanged", 2, 0), same
     shown = run_shipway(platform, "config", name)
     assert "GREETING=(hidden)" in shown.stdout and "configured" not in shown.stdout
     check = run_shipway(

@@ -236,7 +236,8 @@ def ps_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's pods: process type, status, restarts."""
-    pods = operate.processes(_target(name, context, namespace))
+    target = _target(name, context, namespace)
+    pods = app_pods(target.client, target.namespace, name)
     if as_json:
         print_json([pod.__dict__ for pod in pods])
         return

@@ -17,7 +17,7 @@ from lightkube.resources.core_v1 import Pod
 from shipway.errors import ShipwayError
 from shipway.kube.client import api_errors
 from shipway.kube.logs import read_log
-from shipway.objects import LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME, Obj
+from shipway.objects import LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME, RELEASE, Obj
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class ProcessPod:
     restarts: int
     image: str
     started: str
-    release: str = "-"  # filled in by who knows the app's releases
+    release: str  # vN, from the pod's annotation ("-" for pods Shipway did not release)
 
 
 def app_pods(client: Client, namespace: str, app: str) -> list[ProcessPod]:
@@ -48,9 +48,15 @@ def app_pods(client: Client, namespace: str, app: str) -> list[ProcessPod]:
                 restarts=sum(s.restartCount or 0 for s in statuses),
                 image=pod.spec.containers[0].image if pod.spec else "",
                 started=str(pod.status.startTime or "") if pod.status else "",
+                release=_release(pod),
             )
         )
     return sorted(found, key=lambda p: (p.process, p.name))
+
+
+def _release(pod: Any) -> str:
+    number = (pod.metadata.annotations or {}).get(RELEASE)
+    return f"v{number}" if number else "-"
 
 
 def _phase(pod: Any, statuses: list[Any]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from lightkube import Client, codecs
+from lightkube import ALL_NS, Client, codecs
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
 from lightkube.resources.core_v1 import (
@@ -25,6 +25,9 @@ from lightkube.resources.core_v1 import (
 
 from shipway.kube.client import api_errors, get_or_none
 from shipway.objects import Obj
+
+#: ``find``'s namespace for every namespace (None is the kubeconfig's namespace).
+ALL_NAMESPACES: str = ALL_NS
 
 KINDS: dict[str, Any] = {  # lightkube types each call per kind; by name, Any
     "ConfigMap": ConfigMap,

@@ -40,7 +40,7 @@ def render(
     objects = [app.namespace(spec, ns), app.env_secret(spec, ns, env)]
     for kind, binding in bindings.items():
         objects.extend(ADDONS[kind].objects(binding))
-    ctx = app.AppContext(spec, plan, ns, options.image, config_hash)
+    ctx = app.AppContext(spec, plan, ns, options.image, config_hash, options.release)
     for name, process in plan.processes.items():
         objects.append(app.deployment(ctx, name, process))
     if plan.web:

@@ -41,6 +41,7 @@ class AppContext:
     image: str
     #: Hash of the config Secret's content: a new value rolls the pods.
     config_hash: str
+    release: int | None = None
 
 
 def deployment(ctx: AppContext, name: str, process: ProcessPlan) -> o.Obj:
@@ -63,12 +64,17 @@ def deployment(ctx: AppContext, name: str, process: ProcessPlan) -> o.Obj:
             "template": {
                 "metadata": {
                     "labels": labels,
-                    "annotations": {o.ANNOTATION_CONFIG_HASH: ctx.config_hash},
+                    "annotations": template_annotations(ctx),
                 },
                 "spec": pod_spec(ctx, name, process, "Always"),
             },
         },
     }
+
+
+def template_annotations(ctx: AppContext) -> dict[str, str]:
+    release = {o.RELEASE: str(ctx.release)} if ctx.release is not None else {}
+    return {o.ANNOTATION_CONFIG_HASH: ctx.config_hash, **release}
 
 
 def pod_spec(ctx: AppContext, name: str, process: ProcessPlan, restart: str) -> o.Obj:

@@ -21,3 +21,5 @@ class RenderOptions(BaseModel):
     ingress_class: str | None = None
     #: Per addon kind, a repository replacing the official image (a private mirror).
     addon_repositories: dict[str, str] = {}
+    #: The release number the pods are annotated with (deploys; none for plain renders).
+    release: int | None = None
