@@ -250,6 +250,8 @@ def _runs(runs: int, hand: ByHand, ours: WithShipway) -> dict[str, Any]:
             "by_hand": statistics.median(hand_unchanged),
         },
         "runs": runs,
+        "change_seconds": timed,
+        "change_to_live_seconds": live,
     }
 
 

@@ -1,5 +1,5 @@
-"""Heroku's day-2 verbs on a deployed app: config vars, scaling, processes, one-off runs,
-addons, apps, destroy. Those that change what runs make a new release."""
+"""Heroku's day-2 verbs on a deployed app: rollback, config vars, scaling, restarts,
+one-off runs, info, addons, apps, destroy. Those that change what runs make a release."""
 
 from __future__ import annotations
 
@@ -8,18 +8,30 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from shipway import appstate, releases
 from shipway.addons import ADDONS
-from shipway.deploy import Outcome, Target, next_version, render_release, roll_out
+from shipway.deploy import (
+    Outcome,
+    Target,
+    app_url,
+    next_version,
+    render_release,
+    roll_out,
+    rollback_to,
+    workloads,
+)
 from shipway.errors import ShipwayError, TemporaryError
 from shipway.image.progress import Progress, Silent
 from shipway.kube import store
 from shipway.kube.apply import RUNNING_KINDS, prune
 from shipway.kube.client import Client
 from shipway.kube.pods import OneOff
+from shipway.kube.rollout import wait
 from shipway.objects import (
     ANNOTATION_CONFIG_HASH,
+    LABEL_COMPONENT,
     LABEL_INSTANCE,
     LABEL_MANAGED_BY,
     MANAGED_BY,
@@ -28,6 +40,9 @@ from shipway.objects import (
 from shipway.releases import Release
 from shipway.render import app as app_objects
 from shipway.spec.model import ENV_NAME
+
+#: Set on a pod template by ``restart``, so the Deployment replaces its pods.
+RESTARTED = "shipway.dev/restarted-at"
 
 
 def current(target: Target) -> Release:
@@ -38,6 +53,90 @@ def current(target: Target) -> Release:
     raise ShipwayError(
         f"app '{target.app}' has no successful release in namespace "
         f"'{target.namespace}'; deploy it first with shipway deploy"
+    )
+
+
+def rollback(
+    target: Target, version: str | None, timeout: float, progress: Progress | None = None
+) -> tuple[Outcome, Release]:
+    """A new release with the image, spec and config vars of ``version`` (``vN`` or ``N``;
+    default: the successful release before the current one), and that release."""
+    history = releases.history(target.client, target.namespace, target.app)
+    if version is None:
+        good = [r for r in history if r.status == "succeeded"]
+        if len(good) < 2:
+            raise ShipwayError(f"{target.app} has no earlier successful release to roll back to")
+        wanted = good[1]
+    else:
+        number = version.removeprefix("v")
+        matches = [r for r in history if str(r.version) == number]
+        if not matches:
+            raise ShipwayError(
+                f"{target.app} has no release {version}; see shipway releases {target.app}"
+            )
+        wanted = matches[0]
+    description = f"Rollback to v{wanted.version}"
+    return rollback_to(target, wanted, description, timeout, progress or Silent()), wanted
+
+
+def restart(target: Target, processes: list[str], timeout: float) -> list[str]:
+    """Replace the pods of ``processes`` (default: all) one by one, as a rollout does, with
+    the same release: for an app that needs a fresh start. Not a new release."""
+    release = current(target)
+    names = processes or process_types(target)
+    process_types(target, names)
+    stamp = {"spec": {"template": {"metadata": {"annotations": {RESTARTED: releases.now()}}}}}
+    for name in names:
+        store.patch(
+            target.client,
+            "Deployment",
+            f"{target.app}-{name}",
+            target.namespace,
+            stamp,
+            f"restart {name}",
+        )
+    env = appstate.config_vars(target.client, target.namespace, target.app)
+    objects = render_release(target, release, env)
+    mine = [o for o in objects if o["kind"] == "Deployment" and _process(o) in names]
+    wait(target.client, target.namespace, workloads(mine), timeout)
+    return names
+
+
+def _process(deployment: dict[str, Any]) -> str:
+    return str(deployment["metadata"]["labels"][LABEL_COMPONENT])
+
+
+@dataclass(frozen=True)
+class Info:
+    app: str
+    namespace: str
+    release: int
+    image: str
+    url: str | None
+    formation: dict[str, int]
+    addons: dict[str, str]
+    config_vars: int
+    created: str
+    by: str
+
+
+def info(target: Target) -> Info:
+    """What ``shipway info`` shows: the running release, where it answers, what it runs."""
+    release = current(target)
+    env = appstate.config_vars(target.client, target.namespace, target.app)
+    objects = render_release(target, release, env)
+    counts = {_process(o): int(o["spec"]["replicas"]) for o in objects if o["kind"] == "Deployment"}
+    return Info(
+        app=target.app,
+        namespace=target.namespace,
+        release=release.version,
+        image=release.image,
+        url=app_url(target, objects),
+        formation=counts,
+        addons={k: ADDONS[k].version(s) for k, s in release.spec.services.items()},
+        config_vars=len(env),
+        created=release.created,
+        by=release.by,
     )
 
 

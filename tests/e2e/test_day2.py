@@ -78,9 +78,20 @@ def test_scale_ps_logs_and_apps(platform: Env, new_app: NewApp) -> None:
     not_a_count = one_line_error(run_shipway(platform, "scale", name, "web=x"))
     assert "'web=x'" in not_a_count and "web=2" in not_a_count
 
-    changed = run_shipway(platform, "config:set", name, "GREETING=scaled")
-    assert changed.returncode == 0, changed.stderr
+    restarted = run_shipway(platform, "restart", name, "web")
+    assert (restarted.returncode, restarted.stdout.strip()) == (0, "restarted web")
+    fresh = wait_for("two new ready web pods", lambda: settled_pods(platform, name, 2))
+    assert not {p["name"] for p in fresh} & set(names)  # replaced, same release, no release
+    assert {p["release"] for p in fresh} == {"v1"}
+    assert [r["version"] for r in ok_json(platform, "releases", name)] == [1]
+
+    changed = ok_json(platform, "config:set", name, "GREETING=scaled")
+    assert (changed["status"], changed["release"]) == ("succeeded", 2)
+    assert changed["description"] == "Set GREETING config vars"
     assert wait_for("the new greeting", lambda: message_at(first["url"]) == "scaled")
+    about = ok_json(platform, "info", name)
+    assert (about["release"], about["url"], about["formation"]) == (2, first["url"], {"web": 2})
+    assert (about["addons"], about["config_vars"]) == ({}, 1)
     kept = wait_for(
         "two ready web pods of v2",
         lambda: [p for p in settled_pods(platform, name, 2) or [] if p["release"] == "v2"],

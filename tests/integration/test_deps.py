@@ -4,7 +4,9 @@ building from source only where this machine's Python is the target's."""
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import io
+import marshal
 import sys
 import tarfile
 from pathlib import Path
@@ -40,8 +42,28 @@ def test_wheels_for_another_python_version(tmp_path: Path) -> None:
     assert not cached
     names = layer_names(store, layer.digest)
     assert any(n.startswith("opt/shipway/deps/bson/_cbson.cpython-312-") for n in names)
+    if HOST != "3.12":  # this machine's Python cannot compile 3.12's bytecode
+        assert not any(n.endswith(".pyc") for n in names)
     again, cached = dependencies_layer(app, project.load(app).plan, Target("3.12", PLATFORM), store)
     assert cached and again == layer
+
+
+def test_bytecode_for_this_python_is_hash_based_with_image_paths(tmp_path: Path) -> None:
+    """Pods cannot write .pyc files (read-only root): the layer brings them, valid whatever
+    the files' times and naming the files where they are in the image."""
+    app = make_app(tmp_path, {"requirements.txt": "six==1.16.0\n", "app.py": ""})
+    store = BlobStore(tmp_path / "blobs")
+    layer, _ = dependencies_layer(app, project.load(app).plan, Target(HOST, PLATFORM), store)
+    tag = f"cpython-{HOST.replace('.', '')}"
+    name = f"opt/shipway/deps/__pycache__/six.{tag}.pyc"
+    data = gzip.decompress(store.path(layer.digest).read_bytes())
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        member = tar.extractfile(name)
+        assert member is not None
+        pyc = member.read()
+    assert pyc[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, source not checked
+    assert marshal.loads(pyc[16:]).co_filename == "/opt/shipway/deps/six.py"
 
 
 def test_no_wheel_for_another_python_is_a_clear_error(tmp_path: Path) -> None:

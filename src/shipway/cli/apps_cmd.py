@@ -14,7 +14,7 @@ from shipway import appstate, operate, releases
 from shipway import platform as platform_settings
 from shipway.cli.common import JsonFlag, app, err, out, print_json
 from shipway.cli.progress import RichProgress
-from shipway.deploy import DeployFailed, Target, deploy, rollback_to
+from shipway.deploy import DeployFailed, Outcome, Target, deploy
 from shipway.errors import ShipwayError
 from shipway.kube.client import connect
 from shipway.kube.pods import app_pods, stream_logs
@@ -141,24 +141,31 @@ def rollback_cmd(
     context: Context = None,
     namespace: Namespace = None,
     timeout: Timeout = 180,
+    as_json: JsonFlag = False,
 ) -> None:
     """Roll back to a release (default: the one before the current): a new release."""
     target = _target(name, context, namespace)
-    history = releases.history(target.client, target.namespace, name)
-    good = [r for r in history if r.status == "succeeded"]
-    if version is None:
-        if len(good) < 2:
-            raise ShipwayError(f"{name} has no earlier successful release to roll back to")
-        wanted = good[1]
-    else:
-        number = int(version.lstrip("v")) if version.lstrip("v").isdigit() else -1
-        matches = [r for r in history if r.version == number]
-        if not matches:
-            raise ShipwayError(f"{name} has no release {version}; see shipway releases {name}")
-        wanted = matches[0]
-    with RichProgress() as progress:
-        outcome = rollback_to(target, wanted, f"Rollback to v{wanted.version}", timeout, progress)
-    out.print(f"[bold green]v{outcome.release.version}[/]: rolled back to v{wanted.version}")
+    with RichProgress(enabled=not as_json) as progress:
+        outcome, wanted = operate.rollback(target, version, timeout, progress)
+    _released(outcome, as_json, f"rolled back to v{wanted.version}")
+
+
+def _released(outcome: Outcome, as_json: bool, message: str) -> None:
+    """What the verbs that make a release print: the new release (or its JSON)."""
+    release = outcome.release
+    if as_json:
+        print_json(
+            {
+                "status": release.status,
+                "app": release.spec.name,
+                "release": release.version,
+                "description": release.description,
+                "image": release.image,
+                "url": outcome.url,
+            }
+        )
+        return
+    out.print(f"[bold green]v{release.version}[/]: {message}")
 
 
 @app.command("config")
@@ -182,10 +189,11 @@ def config_set_cmd(
     context: Context = None,
     namespace: Namespace = None,
     timeout: Timeout = 180,
+    as_json: JsonFlag = False,
 ) -> None:
     """Set config vars (KEY=VALUE …): a new release that restarts the processes."""
     changes: dict[str, str | None] = dict(_assignments(assignments))
-    _change_config(name, changes, context, namespace, timeout)
+    _change_config(name, changes, context, namespace, timeout, as_json)
 
 
 @app.command("config:unset")
@@ -195,9 +203,10 @@ def config_unset_cmd(
     context: Context = None,
     namespace: Namespace = None,
     timeout: Timeout = 180,
+    as_json: JsonFlag = False,
 ) -> None:
     """Remove config vars: a new release that restarts the processes."""
-    _change_config(name, dict.fromkeys(keys), context, namespace, timeout)
+    _change_config(name, dict.fromkeys(keys), context, namespace, timeout, as_json)
 
 
 def _change_config(
@@ -206,11 +215,12 @@ def _change_config(
     context: str | None,
     namespace: str | None,
     timeout: float,
+    as_json: bool,
 ) -> None:
     target = _target(name, context, namespace)
-    with RichProgress() as progress:
+    with RichProgress(enabled=not as_json) as progress:
         outcome = operate.set_config(target, changes, timeout, progress)
-    out.print(f"[bold green]v{outcome.release.version}[/]: {outcome.release.description}")
+    _released(outcome, as_json, outcome.release.description)
 
 
 @app.command("scale")
@@ -219,8 +229,9 @@ def scale_cmd(
     counts: Annotated[list[str], typer.Argument(help="web=3 …")],
     context: Context = None,
     namespace: Namespace = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Set how many pods each process type runs."""
+    """Set how many pods each process type runs (kept for later releases)."""
     wanted = _assignments(counts)
     for process, count in wanted.items():
         if not count.isdigit():
@@ -228,7 +239,49 @@ def scale_cmd(
     formation = operate.scale(
         _target(name, context, namespace), {k: int(v) for k, v in wanted.items()}
     )
+    if as_json:
+        print_json(formation)
+        return
     out.print(" ".join(f"{k}={v}" for k, v in sorted(formation.items())))
+
+
+@app.command("restart")
+def restart_cmd(
+    name: AppName,
+    processes: Annotated[list[str] | None, typer.Argument(help="[default: all]")] = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    timeout: Timeout = 180,
+) -> None:
+    """Replace the app's pods one by one with fresh ones of the same release."""
+    target = _target(name, context, namespace)
+    with RichProgress() as progress:
+        progress.step("replacing the pods")
+        restarted = operate.restart(target, processes or [], timeout)
+    out.print(f"restarted {', '.join(restarted)}")
+
+
+@app.command("info")
+def info_cmd(
+    name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
+) -> None:
+    """The running release, the app's URL, its processes and addons."""
+    found = operate.info(_target(name, context, namespace))
+    if as_json:
+        print_json(found.__dict__)
+        return
+    rows = {
+        "app": found.app,
+        "namespace": found.namespace,
+        "release": f"v{found.release} ({found.created} by {found.by})",
+        "image": found.image,
+        "url": found.url
+        or f"none (ClusterIP): kubectl port-forward -n {found.namespace} svc/{found.app} 8080:80",
+        "processes": " ".join(f"{k}={v}" for k, v in sorted(found.formation.items())),
+        "addons": " ".join(f"{k} {v}" for k, v in sorted(found.addons.items())) or "none",
+        "config vars": f"{found.config_vars} (shipway config {found.app})",
+    }
+    _show(rows, False, ": ")
 
 
 @app.command("ps")
@@ -344,6 +397,7 @@ def destroy_cmd(
             show_default=False,
         ),
     ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Delete the app (asks what to do with its addon data, and for its name, unless --yes)."""
     target = _target(name, context, namespace)
@@ -362,6 +416,9 @@ def destroy_cmd(
         if typed != name:
             raise ShipwayError("the name did not match; nothing was deleted")
     removed = operate.destroy(target, bool(keep_data))
+    if as_json:
+        print_json({"removed": removed, "kept": volumes if keep_data else []})
+        return
     out.print(f"removed {', '.join(removed) or 'nothing'}")
     if keep_data and volumes:
         out.print(

@@ -123,6 +123,8 @@ COMMAND_MODULES = {
             "config:set",
             "config:unset",
             "scale",
+            "restart",
+            "info",
             "ps",
             "logs",
             "run",
