@@ -18,7 +18,8 @@ def test_the_seed_scenario(platform: dict[str, str], new_app: Any, cluster: Clus
     assert http("POST", url, {"task": "buy milk"})[0] == 201
     status, body = http("GET", url)
     assert status == 200 and [t["task"] for t in body["data"]] == ["buy milk"]
-    deleted = cluster.run_kubectl("delete", "pod", "-n", name, f"{name}-mongodb-0", "--wait=false")
+    # Waits until the old pod is gone, so what answers next is the new database pod.
+    deleted = cluster.run_kubectl("delete", "pod", "-n", name, f"{name}-mongodb-0")
     assert deleted.returncode == 0, deleted.stderr
     back = wait_for(
         "the task after the database pod came back",
@@ -26,6 +27,28 @@ def test_the_seed_scenario(platform: dict[str, str], new_app: Any, cluster: Clus
         timeout=180,
     )
     assert back
+    # A redeploy of new code, then a rollback: the database keeps its data and password.
+    password = _mongodb_secret(cluster, name)
+    source = app / "app.py"
+    source.write_text(source.read_text().replace('status="ok"', 'status="ok v2"'))
+    second = deploy(platform, app)
+    assert (second["status"], second["release"]) == ("succeeded", 2), second["stderr"]
+    # Old pods drain for a moment after the rollout: wait until v2 answers.
+    wait_for("v2's health check", lambda: http("GET", f"{url}healthz")[1] == {"status": "ok v2"})
+    assert http("POST", url, {"task": "walk the dog"})[0] == 201
+    rolled = run_shipway(platform, "rollback", name, "--json")
+    assert rolled.returncode == 0, rolled.stderr
+    assert json.loads(rolled.stdout)["release"] == 3
+    assert tasks_at(url) == ["buy milk", "walk the dog"]
+    assert _mongodb_secret(cluster, name) == password
+
+
+def _mongodb_secret(cluster: Cluster, name: str) -> str:
+    shown = cluster.run_kubectl(
+        "get", "secret", "-n", name, f"{name}-mongodb-auth", "-o", "jsonpath={.data}"
+    )
+    assert shown.returncode == 0 and shown.stdout, shown.stderr
+    return shown.stdout
 
 
 def test_config_run_and_rollback(platform: dict[str, str], new_app: Any) -> None:
