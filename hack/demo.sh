@@ -34,3 +34,7 @@ echo
 shipway ps tasks
 shipway addons tasks
 shipway releases tasks
+echo
+echo "== shipway deploy examples/tasks again: nothing changed, so no new release"
+shipway deploy examples/tasks
+shipway info tasks

@@ -45,7 +45,7 @@ def _show(data: dict[str, Any], as_json: bool, separator: str) -> None:
         print_json(data)
         return
     for key, value in data.items():
-        out.print(f"{key}{separator}{value}", highlight=False)
+        out.print(f"{key}{separator}{value}", highlight=False, soft_wrap=True)
 
 
 @app.command("deploy")
