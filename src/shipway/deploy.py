@@ -86,9 +86,11 @@ def deploy(
     version = history[0].version + 1 if history else 1
     push = parse(f"{platform.registry}/{proj.spec.name}:v{version}", "registry")
     base = parse(platform.base_image or proj.plan.base_image, "base image")
-    built = build(
-        BuildRequest(proj, base, push, insecure=platform.insecure_registry), progress=progress
+    published = None if force or not history else history[0].image.partition("@")[2]
+    request = BuildRequest(
+        proj, base, push, insecure=platform.insecure_registry, published=published
     )
+    built = build(request, progress=progress)
     config_vars = appstate.config_vars(client, target.namespace, target.app)
     pull_host = platform.pull_registry or platform.registry
     release = Release(

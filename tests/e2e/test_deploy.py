@@ -51,7 +51,7 @@ def _mongodb_secret(cluster: Cluster, name: str) -> str:
     return shown.stdout
 
 
-def test_config_run_and_rollback(platform: dict[str, str], new_app: Any) -> None:
+def test_config_run_and_rollback(platform: dict[str, str], new_app: Any, cluster: Cluster) -> None:
     app, name = new_app("hello")
     first = deploy(platform, app)
     assert first["status"] == "succeeded", first["stderr"]
@@ -62,6 +62,8 @@ def test_config_run_and_rollback(platform: dict[str, str], new_app: Any) -> None
     # Nothing changed since (same image, spec, platform and config vars): no new release.
     same = deploy(platform, app)
     assert (same["status"], same["release"], same["exit"]) == ("unchanged", 2, 0), same
+    # ... and pushes nothing: the app's repository holds v1's tag only (config:set builds none).
+    assert http("GET", f"http://{cluster.registry}/v2/{name}/tags/list")[1]["tags"] == ["v1"]
     shown = run_shipway(platform, "config", name)
     assert "GREETING=(hidden)" in shown.stdout and "configured" not in shown.stdout
     check = run_shipway(

@@ -36,6 +36,9 @@ class BuildRequest:
     outputs: list[tuple[str, Path]] = field(default_factory=list)
     insecure: bool = False
     credentials: Credentials | None = None
+    #: The digest of an image the push target's repository already holds (the running
+    #: release's): a build that gives it again pushes nothing, not even a new tag.
+    published: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,13 @@ def build(
     progress = progress or Silent()
     base_client = client_for(request.base, request.insecure, request.credentials)
     built = _assemble(request, base_client, store, progress)
-    reports = _push(request, built, base_client, store, progress) if request.push else []
+    if request.push and built.manifest.digest == request.published:
+        progress.step("unchanged: the registry has this image")
+        reports = _local_reports(built, "present")
+    elif request.push:
+        reports = _push(request, built, base_client, store, progress)
+    else:
+        reports = []
     if request.outputs:
         progress.step("writing outputs")
         base_image.ensure_layers(base_client, built.base, store)
@@ -202,14 +211,14 @@ def _write_output(
         )
 
 
-def _local_reports(built: _Built) -> list[LayerReport]:
+def _local_reports(built: _Built, status: Status = "written") -> list[LayerReport]:
     roles = ["base"] * len(built.base.layers) + ["dependencies", "app"]
     return [
         LayerReport(
             role,
             layer.digest,
             layer.size,
-            "written",
+            status,
             built.deps_cached if role == "dependencies" else False,
         )
         for role, layer in zip(roles, built.layers, strict=True)
