@@ -4,12 +4,15 @@ pods. What needs a cluster is tested in tests/e2e."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from shipway import project
 from shipway.deploy import with_formation, workloads
 from shipway.errors import ShipwayError
+from shipway.kube.rollout import settled
 from shipway.platform import Platform, update
 from shipway.releases import Release, same_run
 from shipway.render import RenderOptions, render, secrets_needed
@@ -117,3 +120,16 @@ def test_one_off_pod_is_restricted_and_reaches_addons() -> None:
     policy = next(o for o in objects if o["kind"] == "NetworkPolicy")
     admitted = policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]
     assert admitted.items() <= pod["metadata"]["labels"].items()
+
+
+def test_a_config_error_counts_as_stuck_only_once_the_pod_has_settled() -> None:
+    """The kubelet may report CreateContainerConfigError for a moment while its Secret
+    cache syncs; a crash loop or a pull error fails the rollout at once."""
+
+    def pod(age: float) -> SimpleNamespace:
+        created = datetime.now(UTC) - timedelta(seconds=age)
+        return SimpleNamespace(metadata=SimpleNamespace(creationTimestamp=created))
+
+    assert not settled(pod(5), "CreateContainerConfigError")
+    assert settled(pod(45), "CreateContainerConfigError")
+    assert settled(pod(1), "ErrImagePull") and settled(pod(1), "CrashLoopBackOff")

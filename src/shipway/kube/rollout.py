@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
@@ -35,6 +36,10 @@ STUCK = {
     "CreateContainerError",
     "RunContainerError",
 }
+#: Of those, the ones a new pod can also hit for a moment and recover from by itself (the
+#: kubelet's cache of the pod's Secrets not yet in sync): stuck only after this many
+#: seconds of the pod's life. A missing Secret or key stays and fails then.
+SETTLING = {"CreateContainerConfigError": 30.0, "CreateContainerError": 30.0}
 
 
 class RolloutFailed(ShipwayError):
@@ -140,11 +145,19 @@ def _stuck_pod(client: Client, namespace: str, deploy: Any) -> str | None:
     for pod in new_pods(client, namespace, deploy):
         for status in (pod.status.containerStatuses if pod.status else None) or []:
             waiting = status.state.waiting if status.state else None
-            if waiting and waiting.reason in STUCK:
+            if waiting and waiting.reason in STUCK and settled(pod, waiting.reason):
                 return f"pod {pod.metadata.name}: {waiting.reason}"
             if (status.restartCount or 0) >= 2:
                 return f"pod {pod.metadata.name}: restarted {status.restartCount} times"
     return None
+
+
+def settled(pod: Any, reason: str) -> bool:
+    created = pod.metadata.creationTimestamp
+    if reason not in SETTLING or created is None:
+        return True
+    age: float = (datetime.now(UTC) - created).total_seconds()
+    return age >= SETTLING[reason]
 
 
 def _diagnose(client: Client, namespace: str, workload: Workload, summary: str) -> str:
