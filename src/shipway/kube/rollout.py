@@ -2,7 +2,8 @@
 
 A rollout succeeds when every Deployment's controller has seen the new spec and all its
 replicas are updated and available (and every addon StatefulSet is ready). It fails as
-soon as a new pod cannot start (crash loop, image pull error, bad config), on
+soon as a new pod cannot start (crash loop, image pull error; a config error once the pod
+is 30 s old, as the kubelet reports one briefly while it syncs Secrets), on
 ``ProgressDeadlineExceeded``, or at the timeout; the reason carries the pod's events and
 the last lines of its log.
 """
