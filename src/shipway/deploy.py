@@ -83,7 +83,7 @@ def deploy(
             "platform set registry=HOST:PORT`, or pass --registry"
         )
     history = releases.history(client, target.namespace, target.app)
-    version = history[0].version + 1 if history else 1
+    version = _after(history)
     push = parse(f"{platform.registry}/{proj.spec.name}:v{version}", "registry")
     base = parse(platform.base_image or proj.plan.base_image, "base image")
     published = None if force or not history else history[0].image.partition("@")[2]
@@ -255,7 +255,10 @@ def workloads(objects: list[Obj]) -> list[Workload]:
 
 
 def next_version(target: Target) -> int:
-    history = releases.history(target.client, target.namespace, target.app)
+    return _after(releases.history(target.client, target.namespace, target.app))
+
+
+def _after(history: list[Release]) -> int:
     return history[0].version + 1 if history else 1
 
 

@@ -83,8 +83,7 @@ def restart(target: Target, processes: list[str], timeout: float) -> list[str]:
     """Replace the pods of ``processes`` (default: all) one by one, as a rollout does, with
     the same release: for an app that needs a fresh start. Not a new release."""
     release = current(target)
-    names = processes or process_types(target)
-    process_types(target, names)
+    names = processes or _checked_types(target.app, release, processes)
     stamp = {"spec": {"template": {"metadata": {"annotations": {RESTARTED: releases.now()}}}}}
     for name in names:
         store.patch(
@@ -182,11 +181,15 @@ def _valid_env_name(name: str) -> bool:
 
 def process_types(target: Target, wanted: Iterable[str] = ()) -> list[str]:
     """The running release's process types; an error names them if ``wanted`` has others."""
-    known = list(current(target).plan.processes)
+    return _checked_types(target.app, current(target), wanted)
+
+
+def _checked_types(app: str, release: Release, wanted: Iterable[str]) -> list[str]:
+    known = list(release.plan.processes)
     unknown = sorted(set(wanted) - set(known))
     if unknown:
         raise ShipwayError(
-            f"{target.app} has no process type {', '.join(map(repr, unknown))}; "
+            f"{app} has no process type {', '.join(map(repr, unknown))}; "
             f"its process types are {', '.join(known)}"
         )
     return known

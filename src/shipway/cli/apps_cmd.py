@@ -82,15 +82,7 @@ def deploy_cmd(
                 )
             raise
     if as_json:
-        print_json(
-            {
-                "status": "succeeded" if outcome.changed else "unchanged",
-                "app": outcome.release.spec.name,
-                "release": outcome.release.version,
-                "image": outcome.release.image,
-                "url": outcome.url,
-            }
-        )
+        print_json(_release_json(outcome, "succeeded" if outcome.changed else "unchanged"))
         return
     done = "deployed" if outcome.changed else "is current, nothing changed"
     out.print(
@@ -152,20 +144,22 @@ def rollback_cmd(
 
 def _released(outcome: Outcome, as_json: bool, message: str) -> None:
     """What the verbs that make a release print: the new release (or its JSON)."""
-    release = outcome.release
     if as_json:
-        print_json(
-            {
-                "status": release.status,
-                "app": release.spec.name,
-                "release": release.version,
-                "description": release.description,
-                "image": release.image,
-                "url": outcome.url,
-            }
-        )
+        print_json(_release_json(outcome, outcome.release.status))
         return
-    out.print(f"[bold green]v{release.version}[/]: {message}")
+    out.print(f"[bold green]v{outcome.release.version}[/]: {message}")
+
+
+def _release_json(outcome: Outcome, status: str) -> dict[str, Any]:
+    release = outcome.release
+    return {
+        "status": status,
+        "app": release.spec.name,
+        "release": release.version,
+        "description": release.description,
+        "image": release.image,
+        "url": outcome.url,
+    }
 
 
 @app.command("config")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,18 +71,19 @@ def wait(
 
 
 def _done(client: Client, namespace: str, workload: Workload) -> bool:
+    resource, ready = _READY[workload.kind]
     with api_errors(f"read {workload.kind} {workload.name}"):
-        if workload.kind == "StatefulSet":
-            return _statefulset_ready(client.get(StatefulSet, workload.name, namespace=namespace))
-        deploy = client.get(Deployment, workload.name, namespace=namespace)
-    if _deployment_ready(deploy):
+        found = client.get(resource, workload.name, namespace=namespace)
+    if ready(found):
         return True
-    for condition in (deploy.status.conditions if deploy.status else None) or []:
+    if workload.kind == "StatefulSet":
+        return False  # an addon: its readiness is all there is to wait for
+    for condition in (found.status.conditions if found.status else None) or []:
         if condition.type == "Progressing" and condition.reason == "ProgressDeadlineExceeded":
             raise RolloutFailed(
                 _diagnose(client, namespace, workload, "progress deadline exceeded")
             )
-    stuck = _stuck_pod(client, namespace, deploy)
+    stuck = _stuck_pod(client, namespace, found)
     if stuck:
         raise RolloutFailed(_diagnose(client, namespace, workload, stuck))
     return False
@@ -89,13 +91,9 @@ def _done(client: Client, namespace: str, workload: Workload) -> bool:
 
 def running(client: Client, namespace: str, workloads: list[Workload]) -> bool:
     """Whether every workload exists and is fully rolled out, right now."""
-    kinds = {
-        "Deployment": (Deployment, _deployment_ready),
-        "StatefulSet": (StatefulSet, _statefulset_ready),
-    }
     with api_errors("check the running release"):
         for workload in workloads:
-            resource, ready = kinds[workload.kind]
+            resource, ready = _READY[workload.kind]
             found = get_or_none(client, resource, workload.name, namespace)
             if found is None or not ready(found):
                 return False
@@ -120,6 +118,13 @@ def _statefulset_ready(sts: Any) -> bool:
         return False
     want = sts.spec.replicas if sts.spec.replicas is not None else 1
     return (status.readyReplicas or 0) >= want and status.currentRevision == status.updateRevision
+
+
+#: Per workload kind: its resource, and whether one is fully rolled out.
+_READY: dict[str, tuple[Any, Callable[[Any], bool]]] = {
+    "Deployment": (Deployment, _deployment_ready),
+    "StatefulSet": (StatefulSet, _statefulset_ready),
+}
 
 
 def new_pods(client: Client, namespace: str, deploy: Any) -> list[Any]:
