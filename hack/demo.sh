@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/setup.sh
+# shellcheck source=hack/lib/apt.sh
+. hack/lib/apt.sh
+apt_need demo.sh curl=curl
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== shipway inspect examples/tasks"

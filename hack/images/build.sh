@@ -47,6 +47,9 @@ minbase() {
   mirror=${SHIPWAY_DEBIAN_MIRROR:-$(debian_mirror)}
   [ -n "$mirror" ] || die "no '$SUITE' source in apt's config"
   mkdir -p "$ADDONS/debs"
+  # shellcheck source=hack/lib/apt.sh
+  . "$here/../lib/apt.sh"
+  apt_need images/build.sh debootstrap=debootstrap
   log "debootstrap $SUITE minbase (about a minute)..."
   if ! debootstrap --variant=minbase --cache-dir="$ADDONS/debs" "$SUITE" "$root" "$mirror" \
       >"$work/debootstrap.log" 2>&1; then

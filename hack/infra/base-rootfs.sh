@@ -69,6 +69,9 @@ tar_rootfs() {
 
 build() {
   local mirror work root
+  # shellcheck source=hack/lib/apt.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/../lib/apt.sh"
+  apt_need base-rootfs.sh debootstrap=debootstrap
   mirror=${SHIPWAY_DEBIAN_MIRROR:-$(debian_mirror)}
   [ -n "$mirror" ] || { echo "base-rootfs.sh: no '$SUITE' source in apt's config" >&2; exit 1; }
   work=$(mktemp -d "$cache/build.XXXXXX")

@@ -20,3 +20,14 @@ apt_install() {
   rm -f "$log"
   echo "$who: installed $*" >&2
 }
+
+# apt_need WHO COMMAND=PACKAGE…: install the packages whose command is missing (nothing,
+# not even apt-get update, when all are there). Each script calls it for what it runs.
+apt_need() {
+  local who=$1 pair need=()
+  shift
+  for pair in "$@"; do
+    PATH="$PATH:/usr/sbin:/sbin" command -v "${pair%%=*}" >/dev/null || need+=("${pair#*=}")
+  done
+  [ ${#need[@]} -eq 0 ] || apt_install "$who" "${need[@]}"
+}
