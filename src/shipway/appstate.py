@@ -1,8 +1,10 @@
 """What an app keeps in its namespace between releases: config vars set with
-``config:set``, the process formation set with ``scale``, and the addon credentials."""
+``config:set``, the process formation set with ``scale``, the addons created with
+``addons:create``, and the addon credentials. All of it outlives ``destroy --keep-data``."""
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from shipway import objects as o
@@ -14,7 +16,7 @@ from shipway.kube.client import Client
 from shipway.releases import KEEP
 from shipway.render import generated_env_key, secrets_needed
 from shipway.render.app import env_secret_name
-from shipway.spec.model import AppSpec
+from shipway.spec.model import AppSpec, Service
 
 
 def config_name(app: str) -> str:
@@ -23,6 +25,10 @@ def config_name(app: str) -> str:
 
 def formation_name(app: str) -> str:
     return f"{app}-formation"
+
+
+def addons_name(app: str) -> str:
+    return f"{app}-addons"
 
 
 def check_namespace(client: Client, namespace: str) -> bool:
@@ -56,24 +62,50 @@ def save_config_vars(client: Client, namespace: str, app: str, env: dict[str, st
 
 
 def formation(client: Client, namespace: str, app: str) -> dict[str, int]:
-    what = f"read the formation of {app}"
-    found = store.read(client, "ConfigMap", formation_name(app), namespace, what)
-    return {k: int(v) for k, v in ((found.data or {}) if found else {}).items()}
+    data = _kept_map(client, namespace, formation_name(app), f"read the formation of {app}")
+    return {k: int(v) for k, v in data.items()}
 
 
 def save_formation(client: Client, namespace: str, app: str, counts: dict[str, int]) -> None:
+    data = {k: str(v) for k, v in sorted(counts.items())}
+    _save_kept_map(client, namespace, app, formation_name(app), "formation", data)
+
+
+def added_addons(client: Client, namespace: str, app: str) -> dict[str, Service]:
+    """The addons created with ``addons:create`` (with only the fields that were given)."""
+    data = _kept_map(client, namespace, addons_name(app), f"read the addons of {app}")
+    return {kind: Service.model_validate(json.loads(raw)) for kind, raw in data.items()}
+
+
+def save_added_addons(client: Client, namespace: str, app: str, addons: dict[str, Service]) -> None:
+    data = {
+        kind: json.dumps(s.model_dump(mode="json", by_alias=True, exclude_unset=True))
+        for kind, s in sorted(addons.items())
+    }
+    _save_kept_map(client, namespace, app, addons_name(app), "addons", data)
+
+
+def _kept_map(client: Client, namespace: str, name: str, what: str) -> dict[str, str]:
+    found = store.read(client, "ConfigMap", name, namespace, what)
+    return dict((found.data or {}) if found else {})
+
+
+def _save_kept_map(
+    client: Client, namespace: str, app: str, name: str, component: str, data: dict[str, str]
+) -> None:
+    """A ConfigMap of app settings that pruning and ``destroy --keep-data`` leave alone."""
     configmap = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
-            "name": formation_name(app),
+            "name": name,
             "namespace": namespace,
-            "labels": o.labels(app, app, "formation"),
+            "labels": o.labels(app, app, component),
             "annotations": dict(KEEP),
         },
-        "data": {k: str(v) for k, v in sorted(counts.items())},
+        "data": data,
     }
-    store.apply(client, configmap, f"save the formation of {app}")
+    store.apply(client, configmap, f"save the {component} of {app}")
 
 
 def credentials(

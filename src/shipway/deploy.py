@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ from shipway.platform import Platform
 from shipway.platform import load as load_platform
 from shipway.releases import Release
 from shipway.render import RenderOptions, render
+from shipway.spec.overlay import with_added_addons
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def deploy(
     platform = platform_for(client, overrides)
     target = Target(client, namespace or proj.spec.name, proj.spec.name)
     appstate.check_namespace(client, target.namespace)
+    added = appstate.added_addons(client, target.namespace, target.app)
+    proj = replace(proj, spec=with_added_addons(proj.spec, added, proj.sources))
     if not platform.registry:
         raise ShipwayError(
             "no registry to push to: set one for the cluster with `shipway "

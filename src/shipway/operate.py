@@ -47,13 +47,21 @@ RESTARTED = "shipway.dev/restarted-at"
 
 def current(target: Target) -> Release:
     """The release running now: the newest that succeeded."""
+    release = running_release(target)
+    if release is None:
+        raise ShipwayError(
+            f"app '{target.app}' has no successful release in namespace "
+            f"'{target.namespace}'; deploy it first with shipway deploy"
+        )
+    return release
+
+
+def running_release(target: Target) -> Release | None:
+    """The newest release that succeeded, or None (not deployed yet, or only failures)."""
     for release in releases.history(target.client, target.namespace, target.app):
         if release.status == "succeeded":
             return release
-    raise ShipwayError(
-        f"app '{target.app}' has no successful release in namespace "
-        f"'{target.namespace}'; deploy it first with shipway deploy"
-    )
+    return None
 
 
 def rollback(
@@ -141,14 +149,20 @@ def info(target: Target) -> Info:
 
 def set_config(
     target: Target, changes: dict[str, str | None], timeout: float, progress: Progress | None = None
-) -> Outcome:
-    """Set (value) or unset (None) config vars: a new release that rolls every process."""
+) -> Outcome | None:
+    """Set (value) or unset (None) config vars: a new release that rolls every process.
+    Before the first deploy, the vars are only kept (None): that deploy uses them."""
     for name in changes:
         if not _valid_env_name(name):
             raise ShipwayError(
                 f"config var '{name}' is not a valid name; use letters, digits "
                 "and '_', not starting with a digit"
             )
+    if not appstate.check_namespace(target.client, target.namespace):
+        raise ShipwayError(
+            f"app '{target.app}' does not exist; create it with shipway create {target.app} "
+            "or deploy it first"
+        )
     env = appstate.config_vars(target.client, target.namespace, target.app)
     missing = [k for k, v in changes.items() if v is None and k not in env]
     if missing:
@@ -160,9 +174,12 @@ def set_config(
             env.pop(name, None)
         else:
             env[name] = value
+    running = running_release(target)
+    if running is None:
+        appstate.save_config_vars(target.client, target.namespace, target.app, env)
+        return None
     verb = "Set" if all(v is not None for v in changes.values()) else "Update"
-    base = current(target)
-    release = base.model_copy(
+    release = running.model_copy(
         update={
             "version": next_version(target),
             "description": f"{verb} {', '.join(sorted(changes))} config vars",

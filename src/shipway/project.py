@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipway.credentials import CredentialStore
@@ -10,7 +10,8 @@ from shipway.detect import BuildPlan, detect
 from shipway.image.dockerfile import dockerfile
 from shipway.objects import Obj
 from shipway.render import RenderOptions, render, secrets_needed
-from shipway.spec import AppSpec, load_spec
+from shipway.spec import AppSpec, load_sourced
+from shipway.spec.partial import Partial
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class Project:
     app_dir: Path
     spec: AppSpec
     plan: BuildPlan
+    #: Which file and line gave each field of ``spec``.
+    sources: Partial = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,8 @@ class Rendered:
 
 
 def load(app_dir: Path) -> Project:
-    spec = load_spec(app_dir)
-    return Project(app_dir, spec, detect(app_dir, spec))
+    spec, sources = load_sourced(app_dir)
+    return Project(app_dir, spec, detect(app_dir, spec), sources)
 
 
 def default_image(spec: AppSpec) -> str:

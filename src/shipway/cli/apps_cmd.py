@@ -25,7 +25,7 @@ AppName = Annotated[str, typer.Argument(help="The app's name.")]
 Timeout = Annotated[float, typer.Option(help="Seconds to wait for the rollout.")]
 
 
-def _target(name: str, context: str | None, namespace: str | None) -> Target:
+def target_of(name: str, context: str | None, namespace: str | None) -> Target:
     return Target(connect(context), namespace or name, name)
 
 
@@ -82,7 +82,7 @@ def deploy_cmd(
                 )
             raise
     if as_json:
-        print_json(_release_json(outcome, "succeeded" if outcome.changed else "unchanged"))
+        print_json(release_json(outcome, "succeeded" if outcome.changed else "unchanged"))
         return
     done = "deployed" if outcome.changed else "is current, nothing changed"
     out.print(
@@ -102,7 +102,7 @@ def releases_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's releases, newest first."""
-    target = _target(name, context, namespace)
+    target = target_of(name, context, namespace)
     history = releases.history(target.client, target.namespace, name)
     rows = [
         {
@@ -136,21 +136,21 @@ def rollback_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Roll back to a release (default: the one before the current): a new release."""
-    target = _target(name, context, namespace)
+    target = target_of(name, context, namespace)
     with RichProgress(enabled=not as_json) as progress:
         outcome, wanted = operate.rollback(target, version, timeout, progress)
-    _released(outcome, as_json, f"rolled back to v{wanted.version}")
+    print_released(outcome, as_json, f"rolled back to v{wanted.version}")
 
 
-def _released(outcome: Outcome, as_json: bool, message: str) -> None:
+def print_released(outcome: Outcome, as_json: bool, message: str) -> None:
     """What the verbs that make a release print: the new release (or its JSON)."""
     if as_json:
-        print_json(_release_json(outcome, outcome.release.status))
+        print_json(release_json(outcome, outcome.release.status))
         return
     out.print(f"[bold green]v{outcome.release.version}[/]: {message}")
 
 
-def _release_json(outcome: Outcome, status: str) -> dict[str, Any]:
+def release_json(outcome: Outcome, status: str) -> dict[str, Any]:
     release = outcome.release
     return {
         "status": status,
@@ -171,7 +171,7 @@ def config_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """The app's config vars (values hidden unless --reveal)."""
-    target = _target(name, context, namespace)
+    target = target_of(name, context, namespace)
     env = appstate.config_vars(target.client, target.namespace, name)
     _show({k: (v if reveal else "(hidden)") for k, v in sorted(env.items())}, as_json, "=")
 
@@ -211,10 +211,16 @@ def _change_config(
     timeout: float,
     as_json: bool,
 ) -> None:
-    target = _target(name, context, namespace)
+    target = target_of(name, context, namespace)
     with RichProgress(enabled=not as_json) as progress:
         outcome = operate.set_config(target, changes, timeout, progress)
-    _released(outcome, as_json, outcome.release.description)
+    if outcome is None:  # not deployed yet: kept for the first deploy
+        if as_json:
+            print_json({"release": None, "changed": sorted(changes)})
+        else:
+            out.print(f"{', '.join(sorted(changes))}: kept; the first deploy uses them")
+        return
+    print_released(outcome, as_json, outcome.release.description)
 
 
 @app.command("scale")
@@ -231,7 +237,7 @@ def scale_cmd(
         if not count.isdigit():
             raise ShipwayError(f"'{process}={count}': write process=COUNT, e.g. web=2")
     formation = operate.scale(
-        _target(name, context, namespace), {k: int(v) for k, v in wanted.items()}
+        target_of(name, context, namespace), {k: int(v) for k, v in wanted.items()}
     )
     if as_json:
         print_json(formation)
@@ -248,7 +254,7 @@ def restart_cmd(
     timeout: Timeout = 180,
 ) -> None:
     """Replace the app's pods one by one with fresh ones of the same release."""
-    target = _target(name, context, namespace)
+    target = target_of(name, context, namespace)
     with RichProgress() as progress:
         progress.step("replacing the pods")
         restarted = operate.restart(target, processes or [], timeout)
@@ -260,7 +266,7 @@ def info_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The running release, the app's URL, its processes and addons."""
-    found = operate.info(_target(name, context, namespace))
+    found = operate.info(target_of(name, context, namespace))
     if as_json:
         print_json(found.__dict__)
         return
@@ -283,7 +289,7 @@ def ps_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's pods: process type, status, restarts."""
-    target = _target(name, context, namespace)
+    target = target_of(name, context, namespace)
     pods = app_pods(target.client, target.namespace, name)
     if as_json:
         print_json([pod.__dict__ for pod in pods])
@@ -312,7 +318,7 @@ def logs_cmd(
     tail: Annotated[int | None, typer.Option(help="Lines per pod.")] = None,
 ) -> None:
     """The logs of all the app's pods, each line prefixed with its pod."""
-    target = _target(name, context, namespace)
+    target = target_of(name, context, namespace)
     if process is not None:
         operate.process_types(target, [process])
     pods = [
@@ -344,7 +350,7 @@ def run_cmd(
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    code = operate.run(_target(name, context, namespace), command, emit, timeout)
+    code = operate.run(target_of(name, context, namespace), command, emit, timeout)
     raise typer.Exit(code)
 
 
@@ -353,7 +359,7 @@ def addons_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's backing services and their state."""
-    found = operate.addons(_target(name, context, namespace))
+    found = operate.addons(target_of(name, context, namespace))
     if as_json:
         print_json([a.__dict__ for a in found])
         return
@@ -394,7 +400,7 @@ def destroy_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Delete the app (asks what to do with its addon data, and for its name, unless --yes)."""
-    target = _target(name, context, namespace)
+    target = target_of(name, context, namespace)
     volumes = operate.data_volumes(target)
     if volumes and keep_data is None:
         if yes:

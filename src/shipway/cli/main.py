@@ -135,6 +135,7 @@ COMMAND_MODULES = {
         ],
         "apps_cmd",
     ),
+    **dict.fromkeys(["create", "addons:create", "addons:destroy"], "lifecycle_cmd"),
 }
 
 

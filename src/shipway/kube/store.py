@@ -88,6 +88,20 @@ def delete(client: Client, kind: str, name: str, namespace: str | None, what: st
         client.delete(KINDS[kind], name, namespace=namespace)
 
 
+def delete_if_present(
+    client: Client, kind: str, name: str, namespace: str | None, what: str
+) -> bool:
+    """Delete the object; False when there was none."""
+    with api_errors(what):
+        try:
+            client.delete(KINDS[kind], name, namespace=namespace)
+        except ApiError as exc:
+            if exc.status.code != 404:
+                raise
+            return False
+    return True
+
+
 def secret_values(secret: Any) -> dict[str, str]:
     """A Secret's data, decoded; empty for None."""
     data = (secret.data or {}) if secret is not None else {}

@@ -24,7 +24,7 @@ LOADERS: tuple[tuple[tuple[str, ...], Loader], ...] = (
     (cupaas.FILENAMES, cupaas.load),
 )
 
-__all__ = ["AppSpec", "load_spec", "spec_files"]
+__all__ = ["AppSpec", "load_sourced", "load_spec", "spec_files"]
 
 
 def check_app_dir(app_dir: Path) -> None:
@@ -56,13 +56,19 @@ def spec_files(app_dir: Path) -> list[Path]:
 
 def load_spec(app_dir: Path) -> AppSpec:
     """Read every description file of the app and return the merged, validated spec."""
+    return load_sourced(app_dir)[0]
+
+
+def load_sourced(app_dir: Path) -> tuple[AppSpec, Partial]:
+    """The spec, and which file and line gave each field (for errors found later, such as
+    a clash with the settings kept in the cluster)."""
     check_app_dir(app_dir)
     loaders = {name: loader for names, loader in LOADERS for name in names}
     files = spec_files(app_dir)
     merged = merge([loaders[f.name](f) for f in files])
     if not any(path[0] == "name" for path in merged):
         merged[("name",)] = _default_name(app_dir, files)
-    return build(merged)
+    return build(merged), merged
 
 
 def _default_name(app_dir: Path, files: list[Path]) -> Sourced:
