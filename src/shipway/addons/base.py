@@ -3,7 +3,9 @@
 An addon is a StatefulSet of one pod whose data lives on a PersistentVolumeClaim, a
 Service the app connects to, a Secret with generated credentials, and a NetworkPolicy
 that admits only the app's own pods. Each concrete addon only says which image, port,
-data path and environment its server needs, and how its connection URL looks.
+data path and environment its server needs, and how its connection URL looks. An addon
+that serves TLS also gets its certificate's Secret, mounted into the server's pod, when
+the binding carries one (see ``shipway.addons.tls``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipway import objects as o
+from shipway.addons import tls
+from shipway.addons.tls import TlsPair
 from shipway.spec.model import Service
 
 #: Databases get a fixed, small footprint; users resize through the spec later.
@@ -28,6 +32,8 @@ class Binding:
     service: Service
     password: str
     image: str
+    #: The server's certificate, for an addon that serves TLS (none: plain only).
+    tls: TlsPair | None = None
 
 
 class Addon:
@@ -43,6 +49,8 @@ class Addon:
     #: The variable the app reads its connection URL from, then aliases.
     url_vars: tuple[str, ...] = ()
     user = "shipway"
+    #: Whether the server can serve TLS with a certificate of ``shipway.addons.tls``.
+    serves_tls: bool = False
 
     # -- what a concrete addon describes -------------------------------------------
     def server_env(self, b: Binding) -> dict[str, str]:
@@ -52,8 +60,12 @@ class Addon:
     def url(self, b: Binding) -> str:
         raise NotImplementedError
 
-    def args(self) -> list[str] | None:
+    def args(self, b: Binding) -> list[str] | None:
         return None
+
+    def tls_ports(self) -> list[tuple[str, int]]:
+        """Ports the server opens for TLS only, beside ``port`` (name, number)."""
+        return []
 
     def extra_env(self) -> list[dict[str, Any]]:
         return []
@@ -72,7 +84,11 @@ class Addon:
     def host(self, b: Binding) -> str:
         # <service>.<namespace>.svc resolves through the pod's DNS search path in any
         # cluster domain, unlike a hard-coded ".cluster.local".
-        return f"{self.name(b.app)}.{b.namespace}.svc"
+        return tls.host(b.app, self.kind, b.namespace)
+
+    def ports(self, b: Binding) -> list[tuple[str, int]]:
+        """Every port the server listens on: its own, then those of TLS when it serves it."""
+        return [(self.kind, self.port), *(self.tls_ports() if b.tls else [])]
 
     def app_env(self, b: Binding) -> dict[str, str]:
         """What the app receives: the URL under every name apps commonly read."""
@@ -84,12 +100,24 @@ class Addon:
 
     def objects(self, b: Binding) -> list[o.Obj]:
         server_env = self.server_env(b)
+        # A new certificate rolls the pod as a new password does.
+        config = server_env | ({"tls": b.tls.cert} if b.tls else {})
         return [
             o.secret(self.secret_name(b.app), b.namespace, self.labels(b), server_env),
+            *([self.tls_secret(b, b.tls)] if b.tls else []),
             self.service_object(b),
-            self.statefulset(b, o.content_hash(server_env)),
+            self.statefulset(b, o.content_hash(config)),
             self.network_policy(b),
         ]
+
+    def tls_secret(self, b: Binding, pair: TlsPair) -> o.Obj:
+        secret = o.secret(
+            tls.secret_name(b.app, self.kind),
+            b.namespace,
+            self.labels(b),
+            {"tls.crt": pair.cert, "tls.key": pair.key},
+        )
+        return secret | {"type": "kubernetes.io/tls"}
 
     def secret_name(self, app: str) -> str:
         return f"{self.name(app)}-auth"
@@ -106,12 +134,8 @@ class Addon:
                 "type": "ClusterIP",
                 "selector": o.selector(b.app, self.kind),
                 "ports": [
-                    {
-                        "name": self.kind,
-                        "port": self.port,
-                        "targetPort": self.kind,
-                        "protocol": "TCP",
-                    }
+                    {"name": name, "port": number, "targetPort": name, "protocol": "TCP"}
+                    for name, number in self.ports(b)
                 ],
             },
         }
@@ -148,10 +172,14 @@ class Addon:
             "image": b.image,
             "imagePullPolicy": "IfNotPresent",
         }
-        if self.args():
-            container["args"] = self.args()
+        args = self.args(b)
+        if args:
+            container["args"] = args
         container |= {
-            "ports": [{"name": self.kind, "containerPort": self.port, "protocol": "TCP"}],
+            "ports": [
+                {"name": name, "containerPort": number, "protocol": "TCP"}
+                for name, number in self.ports(b)
+            ],
             "envFrom": [{"secretRef": {"name": self.secret_name(b.app)}}],
         }
         if self.extra_env():
@@ -164,13 +192,25 @@ class Addon:
             "securityContext": o.container_security(read_only_root=False),
             "volumeMounts": [{"name": "data", "mountPath": self.data_path}],
         }
-        return {
+        pod: o.Obj = {
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             "securityContext": o.pod_security(self.uid),
             "terminationGracePeriodSeconds": 30,
             "containers": [container],
         }
+        if b.tls:
+            container["volumeMounts"].append(
+                {"name": "tls", "mountPath": tls.MOUNT, "readOnly": True}
+            )
+            pod["volumes"] = [self.tls_volume(b)]
+        return pod
+
+    def tls_volume(self, b: Binding) -> o.Obj:
+        # root:<fsGroup> and 0640: PostgreSQL accepts a key owned by root only when no
+        # one but its group may read it, and the server's user is in the pod's fsGroup.
+        secret = {"secretName": tls.secret_name(b.app, self.kind), "defaultMode": 0o640}
+        return {"name": "tls", "secret": secret}
 
     def claim(self, b: Binding) -> o.Obj:
         return {
@@ -199,7 +239,9 @@ class Addon:
                                 }
                             }
                         ],
-                        "ports": [{"protocol": "TCP", "port": self.port}],
+                        "ports": [
+                            {"protocol": "TCP", "port": number} for _, number in self.ports(b)
+                        ],
                     }
                 ],
             },

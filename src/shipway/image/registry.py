@@ -9,20 +9,28 @@ Docker Hub uses. Plain HTTP is used only for loopback registries or when asked.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from shipway.errors import ShipwayError, TemporaryError
 from shipway.image.auth import Credentials
+from shipway.image.reference import TAG
 
 CHUNK = 8 << 20
 Progress = Callable[[int], None]
 CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+#: Tag listing: tags asked per page, pages followed, bytes read per page. A registry's
+#: answer is untrusted; Docker Hub's busiest official images have a few thousand tags.
+TAGS_PAGE = 1000
+TAGS_PAGES = 50
+TAGS_PAGE_BYTES = 4 << 20
+NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
 
 
 def is_loopback(host: str) -> bool:
@@ -138,12 +146,71 @@ class RegistryClient:
         )
         self._expect(response, 201, f"push the manifest of {repo}:{ref}")
 
+    # -- tags ----------------------------------------------------------------------
+    def list_tags(self, repo: str) -> list[str]:
+        """Every tag of ``repo`` (``GET /v2/<name>/tags/list``, following the ``Link``
+        header page by page), each checked against the OCI tag grammar."""
+        tags: list[str] = []
+        url = f"{self.base}/v2/{repo}/tags/list?n={TAGS_PAGE}"
+        for _ in range(TAGS_PAGES):
+            response = self._call("GET", url, repo, actions="pull", stream=True)
+            if response.status_code == 404:
+                raise ShipwayError(
+                    f"{self.host}/{repo} does not exist in the registry; check the "
+                    "repository name (or push an image to it first)"
+                )
+            self._expect(response, 200, f"list the tags of {repo}")
+            tags += self._tag_page(response, repo)
+            link = NEXT_LINK.search(response.headers.get("Link", ""))
+            if link is None:
+                return tags
+            url = self._same_origin(urljoin(url, link[1]), repo)
+        raise ShipwayError(
+            f"registry {self.host}: {repo} has more than {TAGS_PAGES * TAGS_PAGE} tags "
+            "or its pages never end; point Shipway at a repository with fewer tags"
+        )
+
+    def _tag_page(self, response: requests.Response, repo: str) -> list[str]:
+        body = response.raw.read(TAGS_PAGE_BYTES + 1, decode_content=True)
+        response.close()
+        invalid = ShipwayError(
+            f"registry {self.host}: the tag list of {repo} is not a valid answer "
+            "(a JSON object whose 'tags' are OCI tags); check the registry"
+        )
+        if len(body) > TAGS_PAGE_BYTES:
+            raise invalid
+        try:
+            tags = json.loads(body).get("tags") or []
+        except (ValueError, AttributeError):
+            raise invalid from None
+        if not isinstance(tags, list) or not all(
+            isinstance(t, str) and TAG.fullmatch(t) for t in tags
+        ):
+            raise invalid
+        return tags
+
+    def _same_origin(self, url: str, repo: str) -> str:
+        """A next page on this registry only: never send its token elsewhere."""
+        here, there = urlsplit(self.base), urlsplit(url)
+        if (there.scheme, there.netloc) != (here.scheme, here.netloc):
+            raise ShipwayError(
+                f"registry {self.host}: the next page of {repo}'s tags points to "
+                f"another host ({there.netloc or 'none'}); check the registry"
+            )
+        return url
+
     # -- plumbing ------------------------------------------------------------------
     def _call(
-        self, method: str, path: str, repo: str, extra_scope: str | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        repo: str,
+        extra_scope: str | None = None,
+        actions: str = "pull,push",
+        **kwargs: Any,
     ) -> requests.Response:
         url = path if path.startswith("http") else self.base + path
-        scopes = [f"repository:{repo}:pull,push"]
+        scopes = [f"repository:{repo}:{actions}"]
         if extra_scope:
             scopes.append(f"repository:{extra_scope}:pull")
         response = self._send(method, url, scopes, **kwargs)

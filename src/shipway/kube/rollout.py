@@ -2,10 +2,10 @@
 
 A rollout succeeds when every Deployment's controller has seen the new spec and all its
 replicas are updated and available (and every addon StatefulSet is ready). It fails as
-soon as a new pod cannot start (crash loop, image pull error; a config error once the pod
-is 30 s old, as the kubelet reports one briefly while it syncs Secrets), on
-``ProgressDeadlineExceeded``, or at the timeout; the reason carries the pod's events and
-the last lines of its log.
+soon as a new pod of either cannot start (crash loop, image pull error; a config error
+once the pod is 30 s old, as the kubelet reports one briefly while it syncs Secrets), on
+a Deployment's ``ProgressDeadlineExceeded``, or at the timeout; the reason carries the
+pod's events and the last lines of its log.
 """
 
 from __future__ import annotations
@@ -76,16 +76,17 @@ def _done(client: Client, namespace: str, workload: Workload) -> bool:
         found = client.get(resource, workload.name, namespace=namespace)
     if ready(found):
         return True
-    if workload.kind == "StatefulSet":
-        return False  # an addon: its readiness is all there is to wait for
     for condition in (found.status.conditions if found.status else None) or []:
+        # Deployments only: a StatefulSet has no progress deadline.
         if condition.type == "Progressing" and condition.reason == "ProgressDeadlineExceeded":
             raise RolloutFailed(
                 _diagnose(client, namespace, workload, "progress deadline exceeded")
             )
-    stuck = _stuck_pod(client, namespace, found)
-    if stuck:
-        raise RolloutFailed(_diagnose(client, namespace, workload, stuck))
+    now = datetime.now(UTC)
+    for pod in _new_pods(client, namespace, workload.kind, found):
+        stuck = stuck_reason(pod, now)
+        if stuck:
+            raise RolloutFailed(_diagnose(client, namespace, workload, stuck, pod))
     return False
 
 
@@ -147,32 +148,58 @@ def new_pods(client: Client, namespace: str, deploy: Any) -> list[Any]:
     )
 
 
-def _stuck_pod(client: Client, namespace: str, deploy: Any) -> str | None:
-    for pod in new_pods(client, namespace, deploy):
-        for status in (pod.status.containerStatuses if pod.status else None) or []:
-            waiting = status.state.waiting if status.state else None
-            if waiting and waiting.reason in STUCK and settled(pod, waiting.reason):
-                return f"pod {pod.metadata.name}: {waiting.reason}"
-            if (status.restartCount or 0) >= 2:
-                return f"pod {pod.metadata.name}: restarted {status.restartCount} times"
+def statefulset_pods(client: Client, namespace: str, sts: Any) -> list[Any]:
+    """Pods of the StatefulSet's update revision (the release being rolled out)."""
+    revision = sts.status.updateRevision if sts.status else None
+    if not revision:
+        return []
+    selector = sts.spec.selector.matchLabels or {}
+    labels = {**selector, "controller-revision-hash": revision}
+    return list(client.list(Pod, namespace=namespace, labels=labels))
+
+
+def _new_pods(client: Client, namespace: str, kind: str, found: Any) -> list[Any]:
+    if kind == "StatefulSet":
+        return statefulset_pods(client, namespace, found)
+    return new_pods(client, namespace, found)
+
+
+def stuck_reason(pod: Any, now: datetime) -> str | None:
+    """Why a new pod will not come up by itself (a crash loop, an image it cannot pull, a
+    config error that has lasted), or None while it may still."""
+    status = pod.status
+    containers = [
+        *((status.initContainerStatuses if status else None) or []),
+        *((status.containerStatuses if status else None) or []),
+    ]
+    for container in containers:
+        waiting = container.state.waiting if container.state else None
+        if waiting and waiting.reason in STUCK and settled(pod, waiting.reason, now):
+            return f"pod {pod.metadata.name}: {waiting.reason}"
+        if (container.restartCount or 0) >= 2:
+            return f"pod {pod.metadata.name}: restarted {container.restartCount} times"
     return None
 
 
-def settled(pod: Any, reason: str) -> bool:
+def settled(pod: Any, reason: str, now: datetime | None = None) -> bool:
     created = pod.metadata.creationTimestamp
     if reason not in SETTLING or created is None:
         return True
-    age: float = (datetime.now(UTC) - created).total_seconds()
+    age: float = ((now or datetime.now(UTC)) - created).total_seconds()
     return age >= SETTLING[reason]
 
 
-def _diagnose(client: Client, namespace: str, workload: Workload, summary: str) -> str:
-    """One line: the summary, the newest warning event, and the failing pod's last log."""
+def _diagnose(
+    client: Client, namespace: str, workload: Workload, summary: str, failing: Any = None
+) -> str:
+    """One line: the summary, the newest warning event, and the failing pod's last log
+    (``failing``, else the first new pod of the workload)."""
     parts = [f"{workload.kind} {workload.name}: {summary}"]
-    pods: list[Any] = []
-    if workload.kind == "Deployment":
-        deploy = client.get(Deployment, workload.name, namespace=namespace)
-        pods = new_pods(client, namespace, deploy)
+    pods: list[Any] = [failing]
+    if failing is None:
+        resource, _ = _READY[workload.kind]
+        found = client.get(resource, workload.name, namespace=namespace)
+        pods = _new_pods(client, namespace, workload.kind, found)
     for pod in pods[:1]:
         event = _last_warning(client, namespace, pod.metadata.name)
         if event:
