@@ -1,20 +1,24 @@
 """``shipway build``: an app directory in, an OCI image out, with no Docker daemon.
 
-The image is the base image's layers, then a dependencies layer (cached by the
-dependency files and target), then an app layer (the source). Blobs already in the
-registry are skipped, base layers are mounted across repositories, and the manifest is
-pushed last, so a failed push never leaves a tag pointing at a half-uploaded image.
+The image is the base image's layers, then, when the app has an ``Aptfile``, an apt
+layer (its Debian packages, cached by the Aptfile and base image), then a dependencies
+layer (cached by the dependency files and target), then an app layer (the source).
+Blobs already in the registry are skipped, base layers are mounted across repositories,
+and the manifest is pushed last, so a failed push never leaves a tag pointing at a
+half-uploaded image.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from shipway.image import base as base_image
 from shipway.image import oci, outputs
 from shipway.image.appfiles import app_entries
+from shipway.image.apt import apt_layer
 from shipway.image.auth import Credentials, lookup
 from shipway.image.blobs import BlobStore
 from shipway.image.config import WORKDIR, image_config, source_labels
@@ -65,19 +69,23 @@ class BuildResult:
 @dataclass
 class _Built:
     base: base_image.BaseImage
-    deps: Layer
-    deps_cached: bool
-    app: Layer
+    #: Shipway's layers after the base's, by role, with whether each came from a cache.
+    ours: list[tuple[str, Layer, bool]]
     config: oci.Descriptor
     manifest: oci.Descriptor
 
     @property
     def layers(self) -> list[oci.Descriptor]:
-        ours = [
-            oci.Descriptor(layer.media_type, layer.digest, layer.size)
-            for layer in (self.deps, self.app)
+        return [*self.base.layers, *(_descriptor(layer) for _, layer, _ in self.ours)]
+
+    def reports(self, status: Callable[[str, oci.Descriptor], Status]) -> list[LayerReport]:
+        """Each layer's report, bottom first; ``status`` says what became of it."""
+        roles = [("base", False)] * len(self.base.layers)
+        roles += [(role, cached) for role, _, cached in self.ours]
+        return [
+            LayerReport(role, layer.digest, layer.size, status(role, layer), cached)
+            for (role, cached), layer in zip(roles, self.layers, strict=True)
         ]
-        return [*self.base.layers, *ours]
 
 
 def client_for(ref: Reference, insecure: bool, credentials: Credentials | None) -> RegistryClient:
@@ -118,21 +126,38 @@ def _assemble(
     plan, spec = request.project.plan, request.project.spec
     progress.step(f"resolving base image {request.base}")
     base = base_image.fetch(client, request.base, store)
+    ours = []
+    apt = apt_layer(request.project.app_dir, base, client, store, progress)
+    if apt is not None:
+        ours.append(("apt", *apt))
     target = target_for(base.env(), str(base.config.get("architecture", "amd64")), plan)
     progress.step(f"dependencies for Python {target.python_version} ({target.platform})")
-    deps, cached = dependencies_layer(request.project.app_dir, plan, target, store)
+    ours.append(("dependencies", *dependencies_layer(request.project.app_dir, plan, target, store)))
     progress.step("app layer")
     app = write_layer(app_entries(request.project.app_dir, WORKDIR.strip("/")), store)
+    ours.append(("app", app, False))
     labels = source_labels(request.project.app_dir)
-    config_bytes = oci.canonical(image_config(base.config, plan, spec.name, [deps, app], labels))
+    layers = [layer for _, layer, _ in ours]
+    config_doc = image_config(base.config, plan, spec.name, layers, labels)
+    if apt is not None:
+        _record_apt_history(config_doc, len(base.config.get("history") or []))
+    config_bytes = oci.canonical(config_doc)
     config = oci.Descriptor(oci.CONFIG, store.put_bytes(config_bytes), len(config_bytes))
-    layers = [
-        *base.layers,
-        *(oci.Descriptor(lay.media_type, lay.digest, lay.size) for lay in (deps, app)),
-    ]
-    manifest_bytes = oci.canonical(oci.manifest(config, layers))
+    descriptors = [*base.layers, *(_descriptor(layer) for layer in layers)]
+    manifest_bytes = oci.canonical(oci.manifest(config, descriptors))
     manifest = oci.Descriptor(oci.MANIFEST, store.put_bytes(manifest_bytes), len(manifest_bytes))
-    return _Built(base, deps, cached, app, config, manifest)
+    return _Built(base, ours, config, manifest)
+
+
+def _descriptor(layer: Layer) -> oci.Descriptor:
+    return oci.Descriptor(layer.media_type, layer.digest, layer.size)
+
+
+def _record_apt_history(config: dict[str, Any], after: int) -> None:
+    """The config's history names each layer: the apt layer's entry goes after the base's
+    (image_config writes those of the dependencies and app layers)."""
+    entry = {"created": oci.EPOCH_ISO, "created_by": "shipway: Debian packages (Aptfile)"}
+    config["history"].insert(after, entry)
 
 
 def _push(
@@ -144,14 +169,12 @@ def _push(
 ) -> list[LayerReport]:
     assert request.push is not None
     pusher = _Pusher(request, request.push, built, base_client, store, progress)
-    roles = ["base"] * len(built.base.layers) + ["dependencies", "app"]
-    reports = []
-    for role, layer in zip(roles, built.layers, strict=True):
+
+    def push_layer(role: str, layer: oci.Descriptor) -> Status:
         progress.step(f"pushing {role} layer {layer.digest[7:19]}")
-        cached = built.deps_cached if role == "dependencies" else False
-        reports.append(
-            LayerReport(role, layer.digest, layer.size, pusher.blob(layer, role), cached)
-        )
+        return pusher.blob(layer, role)
+
+    reports = built.reports(push_layer)
     pusher.blob(built.config, "config")
     progress.step(f"pushing manifest {request.push}")
     pusher.client.put_manifest(
@@ -212,14 +235,4 @@ def _write_output(
 
 
 def _local_reports(built: _Built, status: Status = "written") -> list[LayerReport]:
-    roles = ["base"] * len(built.base.layers) + ["dependencies", "app"]
-    return [
-        LayerReport(
-            role,
-            layer.digest,
-            layer.size,
-            status,
-            built.deps_cached if role == "dependencies" else False,
-        )
-        for role, layer in zip(roles, built.layers, strict=True)
-    ]
+    return built.reports(lambda _role, _layer: status)
