@@ -20,11 +20,17 @@ CA_FILE = ".shipway-ca.pem"
 
 
 def dockerfile(
-    plan: BuildPlan, base_image: str | None = None, ca_bundle: bool = False, source: str = "."
+    plan: BuildPlan,
+    base_image: str | None = None,
+    ca_bundle: bool = False,
+    source: str = ".",
+    aptfile: bool = False,
 ) -> str:
     """``source``: where the app's files are in the build context. ``ca_bundle``: package
     installs trust the CA in ``.shipway-ca.pem`` at the context's root, e.g. a
-    TLS-intercepting proxy's (a public certificate, deleted after use)."""
+    TLS-intercepting proxy's (a public certificate, deleted after use). ``aptfile``: the
+    app has an ``Aptfile`` whose Debian packages are installed first, as ``shipway
+    build`` puts them in a layer below the dependencies."""
     src = "" if source == "." else f"{source.rstrip('/')}/"
     install = _install(plan.dependencies, plan.extra_packages, src)
     if ca_bundle and install:
@@ -36,6 +42,7 @@ def dockerfile(
         "ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \\",
         f"    PIP_DISABLE_PIP_VERSION_CHECK=1 PORT={plan.port}",
         f"WORKDIR {WORKDIR}",
+        *(_apt(src) if aptfile else []),
         *install,
         f"COPY {src or '.'} .",
         f"USER {APP_UID}:{APP_UID}",
@@ -45,6 +52,15 @@ def dockerfile(
     if argv is not None:
         lines.append(f"CMD {json.dumps(argv)}")
     return "\n".join(lines) + "\n"
+
+
+def _apt(src: str) -> list[str]:
+    # Comments may follow a name on a line, as Shipway's own reading of the file allows.
+    return [
+        f"COPY {src}Aptfile ./",
+        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
+        "--no-install-recommends $(sed -e 's/#.*//' Aptfile) && rm -rf /var/lib/apt/lists/*",
+    ]
 
 
 def _with_env(line: str, env: str) -> str:
