@@ -9,7 +9,7 @@ import pytest
 from lightkube.resources.apps_v1 import StatefulSet
 from lightkube.resources.core_v1 import Pod
 
-from shipway.kube.rollout import statefulset_pods, stuck_reason
+from shipway.kube.rollout import replace_stuck_old_pods, statefulset_pods, stuck_reason
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -87,11 +87,15 @@ class Pods:
     """The pods of a namespace, listed by label as the API server does."""
 
     def __init__(self, *pods: Pod):
-        self.pods = pods
+        self.pods = list(pods)
 
     def list(self, resource: Any, namespace: str, labels: dict[str, str]) -> list[Pod]:
         assert resource is Pod
         return [p for p in self.pods if labels.items() <= (p.metadata.labels or {}).items()]
+
+    def delete(self, resource: Any, name: str, namespace: str) -> None:
+        assert resource is Pod
+        self.pods = [p for p in self.pods if p.metadata.name != name]
 
 
 def statefulset(update_revision: str | None) -> StatefulSet:
@@ -105,12 +109,33 @@ def statefulset(update_revision: str | None) -> StatefulSet:
     )
 
 
+BASE = {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/component": "postgresql"}
+
+
+def revision(n: int) -> dict[str, str]:
+    return {**BASE, "controller-revision-hash": f"shop-postgresql-{n}"}
+
+
 def test_only_the_pods_of_the_update_revision_are_judged() -> None:
     """The old revision's pod is the previous release's; the new one is this release's."""
-    base = {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/component": "postgresql"}
-    old = pod(restarts=5, labels={**base, "controller-revision-hash": "shop-postgresql-1"})
-    new = pod("ErrImagePull", labels={**base, "controller-revision-hash": "shop-postgresql-2"})
+    old = pod(restarts=5, labels=revision(1))
+    new = pod("ErrImagePull", labels=revision(2))
     other = pod("ErrImagePull", labels={"controller-revision-hash": "shop-postgresql-2"})
     client: Any = Pods(old, new, other)
     assert statefulset_pods(client, "shop", statefulset("shop-postgresql-2")) == [new]
+    assert statefulset_pods(client, "shop", statefulset("shop-postgresql-2"), current=False) == [
+        old
+    ]
     assert statefulset_pods(client, "shop", statefulset(None)) == []
+
+
+def test_rolling_back_replaces_a_stuck_pod_of_the_failed_revision() -> None:
+    """The controller would wait for it forever; a healthy old pod is its to replace."""
+    stuck = pod("ImagePullBackOff", labels=revision(2))
+    client: Any = Pods(stuck)
+    replace_stuck_old_pods(client, "shop", statefulset("shop-postgresql-1"), NOW)
+    assert client.pods == []
+    healthy = pod(labels=revision(2))
+    client = Pods(healthy)
+    replace_stuck_old_pods(client, "shop", statefulset("shop-postgresql-1"), NOW)
+    assert client.pods == [healthy]

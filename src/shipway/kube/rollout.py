@@ -83,6 +83,8 @@ def _done(client: Client, namespace: str, workload: Workload) -> bool:
                 _diagnose(client, namespace, workload, "progress deadline exceeded")
             )
     now = datetime.now(UTC)
+    if workload.kind == "StatefulSet":
+        replace_stuck_old_pods(client, namespace, found, now)
     for pod in _new_pods(client, namespace, workload.kind, found):
         stuck = stuck_reason(pod, now)
         if stuck:
@@ -148,14 +150,26 @@ def new_pods(client: Client, namespace: str, deploy: Any) -> list[Any]:
     )
 
 
-def statefulset_pods(client: Client, namespace: str, sts: Any) -> list[Any]:
-    """Pods of the StatefulSet's update revision (the release being rolled out)."""
+def statefulset_pods(client: Client, namespace: str, sts: Any, current: bool = True) -> list[Any]:
+    """Pods of the StatefulSet's update revision (the release being rolled out), or with
+    ``current=False`` those of older revisions."""
     revision = sts.status.updateRevision if sts.status else None
     if not revision:
         return []
     selector = sts.spec.selector.matchLabels or {}
-    labels = {**selector, "controller-revision-hash": revision}
-    return list(client.list(Pod, namespace=namespace, labels=labels))
+    pods: list[Any] = list(client.list(Pod, namespace=namespace, labels=selector))
+    label = "controller-revision-hash"
+    return [p for p in pods if ((p.metadata.labels or {}).get(label) == revision) == current]
+
+
+def replace_stuck_old_pods(client: Client, namespace: str, sts: Any, now: datetime) -> None:
+    """A StatefulSet never replaces a pod of an older revision that cannot become ready
+    (Kubernetes' documented "forced rollback"), so rolling back from a release whose addon
+    pod is stuck would wait forever: such a pod is deleted, and made anew. Its data stays
+    on its volume."""
+    for pod in statefulset_pods(client, namespace, sts, current=False):
+        if stuck_reason(pod, now):
+            client.delete(Pod, pod.metadata.name, namespace=namespace)
 
 
 def _new_pods(client: Client, namespace: str, kind: str, found: Any) -> list[Any]:
