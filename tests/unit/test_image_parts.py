@@ -85,7 +85,8 @@ def test_layers_are_reproducible(tmp_path: Path) -> None:
     assert first == second
     members = _members(store, first.digest)
     assert [m.name for m in members] == ["app", "app/a.py", "app/b.py", "app/pkg", "app/pkg/x.py"]
-    assert {(m.uid, m.gid, m.mtime) for m in members} == {(0, 0, 0)}
+    # The app's user owns its files, so it may write beside its code (as on Heroku).
+    assert {(m.uid, m.gid, m.mtime) for m in members} == {(10001, 10001, 0)}
     assert {m.mode for m in members if m.isfile()} == {0o644}
     raw = store.path(first.digest).read_bytes()
     assert raw[4:8] == b"\0\0\0\0"  # gzip MTIME field
@@ -119,7 +120,7 @@ def test_symlinks_inside_are_kept_outside_refused(tmp_path: Path) -> None:
     app = make_app(tmp_path, {"real.py": ""})
     (app / "alias.py").symlink_to("real.py")
     entries = {e.name: e for e in app_entries(app, "app")}
-    assert entries["app/alias.py"] == Entry("app/alias.py", link="real.py")
+    assert entries["app/alias.py"] == Entry("app/alias.py", link="real.py", owner=10001)
     (tmp_path / "outside.txt").write_text("secret")
     (app / "escape.txt").symlink_to("../outside.txt")
     with pytest.raises(ShipwayError, match=r"escape.txt: the symlink points outside the app "):

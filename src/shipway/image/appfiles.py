@@ -1,5 +1,9 @@
 """The app's source files that go into the image, as ``.dockerignore`` (else
-``.gitignore``) says, and never anything outside the app directory."""
+``.gitignore``) says, and never anything outside the app directory.
+
+They belong to the app's user: as on Heroku, apps write beside their code (a ``logs/``
+directory, a SQLite file, a cache); the container's writable layer keeps such writes
+only as long as the pod lives."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import pathspec
 
 from shipway.errors import ShipwayError
 from shipway.image.layer import Entry, with_parents
+from shipway.objects import APP_UID
 
 #: Never shipped: VCS data, local state, caches and virtualenvs.
 ALWAYS_IGNORED = [
@@ -36,7 +41,7 @@ def ignore_spec(app_dir: Path) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
-def app_entries(app_dir: Path, prefix: str) -> list[Entry]:
+def app_entries(app_dir: Path, prefix: str, owner: int = APP_UID) -> list[Entry]:
     """Layer entries for the app's files under ``prefix`` (e.g. ``app``)."""
     root = app_dir.resolve()
     spec = ignore_spec(root)
@@ -45,12 +50,13 @@ def app_entries(app_dir: Path, prefix: str) -> list[Entry]:
         name = f"{prefix}/{relative}"
         mode = path.lstat().st_mode
         if stat.S_ISLNK(mode):
-            entries.append(Entry(name, link=_safe_link(root, path, relative)))
+            entries.append(Entry(name, link=_safe_link(root, path, relative), owner=owner))
         elif stat.S_ISREG(mode):
-            entries.append(Entry(name, source=path, executable=bool(mode & 0o111)))
+            executable = bool(mode & 0o111)
+            entries.append(Entry(name, source=path, executable=executable, owner=owner))
         elif stat.S_ISDIR(mode):
-            entries.append(Entry(name))
-    return with_parents([Entry(prefix), *entries])
+            entries.append(Entry(name, owner=owner))
+    return with_parents([Entry(prefix, owner=owner), *entries])
 
 
 def _walk(root: Path, spec: pathspec.GitIgnoreSpec) -> list[tuple[str, Path]]:

@@ -44,7 +44,7 @@ def dockerfile(
         f"WORKDIR {WORKDIR}",
         *(_apt(src) if aptfile else []),
         *install,
-        f"COPY {src or '.'} .",
+        f"COPY --chown={APP_UID}:{APP_UID} {src or '.'} .",
         f"USER {APP_UID}:{APP_UID}",
         f"EXPOSE {plan.port}",
     ]

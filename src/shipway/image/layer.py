@@ -1,7 +1,7 @@
 """Reproducible image layers: the same files always give the same bytes and digest.
 
-Entries are sorted, owned by root, stamped with a fixed time and normalised modes, and
-gzip writes no name or timestamp. The layer streams from disk through tar and gzip into
+Entries are sorted, owned by root (or a fixed user), stamped with a fixed time and
+normalised modes, and gzip writes no name or timestamp. The layer streams from disk through tar and gzip into
 the blob store while both digests (compressed and uncompressed) are computed on the way.
 """
 
@@ -39,6 +39,8 @@ class Entry:
     source: Path | None = None
     link: str | None = None
     executable: bool = False
+    #: Numeric user and group that own it.
+    owner: int = 0
 
 
 def cached_layer(key: str, make: Callable[[], Layer], store: BlobStore) -> tuple[Layer, bool]:
@@ -90,7 +92,7 @@ def tar_layer(tar: Path, store: BlobStore) -> Layer:
 def _add(tar: tarfile.TarFile, entry: Entry) -> None:
     info = tarfile.TarInfo(entry.name)
     info.mtime = EPOCH
-    info.uid = info.gid = 0
+    info.uid = info.gid = entry.owner
     info.uname = info.gname = ""
     if entry.link is not None:
         info.type, info.linkname, info.mode = tarfile.SYMTYPE, entry.link, 0o777

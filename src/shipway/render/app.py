@@ -102,24 +102,30 @@ def container(ctx: AppContext, name: str, process: ProcessPlan) -> o.Obj:
     box["env"] = [{"name": "PORT", "value": str(plan.port)}]
     box["envFrom"] = [{"secretRef": {"name": env_secret_name(ctx.spec.name)}}]
     if name == "web":
-        box |= web_probes(plan)
+        box |= web_probes(plan, ctx.spec.domains[0] if ctx.spec.domains else "localhost")
         # Stay up while endpoints drop this pod, so no request meets a closed port.
         box["lifecycle"] = {"preStop": {"sleep": {"seconds": 5}}}
     box["resources"] = {
         "requests": {"cpu": process.resources.cpu, "memory": process.resources.memory},
         "limits": {"cpu": "1", "memory": process.resources.memory},
     }
-    box["securityContext"] = o.container_security(read_only_root=True)
+    box["securityContext"] = o.container_security(read_only_root=ctx.spec.read_only)
     box["volumeMounts"] = [{"name": "tmp", "mountPath": "/tmp"}]
     return box
 
 
-def web_probes(plan: BuildPlan) -> o.Obj:
+def web_probes(plan: BuildPlan, host: str) -> o.Obj:
     """Liveness only asks whether the port is open: a database outage must not restart
-    the app. Readiness uses the health-check path when the app has one."""
+    the app. Readiness uses the health-check path when the app has one, sent with a
+    ``Host`` the app accepts: the kubelet's default, the pod's IP, gets a 400 from apps
+    that check it (Django's ``ALLOWED_HOSTS``)."""
     ready = (
         {
-            "httpGet": {"path": plan.healthcheck, "port": HTTP},
+            "httpGet": {
+                "path": plan.healthcheck,
+                "port": HTTP,
+                "httpHeaders": [{"name": "Host", "value": host}],
+            },
             "periodSeconds": 5,
             "failureThreshold": 3,
             "timeoutSeconds": 3,
