@@ -87,6 +87,7 @@ def push_rootfs(
     credentials: Credentials | None,
     store: BlobStore,
     tag: str,
+    suite: str = "bookworm",
 ) -> str:
     """Push ``rootfs`` as a one-layer image like the official python one; returns its ref."""
     config = {
@@ -97,7 +98,7 @@ def push_rootfs(
             "Env": [f"PATH={PATH}", "LANG=C.UTF-8", f"PYTHON_VERSION={python_version}"],
             "Cmd": ["python3"],
         },
-        "history": [{"created": oci.EPOCH_ISO, "created_by": "debootstrap bookworm + python3"}],
+        "history": [{"created": oci.EPOCH_ISO, "created_by": f"debootstrap {suite} + python3"}],
     }
     name = f"{host}/{BASE_REPOSITORY}:{tag}"
     push_image(name, config, [_layer(rootfs, store)], store, credentials)

@@ -1,5 +1,6 @@
 """Make a cluster's registry hold what `shipway deploy` needs, and point the cluster's
-platform settings at it: the Python base image and the addon servers built on this
+platform settings at it: a Python base image for every CPython Debian ships as a package
+(bookworm's 3.11, trixie's 3.13, sid's 3.14) and the addon servers, all built on this
 machine (nothing can be pulled from Docker Hub here).
 
     .venv/bin/python hack/prepare_platform.py --kubeconfig KUBECONFIG --registry HOST:PORT
@@ -21,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 from hack.platform_images import push_addon_image, push_rootfs  # noqa: E402
 from shipway.image.blobs import BlobStore  # noqa: E402
 
+#: The Debian suites whose Python is offered; bookworm's is also the default base image.
+BASE_SUITES = ("bookworm", "trixie", "sid")
 #: Each addon's mirror repository and the tag of the server version it really is
 #: (FerretDB stands in for MongoDB 6.0; Debian bookworm has PostgreSQL 15, Redis 7.0).
 ADDON_MIRRORS = {
@@ -34,10 +37,14 @@ def prepare(kubeconfig: Path, registry: str) -> list[str]:
     """Push the images and save the platform settings; returns the settings."""
     cache = Path(os.environ.get("SHIPWAY_CACHE") or Path.home() / ".cache" / "shipway-ci")
     store = BlobStore(cache / "blobs")
-    rootfs = _last_line([str(ROOT / "hack" / "infra" / "base-rootfs.sh")])
-    version = Path(f"{rootfs}.python-version").read_text().strip()
-    base = push_rootfs(Path(rootfs), version, registry, None, store, "3.11")
-    settings = [f"registry={registry}", f"base_image={base}", "expose=nodeport"]
+    settings = [f"registry={registry}", "expose=nodeport"]
+    for suite, rootfs in zip(BASE_SUITES, _base_rootfs(BASE_SUITES), strict=True):
+        version = Path(f"{rootfs}.python-version").read_text().strip()
+        minor = ".".join(version.split(".")[:2])
+        base = push_rootfs(rootfs, version, registry, None, store, minor, suite)
+        settings.append(f"base_images.{minor}={base}")
+        if suite == BASE_SUITES[0]:
+            settings.append(f"base_image={base}")
     for kind, (repository, tag) in ADDON_MIRRORS.items():
         push_addon_image(kind, registry, None, store, repository=repository, tag=tag)
         settings.append(f"addon_images.{kind}={registry}/{repository}")
@@ -52,9 +59,27 @@ def prepare(kubeconfig: Path, registry: str) -> list[str]:
     return settings
 
 
-def _last_line(command: list[str]) -> str:
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    return result.stdout.strip().splitlines()[-1]
+def _base_rootfs(suites: tuple[str, ...]) -> list[Path]:
+    """The cached root filesystem of each suite, the missing ones debootstrapped at once
+    (each mostly waits on the mirror)."""
+    script = str(ROOT / "hack" / "infra" / "base-rootfs.sh")
+    running = [
+        subprocess.Popen(
+            [script],
+            env={**os.environ, "BASE_SUITE": suite},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for suite in suites
+    ]
+    paths = []
+    for suite, process in zip(suites, running, strict=True):
+        out, err = process.communicate(timeout=1800)
+        if process.returncode != 0:
+            sys.exit(f"prepare_platform: the {suite} base image failed:\n{err[-3000:]}")
+        paths.append(Path(out.strip().splitlines()[-1]))
+    return paths
 
 
 def main() -> None:

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Build (once, then cache) a Debian bookworm root filesystem with Python 3 as one
-# reproducible tar: the base image of the integration tests, made here with debootstrap
-# because the tests may not pull from Docker Hub. Usage: base-rootfs.sh [OUT_TAR]
+# Build (once, then cache) a Debian root filesystem with Python 3 as one reproducible tar:
+# a Python base image, made here with debootstrap because nothing may be pulled from
+# Docker Hub. Usage: [BASE_SUITE=bookworm|trixie|sid] base-rootfs.sh [OUT_TAR]
+# Each suite brings the CPython Debian ships in it: bookworm 3.11, trixie 3.13, sid 3.14.
 # Prints the tar's path on the last line; writes the Python version to <tar>.python-version.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
 KEY=1  # bump to rebuild every cached base
-SUITE=bookworm
+SUITE=${BASE_SUITE:-bookworm}
+# sid's default python3 moves on: its image names its Python explicitly, and links it.
+case $SUITE in
+  sid) PYTHON=python3.14 ;;
+  *) PYTHON=python3 ;;
+esac
 cache=${SHIPWAY_CACHE:-$HOME/.cache/shipway-ci}/base
 tar_path=$cache/python-$SUITE-$KEY.tar
 out=${1:-}
 
-# The Debian mirror apt uses here (one-line *.list and deb822 *.sources), never hard-coded.
+# The Debian mirror apt uses here (one-line *.list and deb822 *.sources), never hard-coded:
+# the one listed for $SUITE, else the one serving any plain suite (a mirror has them all).
 debian_mirror() {
   local files=() f
   for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
@@ -21,8 +28,11 @@ debian_mirror() {
   [ ${#files[@]} -gt 0 ] || return 0
   awk -v suite="$SUITE" '
     function flush() {
-      if (!found && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && enabled !~ /^no$/ && uris != "")
-        { split(uris, u, " "); print u[1]; found = 1; exit }
+      if (!found && types ~ /(^| )deb( |$)/ && enabled !~ /^no$/ && uris != "") {
+        split(uris, u, " ")
+        if ((" " suites " ") ~ (" " suite " ")) { print u[1]; found = 1; exit }
+        if (fallback == "" && suites ~ /(^| )[a-z]+( |$)/) fallback = u[1]
+      }
       types = suites = uris = ""; enabled = "yes"
     }
     FNR == 1 { flush() }
@@ -36,8 +46,9 @@ debian_mirror() {
     }
     $1 == "deb" {
       sub(/\[[^]]*\]/, ""); if ($3 == suite) { print $2; found = 1; exit }
+      if (fallback == "" && $3 ~ /^[a-z]+$/) fallback = $2
     }
-    END { flush() }
+    END { flush(); if (!found && fallback != "") print fallback }
   ' "${files[@]}"
 }
 
@@ -67,6 +78,12 @@ tar_rootfs() {
     --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' .
 }
 
+includes() {
+  local list=python3,python3-pip,python-is-python3,ca-certificates
+  [ "$PYTHON" = python3 ] || list=$PYTHON,$list
+  echo "$list"
+}
+
 build() {
   local mirror work root
   # shellcheck source=hack/lib/apt.sh
@@ -81,13 +98,18 @@ build() {
   mkdir -p "$cache/debs"
   echo "base-rootfs.sh: debootstrap $SUITE (about a minute)..." >&2
   if ! debootstrap --variant=minbase --cache-dir="$cache/debs" \
-      --include=python3,python3-pip,python-is-python3,ca-certificates \
+      --include="$(includes)" \
       "$SUITE" "$root" "$mirror" >"$work/debootstrap.log" 2>&1; then
     tail -n 30 "$work/debootstrap.log" >&2
     [ -f "$root/debootstrap/debootstrap.log" ] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
     exit 1
   fi
-  chroot "$root" python3 -c 'import platform; print(platform.python_version())' >"$work/python-version"
+  if [ "$PYTHON" != python3 ]; then  # python and python3 name the suite's chosen Python
+    ln -sf "/usr/bin/$PYTHON" "$root/usr/local/bin/python3"
+    ln -sf "/usr/bin/$PYTHON" "$root/usr/local/bin/python"
+  fi
+  chroot "$root" /usr/bin/env PATH=/usr/local/bin:/usr/bin:/bin \
+    python3 -c 'import platform; print(platform.python_version())' >"$work/python-version"
 
   # pip works like in the official python image; no state of this build or this host.
   rm -f "$root"/usr/lib/python3*/EXTERNALLY-MANAGED
@@ -101,7 +123,7 @@ build() {
 (return 0 2>/dev/null) && return 0
 
 mkdir -p "$cache"
-exec 9>"$cache/.lock"
+exec 9>"$cache/.lock-$SUITE"
 flock 9  # one build at a time; a second caller waits, then finds the cached tar
 if [ ! -f "$tar_path" ] || [ ! -f "$tar_path.python-version" ]; then build; fi
 flock -u 9

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from shipway.errors import ShipwayError
 from shipway.kube import store
@@ -35,11 +37,23 @@ class Platform(BaseModel):
     #: The same registry as the cluster's nodes reach it, when that address differs.
     pull_registry: str | None = None
     insecure_registry: bool = False
+    #: The base image of apps that ask for no Python version (and of every app when
+    #: ``base_images`` is empty).
     base_image: str | None = None
+    #: Per Python minor version ("3.13"), the base image that offers it.
+    base_images: dict[str, str] = {}
     #: How web processes are exposed by default (clusterip, nodeport, ingress).
     expose: str = "nodeport"
     #: Per addon kind, the image repository to run instead of the official image.
     addon_images: dict[str, str] = {}
+
+    @field_validator("base_images")
+    @classmethod
+    def _minor_versions(cls, value: dict[str, str]) -> dict[str, str]:
+        for minor in value:
+            if _minor_key(minor) is None:
+                raise ValueError(f"'{minor}' is not a Python minor version; write e.g. 3.13")
+        return value
 
     def with_env(self) -> Platform:
         """Environment variables (SHIPWAY_REGISTRY, …) override the cluster's settings."""
@@ -79,24 +93,29 @@ def save(client: Client, platform: Platform) -> None:
     store.apply(client, configmap, "save the platform settings")
 
 
+#: Settings that are maps, set one key at a time (``addon_images.mongodb=…``).
+MAPS = ("addon_images", "base_images")
+
+
 def update(platform: Platform, assignments: dict[str, str]) -> Platform:
     """``registry=…``, ``addon_images.mongodb=…``; an empty value resets a setting."""
     data: dict[str, Any] = platform.model_dump()
     for key, value in assignments.items():
-        if key.startswith("addon_images."):
-            kind = key.split(".", 1)[1]
-            images = dict(data["addon_images"])
+        setting, _, member = key.partition(".")
+        if setting in MAPS and member:
+            entries = dict(data[setting])
             if value:
-                images[kind] = value
+                entries[member] = value
             else:
-                images.pop(kind, None)
-            data["addon_images"] = images
-        elif key in Platform.model_fields and key != "addon_images":
+                entries.pop(member, None)
+            data[setting] = entries
+        elif key in Platform.model_fields and key not in MAPS:
             data[key] = value or Platform.model_fields[key].default
         else:
             raise ShipwayError(
                 f"platform: unknown setting '{key}'; use one of "
-                f"{', '.join(Platform.model_fields)} or addon_images.<addon>"
+                f"{', '.join(k for k in Platform.model_fields if k not in MAPS)}, "
+                "addon_images.<addon> or base_images.<python minor>"
             )
     try:
         return Platform.model_validate(data)
@@ -110,7 +129,7 @@ def update(platform: Platform, assignments: dict[str, str]) -> Platform:
 def _parse(data: dict[str, str]) -> Platform:
     values: dict[str, Any] = {}
     for key, raw in data.items():
-        if key in ("addon_images", "insecure_registry"):
+        if key in (*MAPS, "insecure_registry"):
             try:
                 values[key] = json.loads(raw)
             except ValueError:
@@ -126,3 +145,62 @@ def _parse(data: dict[str, str]) -> Platform:
         raise ShipwayError(
             f"{NAMESPACE}/{NAME}: {exc.errors()[0]['msg']}; fix it with shipway platform set"
         ) from None
+
+
+@dataclass(frozen=True)
+class BaseChoice:
+    """The base image an app builds on, and why when it is not the one it asked for."""
+
+    image: str | None  # None: the plan's own default (python:<version>-slim)
+    warning: str | None = None
+
+
+def choose_base_image(
+    platform: Platform, version: str, source: str, constraint: str | None
+) -> BaseChoice:
+    """The exact minor the app asks for; else the nearest newer offered minor its
+    constraint allows (with a warning naming both); else an error listing what is offered.
+    An app that asks for nothing gets ``base_image`` when the platform sets one."""
+    if not platform.base_images or (source == "default" and platform.base_image):
+        return BaseChoice(platform.base_image)
+    wanted = ".".join(version.split(".")[:2])
+    offered = sorted(platform.base_images, key=lambda m: _minor_key(m) or (0, 0))
+    if wanted in platform.base_images:
+        return BaseChoice(platform.base_images[wanted])
+    allowed = _specifier(constraint)
+    newer = [
+        minor
+        for minor in offered
+        if (_minor_key(minor) or (0, 0)) > (_minor_key(wanted) or (0, 0))
+        and (allowed is None or allowed.contains(f"{minor}.0", prereleases=True))
+    ]
+    if not newer:
+        limit = f" within '{constraint}'" if constraint else ""
+        raise ShipwayError(
+            f"Python {wanted} (from {source}) is not offered by this platform, nor a newer "
+            f"version{limit}; it offers {', '.join(offered)}: ask for one of them in {source}"
+        )
+    chosen = newer[0]
+    warning = None
+    if source != "default":
+        warning = (
+            f"Python {wanted} (from {source}) is not offered by this platform; "
+            f"building on Python {chosen}, the nearest newer version it offers"
+        )
+    return BaseChoice(platform.base_images[chosen], warning)
+
+
+def _minor_key(minor: str) -> tuple[int, int] | None:
+    major, _, rest = minor.partition(".")
+    if not (major.isdigit() and rest.isdigit() and len(rest) <= 2):
+        return None
+    return int(major), int(rest)
+
+
+def _specifier(constraint: str | None) -> SpecifierSet | None:
+    if not constraint:
+        return None
+    try:
+        return SpecifierSet(constraint)
+    except InvalidSpecifier:
+        return None
