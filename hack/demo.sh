@@ -5,10 +5,7 @@
 # run builds Kubernetes from source, 20-40 min on 2 cores, then it is cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-hack/setup.sh
-# shellcheck source=hack/lib/apt.sh
-. hack/lib/apt.sh
-apt_need demo.sh curl=curl
+hack/demo-setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== shipway inspect examples/tasks"

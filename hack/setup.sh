@@ -10,6 +10,11 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   exit 1
 fi
 if [ ! -x .venv/bin/python ]; then
+  if ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then  # Debian splits venv out
+    # shellcheck source=hack/lib/apt.sh
+    . hack/lib/apt.sh
+    apt_install setup.sh python3-venv
+  fi
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.shipway-installed

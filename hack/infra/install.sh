@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the integration tests run for real: a Docker engine, the
-# OCI registry (distribution 2.8), debootstrap for the base image and htpasswd for the
-# registry's users. Idempotent; does nothing (no apt-get at all) when all are present.
+# OCI registry (distribution 2.8), debootstrap for the base image, htpasswd for the
+# registry's users and shfmt to read shell scripts. Idempotent; does nothing (no apt-get at all) when all are present.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -11,6 +11,7 @@ have dockerd         || need+=(docker.io)
 have docker-registry || need+=(docker-registry)
 have debootstrap     || need+=(debootstrap)
 have htpasswd        || need+=(apache2-utils)
+have shfmt           || need+=(shfmt)  # parses the demo's scripts (test_fresh_machine.py)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 # shellcheck source=hack/lib/apt.sh

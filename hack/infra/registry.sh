@@ -16,8 +16,12 @@ alive() { [ -f "$state/registry.pid" ] && running "$(cat "$state/registry.pid")"
 start() {
   local port=$1 user=$2 password=${3:-} auth="" code want=200
   alive && fail "already running (pid $(cat "$state/registry.pid"))"
+  # shellcheck source=hack/lib/apt.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/../lib/apt.sh"
+  apt_need registry.sh docker-registry=docker-registry curl=curl
   mkdir -p "$state/data"
   if [ "$user" != "-" ]; then
+    apt_need registry.sh htpasswd=apache2-utils
     htpasswd -Bbn "$user" "$password" >"$state/htpasswd"
     auth="auth: {htpasswd: {realm: shipway-test, path: $state/htpasswd}}"
     want=401

@@ -270,7 +270,7 @@ def addons(target: Target) -> list[AddonState]:
 
 
 def apps(client: Client) -> list[dict[str, str]]:
-    """Apps deployed in the cluster: namespaces Shipway manages that hold releases. An
+    """Apps in the cluster: the namespaces Shipway manages ("created": no release yet). An
     app whose last release succeeded but that runs nothing was destroyed with its data
     kept: it is "stopped"."""
     labels = {LABEL_MANAGED_BY: MANAGED_BY}
@@ -288,7 +288,7 @@ def apps(client: Client) -> list[dict[str, str]]:
             continue
         history = releases.history(client, ns.metadata.name, app)
         latest = history[0] if history else None
-        status: str = latest.status if latest else "-"
+        status: str = latest.status if latest else "created"
         if status == "succeeded" and ns.metadata.name not in running:
             status = "stopped"
         listed.append(
