@@ -12,7 +12,7 @@ app = Flask(__name__)
 @app.get("/")
 def index():
     built = subprocess.run(
-        ["jq", "-n", "-c", "--arg", "app", "aptfile-jq", "{app: $app, ok: true, via: \"jq\"}"],
+        ["jq", "-n", "-c", "--arg", "app", "aptfile-jq", '{app: $app, ok: true, via: "jq"}'],
         capture_output=True,
         text=True,
         check=True,

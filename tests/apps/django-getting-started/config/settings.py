@@ -45,7 +45,9 @@ if "DATABASE_URL" in os.environ:
         )
     }
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+    }
 
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATIC_URL = "static/"

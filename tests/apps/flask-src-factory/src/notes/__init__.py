@@ -2,10 +2,10 @@
 
 from flask import Flask
 
+from notes.views import bp
+
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    from notes.views import bp
-
     app.register_blueprint(bp)
     return app
