@@ -5,9 +5,11 @@ Shipway's client, pulled and run by a real Docker engine with what Shipway's add
 renders for its pod: the container's args (``$(VAR)`` expanded as Kubernetes does), the
 environment of its Secret, user and group 999, every capability dropped, no privilege
 escalation, and a fresh volume at the data path prepared as a new Kubernetes volume with
-``fsGroup: 999`` is (owned root:999, mode 2775, a ``lost+found`` in it). A real client
-then uses the URL Shipway gives the app, pointed at the published 127.0.0.1 port; the
-container is then replaced by a new one on the same volume and the data must be there.
+``fsGroup: 999`` is (owned root:999, mode 2775, a ``lost+found`` in it), and, for the
+addons that serve TLS, the certificate Shipway makes, mounted as a Secret volume with
+``defaultMode: 0640`` is (root:999). A real client then uses the URLs Shipway gives the
+app, pointed at the published 127.0.0.1 ports; the container is then replaced by a new
+one on the same volume and the data must be there.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import re
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -30,8 +34,9 @@ import pytest
 
 from hack import scripts
 from hack.platform_images import HACK, push_addon_image
-from shipway.addons import ADDONS
+from shipway.addons import ADDONS, tls
 from shipway.addons.base import Binding
+from shipway.addons.versions import registry_tags, resolve_services
 from shipway.image import oci
 from shipway.image.auth import Credentials
 from shipway.image.blobs import BlobStore
@@ -52,6 +57,9 @@ class Rendered:
     pod_security: dict[str, Any]
     env: dict[str, str]
     url: str
+    app_env: dict[str, str]
+    #: The TLS Secret's files by name, when the addon serves TLS.
+    tls_files: dict[str, str]
 
     @property
     def data_path(self) -> str:
@@ -60,6 +68,15 @@ class Rendered:
     @property
     def port(self) -> int:
         return int(self.container["ports"][0]["containerPort"])
+
+    @property
+    def ports(self) -> list[int]:
+        return [int(p["containerPort"]) for p in self.container["ports"]]
+
+    @property
+    def host(self) -> str:
+        """The Service host the app connects to (and the certificate names)."""
+        return urlsplit(self.url).hostname or ""
 
     def args(self) -> list[str]:
         """The container's args, with ``$(VAR)`` expanded from its environment."""
@@ -71,15 +88,30 @@ class Rendered:
 
 
 def render(kind: str, image: str) -> Rendered:
+    """What a deploy renders: with the certificates ``ensure_tls`` makes for a new app."""
     addon = ADDONS[kind]
-    binding = Binding(APP, NAMESPACE, Service(), secrets.token_urlsafe(24), image)
-    objects = addon.objects(binding)
-    secret = next(o for o in objects if o["kind"] == "Secret")
-    pod = next(o for o in objects if o["kind"] == "StatefulSet")["spec"]["template"]["spec"]
+    made = tls.ensure_tls([kind], APP, NAMESPACE, lambda name: {})
+    pair = tls.from_credentials(kind, made)
+    binding = Binding(APP, NAMESPACE, Service(), secrets.token_urlsafe(24), image, pair)
+    objects = {f"{o['kind']}/{o['metadata']['name']}": o for o in addon.objects(binding)}
+    pod = objects[f"StatefulSet/{addon.name(APP)}"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    env = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    env = secret_values(objects[f"Secret/{addon.secret_name(APP)}"])
     env |= {e["name"]: e["value"] for e in container.get("env", [])}
-    return Rendered(container, pod["securityContext"], env, addon.url(binding))
+    tls_secret = objects.get(f"Secret/{tls.secret_name(APP, kind)}")
+    tls_files = secret_values(tls_secret) if tls_secret else {}
+    return Rendered(
+        container,
+        pod["securityContext"],
+        env,
+        addon.url(binding),
+        addon.app_env(binding),
+        tls_files,
+    )
+
+
+def secret_values(secret: dict[str, Any]) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
 
 
 class Docker:
@@ -116,8 +148,26 @@ class Docker:
         )  # fmt: skip
         return name
 
+    def secret_volume(self, image: str, files: dict[str, str], gid: int) -> str:
+        """A volume as the kubelet makes a Secret volume with ``defaultMode: 0640`` and
+        ``fsGroup: gid``: each file root:gid, mode 0640."""
+        name = f"shipway-test-{secrets.token_hex(4)}"
+        self("volume", "create", name)
+        self.made.append(("volume", name))
+        env = [f"--env=FILE_{i}={content}" for i, content in enumerate(files.values())]
+        write = " && ".join(
+            f'printf %s "$FILE_{i}" >/volume/{file} && chown 0:{gid} /volume/{file} '
+            f"&& chmod 0640 /volume/{file}"
+            for i, file in enumerate(files)
+        )
+        self(
+            "run", "--rm", "--user", "0:0", "--entrypoint", "/bin/sh", *env,
+            "--mount", f"type=volume,src={name},dst=/volume", image, "-c", write,
+        )  # fmt: skip
+        return name
+
     def run_as_rendered(self, image: str, rendered: Rendered, volume: str) -> Server:
-        """``docker run`` with what Shipway's pod spec says, the port published on 127.0.0.1."""
+        """``docker run`` with what Shipway's pod spec says, its ports published on 127.0.0.1."""
         pod, security = rendered.pod_security, rendered.container["securityContext"]
         assert security["capabilities"] == {"drop": ["ALL"]}
         assert security["allowPrivilegeEscalation"] is False
@@ -125,16 +175,23 @@ class Docker:
         name = f"shipway-test-{secrets.token_hex(4)}"
         self.made.append(("container", name))
         env = [f"--env={k}={v}" for k, v in rendered.env.items()]
+        mounts = ["--mount", f"type=volume,src={volume},dst={rendered.data_path},volume-nocopy"]
+        if rendered.tls_files:
+            tls_volume = self.secret_volume(image, rendered.tls_files, pod["fsGroup"])
+            mounts += ["--mount", f"type=volume,src={tls_volume},dst={tls.MOUNT},readonly"]
+        publish = [f"--publish=127.0.0.1::{port}" for port in rendered.ports]
         self(
             "run", "--detach", "--name", name,
             "--user", f"{pod['runAsUser']}:{pod['runAsGroup']}", "--group-add", str(pod["fsGroup"]),
             "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-            "--mount", f"type=volume,src={volume},dst={rendered.data_path},volume-nocopy",
-            "--publish", f"127.0.0.1::{rendered.port}", *env,
+            *mounts, *publish, *env,
             image, *rendered.args(),
         )  # fmt: skip
-        published = self("port", name, f"{rendered.port}/tcp").splitlines()[0]
-        return Server(self, name, int(published.rsplit(":", 1)[1]))
+        ports = {}
+        for port in rendered.ports:
+            published = self("port", name, f"{port}/tcp").splitlines()[0]
+            ports[port] = int(published.rsplit(":", 1)[1])
+        return Server(self, name, ports[rendered.port], ports)
 
 
 @dataclass
@@ -142,6 +199,8 @@ class Server:
     docker: Docker
     name: str
     port: int
+    #: Every container port, and where it is published on 127.0.0.1.
+    ports: dict[int, int]
 
     def logs(self) -> str:
         result = subprocess.run(
@@ -158,11 +217,13 @@ class Server:
         self.docker("stop", "--time", "30", self.name, timeout=60)
         self.docker("rm", "--volumes", self.name)
 
-    def url(self, rendered: Rendered) -> str:
-        """The app's URL, pointed at this container's published port."""
-        parts = urlsplit(rendered.url)
+    def url(self, rendered: Rendered, var: str | None = None) -> str:
+        """The app's URL (or its variable ``var``), pointed at this container's published
+        port."""
+        parts = urlsplit(rendered.app_env[var] if var else rendered.url)
         userinfo = parts.netloc.rpartition("@")[0]
-        return urlunsplit(parts._replace(netloc=f"{userinfo}@127.0.0.1:{self.port}"))
+        port = self.ports[parts.port or rendered.port]
+        return urlunsplit(parts._replace(netloc=f"{userinfo}@127.0.0.1:{port}"))
 
     def wait(self, attempt: Callable[[], Any]) -> Any:
         """``attempt()`` until it succeeds; Docker's proxy accepts before the server does."""
@@ -245,10 +306,13 @@ def on_volume(docker: Docker, server: Server, rendered: Rendered) -> list[str]:
 
 # -- redis -------------------------------------------------------------------------------
 class Resp:
-    """A Redis connection speaking RESP over a plain socket."""
+    """A Redis connection speaking RESP over a plain socket, or over TLS with ``context``
+    (checking the certificate names ``host``)."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, context: ssl.SSLContext | None = None, host: str = ""):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if context:
+            self.sock = context.wrap_socket(self.sock, server_hostname=host)
         self.file = self.sock.makefile("rwb")
 
     def __call__(self, *words: str) -> Any:
@@ -275,10 +339,15 @@ class Resp:
         self.sock.close()
 
 
-def redis_connection(server: Server, rendered: Rendered) -> Resp:
-    """A connection authenticated with the password of Shipway's REDIS_URL."""
-    password = unquote(urlsplit(rendered.url).password or "")
-    connection = Resp(server.port)
+def redis_connection(server: Server, rendered: Rendered, var: str = "REDIS_URL") -> Resp:
+    """A connection authenticated with the password of Shipway's REDIS_URL; with
+    ``var="REDIS_TLS_URL"``, over TLS, trusting only the addon's own certificate."""
+    url = urlsplit(server.url(rendered, var))
+    password = unquote(url.password or "")
+    context = None
+    if url.scheme == "rediss":
+        context = ssl.create_default_context(cadata=rendered.tls_files["tls.crt"])
+    connection = Resp(url.port or 0, context, rendered.host)
     reply = connection("AUTH", password)
     if reply != b"+OK":
         connection.close()
@@ -294,6 +363,12 @@ def test_redis_image(addon_image: Callable[[str], str], docker: Docker) -> None:
         assert redis("CONFIG", "GET", "appendonly") == [b"appendonly", b"yes"]
         assert redis("CONFIG", "GET", "dir") == [b"dir", rendered.data_path.encode()]
         redis.close()
+        # rediss:// as Heroku gives it: the server's TLS port, the same data and password.
+        assert rendered.app_env["REDIS_TLS_URL"].startswith("rediss://:")
+        secure = redis_connection(server, rendered, "REDIS_TLS_URL")
+        assert secure("GET", "task:1") == b"buy milk"
+        assert secure("CONFIG", "GET", "tls-port") == [b"tls-port", b"6380"]
+        secure.close()
         anonymous = Resp(server.port)
         assert anonymous("GET", "task:1").startswith(b"-NOAUTH")
         assert anonymous("AUTH", "wrong-password").startswith(b"-WRONGPASS")
@@ -309,7 +384,9 @@ def test_redis_image(addon_image: Callable[[str], str], docker: Docker) -> None:
 
 
 # -- postgresql --------------------------------------------------------------------------
-def test_postgresql_image(addon_image: Callable[[str], str], docker: Docker, psql: str) -> None:
+def test_postgresql_image(
+    addon_image: Callable[[str], str], docker: Docker, psql: str, tmp_path: Path
+) -> None:
     def query(url: str, sql: str) -> str:
         result = subprocess.run(
             [psql, "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql, url],
@@ -336,10 +413,26 @@ def test_postgresql_image(addon_image: Callable[[str], str], docker: Docker, psq
         network = "SELECT auth_method FROM pg_hba_file_rules WHERE address = 'all'"
         assert query(url, network) == "scram-sha-256"
         assert "initializing" in server.logs()
+        # TLS as managed databases serve it; plain connections stay accepted.
+        tls_in_use = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        assert query(f"{url}?sslmode=require", tls_in_use) == "t"
+        assert query(f"{url}?sslmode=disable", tls_in_use) == "f"
+        # The certificate names the Service's host and is its own root.
+        root = tmp_path / "root.crt"
+        root.write_text(rendered.tls_files["tls.crt"])
+        parts = urlsplit(url)
+        verified = urlunsplit(
+            parts._replace(
+                netloc=parts.netloc.replace("127.0.0.1", rendered.host),
+                query=f"hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={root}",
+            )
+        )
+        assert query(verified, tls_in_use) == "t"
 
     def read(server: Server, rendered: Rendered) -> None:
         url = server.url(rendered)
         assert server.wait(lambda: query(url, "SELECT title FROM tasks")) == "buy milk"
+        assert query(f"{url}?sslmode=require", "SHOW ssl") == "on"
         assert "initializing" not in server.logs()  # a later start only runs postgres
         assert {"lost+found", "pgdata"} <= set(on_volume(docker, server, rendered))
 
@@ -385,9 +478,12 @@ def test_mongodb_image(addon_image: Callable[[str], str], docker: Docker) -> Non
 
 # -- as an addon image of the platform ---------------------------------------------------
 @pytest.mark.parametrize("kind", sorted(ADDONS))
-def test_push_under_the_name_shipway_renders(kind: str, registry: Registry) -> None:
+def test_push_under_the_name_shipway_renders(
+    kind: str, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Pushed with credentials as a private mirror of the official image Shipway names
-    (``HOST/<official name>:<default version>``), with its config as built."""
+    (``HOST/<official name>:<default version>``), with its config as built; a version
+    the mirror lacks resolves to its tag of the same line."""
     addon = ADDONS[kind]
     expected = addon.image(Service(), repository=f"{registry.host}/{addon.image_repository}")
     ref = parse(expected)
@@ -408,3 +504,14 @@ def test_push_under_the_name_shipway_renders(kind: str, registry: Registry) -> N
     assert image["config"]["ExposedPorts"] == {f"{addon.port}/tcp": {}}
     assert addon.data_path in image["config"]["Volumes"]
     assert len(image["rootfs"]["diff_ids"]) == len(manifest["layers"]) == 1
+    assert ref.tag in client.list_tags(ref.repository)
+    monkeypatch.setenv("SHIPWAY_REGISTRY_USERNAME", credentials.username)
+    monkeypatch.setenv("SHIPWAY_REGISTRY_PASSWORD", credentials.password)
+    mirror = f"{registry.host}/{addon.image_repository}"
+    asked = {kind: Service(version=f"{addon.default_version}.99")}
+    resolved, warnings = resolve_services(asked, {kind: mirror}, registry_tags())
+    assert resolved[kind].version == addon.default_version
+    assert warnings == [
+        f"{kind} {addon.default_version}.99 is not offered by {mirror}; using "
+        f"{addon.default_version}, the newest {addon.default_version}.x it has"
+    ]
