@@ -1,6 +1,7 @@
-"""Every fixture app of tests/apps deployed unedited, as a Heroku user would: `shipway
-create`, the addons and config vars the app needs but its files do not declare, then
-`shipway deploy`, then the requests of its EXPECT.json to the URL the deploy printed.
+"""Every fixture app of tests/apps deployed unedited, as a Heroku user would: when the app
+needs addons or config vars its files do not declare, `shipway create` and the lifecycle
+verbs of its EXPECT.json first (other apps are deployed straight away), then `shipway
+deploy`, then the requests of its EXPECT.json to the URL the deploy printed.
 
 Deploys run a few at a time in the background (a session fixture starts them all at once,
 each test waits for its own app), so the corpus costs minutes, not an hour. Each app is a
