@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from shipway.addons.versions import registry_tags
-from shipway.errors import ShipwayError
+from shipway.errors import ShipwayError, TemporaryError
 from shipway.image.registry import RegistryClient
 
 #: path and query → (status, headers, body); the requests made, in order.
@@ -154,3 +154,10 @@ def test_pages_that_never_end_are_bounded(
     with pytest.raises(ShipwayError, match="more than 3000 tags or its pages never end"):
         registry.client().list_tags("mirror/postgres")
     assert len(registry.requests) == 3
+
+
+def test_a_rate_limit_is_worth_retrying(serve: Callable[[Answer], Registry]) -> None:
+    """resolve_services then keeps the version as asked, with a warning."""
+    registry = serve(lambda path, query: (429, {}, b'{"errors": [{"code": "TOOMANYREQUESTS"}]}'))
+    with pytest.raises(TemporaryError, match=r"limits requests now \(HTTP 429\)"):
+        registry.client().list_tags("mirror/postgres")

@@ -159,6 +159,10 @@ class RegistryClient:
                     f"{self.host}/{repo} does not exist in the registry; check the "
                     "repository name (or push an image to it first)"
                 )
+            if response.status_code == 429:
+                raise TemporaryError(
+                    f"registry {self.host} limits requests now (HTTP 429); try again later"
+                )
             self._expect(response, 200, f"list the tags of {repo}")
             tags += self._tag_page(response, repo)
             link = NEXT_LINK.search(response.headers.get("Link", ""))
