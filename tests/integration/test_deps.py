@@ -74,7 +74,7 @@ def test_no_wheel_for_another_python_is_a_clear_error(tmp_path: Path) -> None:
             app, project.load(app).plan, Target(other, PLATFORM), BlobStore(tmp_path / "blobs")
         )
     message = str(caught.value)
-    assert message.startswith(f"requirements.txt: psutil has no wheel for Python {other}")
+    assert message.startswith(f"requirements.txt:1: psutil has no wheel for Python {other}")
     assert "--builder docker" in message and "\n" not in message
 
 

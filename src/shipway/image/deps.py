@@ -1,10 +1,20 @@
 """The dependencies layer: the app's requirements installed for the base image's Python.
 
 uv installs wheels for the target Python version and platform into a directory that
-becomes ``/opt/shipway/deps`` in the image (pip is the fallback). The layer is cached,
-keyed by the dependency files' content and the target, so unchanged dependencies are
-never installed again. A package with no wheel for the target is built on this machine
-only when this machine's Python is the target's; otherwise the build stops and says so.
+becomes ``/opt/shipway/deps`` in the image. What to install comes from ``lockfiles``
+(requirement files with their includes, ``poetry.lock``, ``uv.lock``, ``Pipfile.lock``,
+declared dependencies); the app itself, and any local project it requires, is installed
+editable by ``editable``: its metadata, console scripts and a ``.pth`` to its code under
+``/app`` are in this layer, its code stays in the app layer (see ``editable`` for why and
+what it costs). ``sitecustomize.py`` makes this directory a site directory, since Python
+ignores ``.pth`` files on ``PYTHONPATH``.
+
+The layer is cached by a key of everything it is made from: each requirement file read
+(includes too), lock, local wheel and ``--find-links`` directory, the projects' metadata
+inputs (``appproject``), the target and uv's version. A code change therefore reuses it.
+A package with no wheel for the target is compiled only where ``installer`` finds a
+Python of the target's version with headers and a compiler; otherwise the build stops
+and says which package, where it is asked for, and what to use instead.
 """
 
 from __future__ import annotations
@@ -15,57 +25,75 @@ import importlib.metadata
 import json
 import os
 import py_compile
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from shipway.detect.plan import BuildPlan, Dependencies
 from shipway.errors import ShipwayError
+from shipway.image import appproject, editable, installer, lockfiles
+from shipway.image.appfiles import app_entries
+from shipway.image.appread import digest_path
 from shipway.image.blobs import BlobStore
 from shipway.image.layer import Entry, Layer, cached_layer, with_parents, write_layer
+from shipway.image.reqfiles import Requirements
+from shipway.image.target import ARCH_PLATFORMS, Target, target_for
+
+__all__ = ["ARCH_PLATFORMS", "DEPS_DIR", "Target", "dependencies_layer", "target_for"]
 
 DEPS_DIR = "opt/shipway/deps"
 #: Bump when the layer's layout changes, so old cached layers are not reused.
-LAYOUT = 2
-KEY_FILES = (
-    "requirements.txt",
-    "pyproject.toml",
-    "uv.lock",
-    "Pipfile",
-    "Pipfile.lock",
-    "setup.py",
-    "setup.cfg",
+LAYOUT = 3
+#: Files uv leaves that belong to no image: its lock, and build notes with timestamps.
+UV_LEFTOVERS = (".lock", "uv_cache.json", "uv_build.json")
+SITECUSTOMIZE = (
+    '"""Written by Shipway: this directory is on PYTHONPATH, where Python ignores .pth\n'
+    "files; making it a site directory applies them (the app's import roots, namespace\n"
+    'packages), as a virtualenv\'s site-packages would."""\n'
+    "import os\nimport site\n\nsite.addsitedir(os.path.dirname(os.path.abspath(__file__)))\n"
 )
-#: The marks uv draws around its error messages.
-UV_DECORATION = " \u00d7\u2570\u2500\u25b6\u2502"
-NO_WHEEL = re.compile(r"(?:Because |Wheels are required for `)([A-Za-z0-9._-]+)")
 
 
 @dataclass(frozen=True)
-class Target:
-    python_version: str  # major.minor
-    platform: str  # uv's --python-platform, e.g. x86_64-manylinux_2_28
+class _Work:
+    """What the layer is made of, read from the app's files before anything is built."""
 
+    root: Path
+    requirements: Requirements
+    projects: list[str]
+    extras: list[str]
+    target: Target
 
-ARCH_PLATFORMS = {"amd64": "x86_64-manylinux_2_28", "arm64": "aarch64-manylinux_2_28"}
+    @classmethod
+    def read(cls, app_dir: Path, deps: Dependencies, plan: BuildPlan, target: Target) -> _Work:
+        root = app_dir.resolve()
+        package = appproject.is_package(root)
+        req = lockfiles.select(root, deps, target, package)
+        projects = list(req.projects)
+        if package and "." not in projects:
+            projects.insert(0, ".")
+        return cls(root, req, projects, list(plan.extra_packages), target)
 
+    def key(self) -> str:
+        digest = hashlib.sha256()
+        for rel in self.requirements.files:
+            digest_path(digest, self.root, rel)
+        for rel in self.projects:
+            for label, data in appproject.key_inputs(self.root, rel):
+                digest.update(label.encode() + b"\0" + data + b"\0")
+        meta = [
+            self.extras, asdict(self.target), LAYOUT, _uv_version(), self.projects,
+            self.requirements.source, self.requirements.complete,
+        ]  # fmt: skip
+        digest.update(json.dumps(meta, sort_keys=True).encode())
+        return digest.hexdigest()[:32]
 
-def target_for(base_env: dict[str, str], architecture: str, plan: BuildPlan) -> Target:
-    """The base image's own Python (its PYTHON_VERSION), else the plan's version."""
-    version = base_env.get("PYTHON_VERSION") or plan.python_version
-    minor = ".".join(version.split(".")[:2])
-    platform = ARCH_PLATFORMS.get(architecture)
-    if platform is None:
-        raise ShipwayError(
-            f"base image architecture '{architecture}' is not supported; "
-            "use an amd64 or arm64 base image"
-        )
-    return Target(minor, platform)
+    @property
+    def needs_copy(self) -> bool:
+        """Projects are built, and local files read, from a copy of the app's files."""
+        return bool(self.projects) or any(line.path for line in self.requirements.lines)
 
 
 def dependencies_layer(
@@ -78,21 +106,91 @@ def dependencies_layer(
             f"{app_dir}: no requirements.txt, pyproject.toml, Pipfile or "
             "setup.py; add a requirements.txt (it may be empty)"
         )
-    key = _cache_key(app_dir, plan.extra_packages, target)
-    return cached_layer(
-        f"deps-{key}", lambda: _build(app_dir, deps, plan.extra_packages, target, store), store
-    )
+    work = _Work.read(app_dir, deps, plan, target)
+    return cached_layer(f"deps-{work.key()}", lambda: _build(work, store), store)
 
 
-def _build(
-    app_dir: Path, deps: Dependencies, extras: list[str], target: Target, store: BlobStore
-) -> Layer:
+def _build(work: _Work, store: BlobStore) -> Layer:
     with tempfile.TemporaryDirectory(prefix="shipway-deps-") as tmp:
-        root = Path(tmp) / "deps"
-        _install(app_dir, deps, extras, target, root, Path(tmp))
-        _fix_scripts(root / "bin")
-        _compile_bytecode(root, target)
-        return write_layer(_entries(root), store)
+        scratch = Path(tmp)
+        out = scratch / "deps"
+        out.mkdir()
+        copy = _copy_app(work.root, scratch / "app") if work.needs_copy else work.root
+        req, requires = _install_projects(work, copy, out, scratch)
+        _install_requirements(work, req, requires, copy, out, scratch)
+        _tidy(out, copy)
+        _fix_scripts(out / "bin")
+        _compile_bytecode(out, work.target)
+        return write_layer(_entries(out), store)
+
+
+def _install_projects(
+    work: _Work, copy: Path, out: Path, scratch: Path
+) -> tuple[Requirements, list[str]]:
+    """Install the projects editable; the requirements their metadata adds when the
+    requirements are not a lock (and the app's declared ones if it is no package)."""
+    req, requires = work.requirements, []
+    for rel in work.projects:
+        installed = editable.install(copy, rel, work.target, out, scratch)
+        if installed is None and rel != ".":
+            raise ShipwayError(f"{rel}: has nothing to install as a package; fix its packaging")
+        if installed is None:
+            if req.source == "pyproject.toml" and not req.lines:
+                req = lockfiles.declared(work.root, work.target)
+        elif not req.complete:
+            requires += installed.requires
+    return req, requires
+
+
+def _install_requirements(
+    work: _Work, req: Requirements, requires: list[str], copy: Path, out: Path, scratch: Path
+) -> None:
+    lines = req.render(copy) + "".join(f"{line}\n" for line in requires)
+    has_any = work.extras or any(line and not line.startswith("-") for line in lines.splitlines())
+    if not has_any:
+        return
+    (scratch / "requirements.txt").write_text(lines)
+    args = ["-r", str(scratch / "requirements.txt")]
+    if req.constraints:
+        (scratch / "constraints.txt").write_text(req.render(copy, constraints=True))
+        args += ["-c", str(scratch / "constraints.txt")]
+    installer.install([*args, *work.extras], req, work.target, out, scratch)
+
+
+def _copy_app(root: Path, copy: Path) -> Path:
+    """The files the app layer ships, copied where build backends may write."""
+    for entry in app_entries(root, "app"):
+        path = copy.parent / entry.name
+        if entry.link is not None:
+            path.symlink_to(entry.link)
+        elif entry.source is None:
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            shutil.copy2(entry.source, path)
+    copy.mkdir(exist_ok=True)
+    return copy
+
+
+def _tidy(out: Path, copy: Path) -> None:
+    """Drop uv's leftovers; local installs record the image's path, not the build's."""
+    for name in UV_LEFTOVERS:
+        for leftover in [out / name, *out.glob(f"*.dist-info/{name}")]:
+            leftover.unlink(missing_ok=True)
+    for direct_url in out.glob("*.dist-info/direct_url.json"):
+        text = direct_url.read_text("utf-8")
+        direct_url.write_text(text.replace(f"file://{copy}", f"file://{editable.APP_DIR}"))
+    if any(out.glob("*.pth")):
+        custom = out / "sitecustomize.py"
+        theirs = custom.read_text("utf-8") if custom.is_file() else ""
+        custom.write_text(SITECUSTOMIZE + theirs, encoding="utf-8")
+
+
+def _uv_version() -> str:
+    """The installer's version, part of the cache key (read from metadata: no subprocess)."""
+    try:
+        return f"uv {importlib.metadata.version('uv')}"
+    except importlib.metadata.PackageNotFoundError:
+        return installer.uv()
 
 
 def _compile_bytecode(root: Path, target: Target) -> None:
@@ -111,178 +209,6 @@ def _compile_bytecode(root: Path, target: Target) -> None:
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
         workers=0,
     )
-
-
-def _cache_key(app_dir: Path, extras: list[str], target: Target) -> str:
-    digest = hashlib.sha256()
-    for name in KEY_FILES:
-        file = app_dir / name
-        if file.is_file():
-            digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
-    meta = [extras, asdict(target), LAYOUT, _uv_version()]
-    digest.update(json.dumps(meta, sort_keys=True).encode())
-    return digest.hexdigest()[:32]
-
-
-def _uv() -> str | None:
-    try:
-        from uv import find_uv_bin  # noqa: PLC0415  (optional: pip is the fallback)
-    except ImportError:
-        return shutil.which("uv")
-    return find_uv_bin()
-
-
-def _uv_version() -> str:
-    """The installer's version, part of the cache key (read from metadata: no subprocess)."""
-    try:
-        return f"uv {importlib.metadata.version('uv')}"
-    except importlib.metadata.PackageNotFoundError:
-        uv = _uv()
-        if uv is None:
-            return "pip"
-        result = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False)
-        return result.stdout.strip()
-
-
-def _install(
-    app_dir: Path, deps: Dependencies, extras: list[str], target: Target, root: Path, tmp: Path
-) -> None:
-    source = _requirements_source(app_dir, deps, tmp)
-    uv = _uv()
-    if uv is None:
-        _pip_install(source, extras, target, root, app_dir)
-        return
-    base = [
-        uv,
-        "pip",
-        "install",
-        "--quiet",
-        "--target",
-        str(root),
-        "--python-version",
-        target.python_version,
-        "--python-platform",
-        target.platform,
-        "-r",
-        str(source),
-        *extras,
-    ]
-    first = _run([*base, "--no-build"], app_dir)
-    if first.returncode == 0:
-        return
-    package = _no_wheel(first.stderr)
-    if package is None:
-        raise _install_failed(deps, first.stderr)
-    host = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if host != target.python_version or not target.platform.startswith(os.uname().machine):
-        raise ShipwayError(
-            f"{deps.file}: {package} has no wheel for Python {target.python_version} on "
-            f"{target.platform} and must be compiled; ship a Dockerfile and build with "
-            "--builder docker, or pick a version of it that has wheels"
-        )
-    second = _run([*base, "--python", sys.executable], app_dir)
-    if second.returncode != 0:
-        raise _install_failed(deps, second.stderr)
-
-
-def _requirements_source(app_dir: Path, deps: Dependencies, tmp: Path) -> Path:
-    """A file uv reads requirements from: the app's own, or one derived from it."""
-    assert deps.file is not None
-    if deps.kind == "pipfile":
-        return _write(tmp, _pipfile_requirements(app_dir / deps.file))
-    if deps.kind == "pyproject" and (app_dir / "uv.lock").is_file() and _uv():
-        exported = _run(
-            [
-                str(_uv()),
-                "export",
-                "--quiet",
-                "--frozen",
-                "--no-dev",
-                "--no-emit-project",
-                "--no-hashes",
-                "--format",
-                "requirements-txt",
-            ],
-            app_dir,
-        )
-        if exported.returncode == 0:
-            return _write(tmp, exported.stdout)
-    if deps.kind == "setup" and _uv():
-        compiled = _run([str(_uv()), "pip", "compile", "--quiet", "setup.py"], app_dir)
-        if compiled.returncode != 0:
-            raise _install_failed(deps, compiled.stderr)
-        return _write(tmp, compiled.stdout)
-    return app_dir.resolve() / deps.file
-
-
-def _pipfile_requirements(pipfile: Path) -> str:
-    packages = tomllib.loads(pipfile.read_text()).get("packages", {})
-    lines = []
-    for name, spec in packages.items():
-        version = spec if isinstance(spec, str) else spec.get("version", "*")
-        lines.append(name if version in ("*", "") else f"{name}{version}")
-    return "\n".join(lines) + "\n"
-
-
-def _write(tmp: Path, text: str) -> Path:
-    path = tmp / "requirements.txt"
-    path.write_text(text)
-    return path
-
-
-def _pip_install(
-    source: Path, extras: list[str], target: Target, root: Path, app_dir: Path
-) -> None:
-    arch = target.platform.split("-", 1)[0]
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--target",
-        str(root),
-        "--only-binary=:all:",
-        "--implementation",
-        "cp",
-        "--python-version",
-        target.python_version,
-        "--platform",
-        f"manylinux_2_28_{arch}",
-        "--platform",
-        f"manylinux2014_{arch}",
-        "-r",
-        str(source),
-        *extras,
-    ]
-    result = _run(command, app_dir)
-    if result.returncode != 0:
-        raise ShipwayError(f"installing the dependencies failed: {_last_line(result.stderr)}")
-
-
-def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-
-
-def _no_wheel(stderr: str) -> str | None:
-    if "no usable wheels" not in stderr and "Wheels are required" not in stderr:
-        return None
-    match = NO_WHEEL.search(stderr)
-    return match.group(1).split("==")[0] if match else "a dependency"
-
-
-def _install_failed(deps: Dependencies, stderr: str) -> ShipwayError:
-    return ShipwayError(f"{deps.file}: installing the dependencies failed: {_last_line(stderr)}")
-
-
-def _last_line(text: str) -> str:
-    """uv's reason on one line: its sentence from "Because", else the last line."""
-    lines = [line.strip(UV_DECORATION) for line in text.splitlines()]
-    lines = [line for line in lines if line and not line.startswith("hint")]
-    joined = " ".join(lines)
-    if "Because" in joined:
-        return joined[joined.index("Because") :][:300]
-    return (lines or ["no output"])[-1][:300]
 
 
 def _fix_scripts(bin_dir: Path) -> None:

@@ -1,0 +1,93 @@
+"""Bounded, contained reads of the files that describe an app's dependencies.
+
+Requirement files, lock files and ``pyproject.toml`` come from the app's author (and,
+once the server exists, from anyone who pushes): every path they name must stay inside
+the app directory after symlinks are resolved, and every file is read with a size cap,
+so a file can neither make the builder read ``/etc`` nor exhaust its memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from shipway.errors import SpecError
+
+#: Lock files of large apps reach a few MiB; nothing legitimate comes near this.
+MAX_BYTES = 16 * 1024 * 1024
+
+
+def contained(root: Path, base: str, value: str) -> str | None:
+    """``value`` (relative to the app-relative ``base``, or absolute) as an app-relative
+    POSIX path, if it stays inside ``root`` (resolved) once symlinks are resolved."""
+    if not value or value.startswith("~"):
+        return None
+    path = Path(value) if os.path.isabs(value) else root / base / value
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return None
+    if not real.is_relative_to(root):
+        return None
+    return real.relative_to(root).as_posix()
+
+
+def read_text(root: Path, rel: str) -> str:
+    """The UTF-8 text of the app-relative file ``rel``; a one-line error if it cannot be."""
+    file = root / rel
+    if contained(root, ".", rel) is None:
+        raise SpecError(rel, None, "is outside the app directory", "keep the file inside it")
+    try:
+        with file.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise SpecError(rel, None, "does not exist", "add it, or remove what names it") from None
+    except OSError:
+        raise SpecError(rel, None, "cannot be read", "check the file's permissions") from None
+    if len(raw) > MAX_BYTES:
+        raise SpecError(rel, None, f"is larger than {MAX_BYTES >> 20} MiB", "trim it")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SpecError(rel, None, "cannot be read as UTF-8 text", "save it as UTF-8") from None
+
+
+def read_toml(root: Path, rel: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(read_text(root, rel))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(rel, None, f"invalid TOML ({exc})", "fix its syntax") from None
+
+
+def read_json(root: Path, rel: str) -> Any:
+    try:
+        return json.loads(read_text(root, rel))
+    except (json.JSONDecodeError, RecursionError):
+        raise SpecError(rel, None, "is not valid JSON", "fix its syntax") from None
+
+
+def table(data: Any, *keys: str) -> dict[str, Any]:
+    """``data[k1][k2]…`` when every level is a mapping, else ``{}``."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def digest_path(digest: Any, root: Path, rel: str, limit: int = 4096) -> None:
+    """Feed the app-relative file, or each file of the directory, into ``digest``."""
+    path = root / rel
+    if not path.exists():
+        raise SpecError(rel, None, "does not exist", "add it, or remove what names it")
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    if len(files) > limit:
+        raise SpecError(rel, None, f"holds more than {limit} files", "keep fewer there")
+    for file in files:
+        if contained(root, ".", str(file)) is None:
+            raise SpecError(rel, None, "links outside the app directory", "copy the file in")
+        digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+        with file.open("rb") as stream:
+            digest.update(hashlib.file_digest(stream, "sha256").digest())
