@@ -282,6 +282,25 @@ def test_layer_entries_merge_usr_and_record_dpkg_status(tmp_path: Path) -> None:
     assert write_layer(second_entries, store) == first
 
 
+def test_the_base_images_dpkg_path_filters_are_honoured(tmp_path: Path) -> None:
+    slim = b"# as slim images have\npath-exclude /usr/share/doc/*\npath-include=/usr/share/doc/*/copyright\n"
+    base = read_root(
+        [layer_blob(tmp_path, "base", [(info("etc/dpkg/dpkg.cfg.d/docker"), slim)])],
+        {"etc/dpkg/dpkg.cfg.d/"},
+    )
+    files: list[Member] = [
+        (info("./usr/share/doc/demo/changelog.gz"), b"log"),
+        (info("./usr/share/doc/demo/copyright"), b"(c)"),
+        (info("./usr/lib/libdemo.so.1"), b"\x7fELF"),
+    ]
+    deb = make_deb(tmp_path / "demo.deb", files)
+    work = tmp_path / "work"
+    work.mkdir()
+    names = {e.name for e in apt._entries([(package("demo"), deb)], base, "", work)}
+    assert "usr/share/doc/demo/copyright" in names and "usr/lib/libdemo.so.1" in names
+    assert "usr/share/doc/demo/changelog.gz" not in names
+
+
 def test_zstd_without_module_or_command_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -27,7 +27,7 @@ from shipway.image.blobs import BlobStore
 from shipway.image.debextract import DebContents, extract_deb
 from shipway.image.debmirror import Mirror
 from shipway.image.debsources import debian_mirror, image_is_unstable, parse_sources
-from shipway.image.dpkgdb import STATUS, database_files
+from shipway.image.dpkgdb import CONFIG_DIR, STATUS, database_files, kept, path_filters
 from shipway.image.layer import Entry, Layer, cached_layer, with_parents, write_layer
 from shipway.image.progress import Progress
 from shipway.image.registry import RegistryClient
@@ -37,7 +37,7 @@ from shipway.image.rootview import RootView, canonical, read_root
 LAYOUT = 1
 OS_RELEASE = ("etc/os-release", "usr/lib/os-release")
 IMAGE_SOURCES = ("etc/apt/sources.list", "etc/apt/sources.list.d/debian.sources")
-WANTED = {*OS_RELEASE, *IMAGE_SOURCES, STATUS}
+WANTED = {*OS_RELEASE, *IMAGE_SOURCES, STATUS, f"{CONFIG_DIR}/"}
 
 
 def apt_layer(
@@ -132,12 +132,14 @@ def _entries(
     package's ``/lib/...`` lands in ``usr/lib`` on merged-/usr and never replaces the
     ``/lib`` link with a directory); a later package's file replaces an earlier one's."""
     links = dict(root.links)
+    rules = path_filters([root.files[path] for path in root.directory(CONFIG_DIR)])
     entries: dict[str, Entry] = {}
     unpacked: list[tuple[Package, DebContents]] = []
     for number, (package, deb) in enumerate(packages):
         staging = tmp / str(number)
         staging.mkdir()
         contents = extract_deb(deb, staging, f"{package.name} {package.version}")
+        contents.members = [m for m in contents.members if kept(f"/{m.name}", rules)]
         unpacked.append((package, contents))
         for member in contents.members:
             name = canonical(member.name, links, full=member.kind == "dir")

@@ -71,7 +71,7 @@ class Index:
 def parse_index(text: str) -> Index:
     index = Index()
     for fields in paragraphs(text, INDEX_FIELDS):
-        if not {"Package", "Filename", "SHA256"} <= fields.keys():
+        if not {"Package", "Filename", "SHA256", "Size"} <= fields.keys():
             continue
         depends = fields.get("Pre-Depends", "") + "," + fields.get("Depends", "")
         index.add(
@@ -81,7 +81,7 @@ def parse_index(text: str) -> Index:
                 fields.get("Architecture", ""),
                 fields["Filename"],
                 fields["SHA256"].lower(),
-                int(fields.get("Size", "0") or 0),
+                int(fields["Size"]) if fields["Size"].isdigit() else 0,
                 relations(depends),
                 provided(fields.get("Provides", "")),
                 fields.get("Multi-Arch", ""),

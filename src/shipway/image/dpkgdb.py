@@ -1,4 +1,4 @@
-"""What the apt layer tells about itself: dpkg's database, and Shipway's own list.
+"""dpkg's files in the apt layer: its database, its path filters, and Shipway's own list.
 
 No maintainer script runs, but the files are there, so the packages are recorded as dpkg
 records an installed package: a paragraph in ``/var/lib/dpkg/status`` (the base image's,
@@ -6,9 +6,15 @@ with the new paragraphs after it) and ``/var/lib/dpkg/info/NAME.list`` and ``.md
 ``dpkg -l`` in the container and image scanners then see them, and a later
 ``apt-get install`` does not fetch them again. ``/var/lib/shipway/apt-packages`` lists
 what Shipway added, one ``name version architecture`` a line.
+
+The base image's ``path-exclude``/``path-include`` options (``/etc/dpkg/dpkg.cfg.d``;
+slim images leave out documentation and translations this way) are honoured, as dpkg in
+that image would.
 """
 
 from __future__ import annotations
+
+import fnmatch
 
 from shipway.image.aptresolve import Package
 from shipway.image.debextract import DebContents
@@ -17,6 +23,29 @@ STATUS = "var/lib/dpkg/status"
 INFO = "var/lib/dpkg/info"
 ADDED = "var/lib/shipway/apt-packages"
 INSTALLED = "Status: install ok installed"
+CONFIG_DIR = "etc/dpkg/dpkg.cfg.d"
+#: (include?, glob) in the order dpkg reads them: the last that matches a path decides.
+Filters = list[tuple[bool, str]]
+
+
+def path_filters(configs: list[bytes]) -> Filters:
+    """The path filters of dpkg's configuration files (``option=value`` or ``option value``)."""
+    rules = []
+    for data in configs:
+        for line in data.decode("utf-8", "replace").splitlines():
+            option, _, value = line.strip().replace("=", " ", 1).partition(" ")
+            if option in ("path-exclude", "path-include") and value.strip():
+                rules.append((option == "path-include", value.strip()))
+    return rules
+
+
+def kept(path: str, rules: Filters) -> bool:
+    """Whether dpkg would unpack ``path`` (absolute); its globs' ``*`` matches ``/`` too."""
+    keep = True
+    for include, pattern in rules:
+        if fnmatch.fnmatchcase(path, pattern):
+            keep = include
+    return keep
 
 
 def database_files(base_status: str, added: list[tuple[Package, DebContents]]) -> dict[str, bytes]:

@@ -35,6 +35,10 @@ class RootView:
     def read(self, path: str) -> bytes | None:
         return self.files.get(canonical(path, self.links, full=True))
 
+    def directory(self, path: str) -> list[str]:
+        """The kept files directly in ``path`` (asked for as ``path/``), sorted."""
+        return sorted(name for name in self.files if posixpath.dirname(name) == path)
+
 
 @dataclass
 class _LayerScan:
@@ -46,8 +50,8 @@ class _LayerScan:
 
 
 def read_root(layers: Iterable[tuple[Path, str]], wanted: set[str]) -> RootView:
-    """The ``wanted`` files (paths without a leading ``/``) of the image whose layer blobs,
-    bottom first, are ``(path, media type)``."""
+    """The ``wanted`` files (paths without a leading ``/``; ``dir/`` for every file in
+    ``dir``) of the image whose layer blobs, bottom first, are ``(path, media type)``."""
     view = RootView()
     for blob, media_type in layers:
         with open_layer(blob, media_type) as stream:
@@ -70,10 +74,14 @@ def _scan(stream: IO[bytes], wanted: set[str]) -> _LayerScan:
                 scan.links[name] = member.linkname
             else:
                 scan.replaced.add(name)
-                if name in wanted and member.isfile() and member.size <= MAX_FILE:
+                if _wanted(name, wanted) and member.isfile() and member.size <= MAX_FILE:
                     handle = tar.extractfile(member)
                     scan.files[name] = handle.read() if handle else b""
     return scan
+
+
+def _wanted(name: str, wanted: set[str]) -> bool:
+    return name in wanted or posixpath.dirname(name) + "/" in wanted
 
 
 def _apply(view: RootView, scan: _LayerScan) -> None:
