@@ -22,6 +22,8 @@ The unit tier checks the ``inspect`` part, the e2e tier everything else.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,24 @@ class App:
     def app_dir(self) -> Path:
         """The directory to inspect and deploy (the subdirectory of a monorepo)."""
         return self.root / self.subdir if self.subdir else self.root
+
+
+#: Lock files the repository does not keep (they name the package registry's host, which
+#: no file here may): ``lock`` makes them in a copy of the app, as its author did.
+LOCKERS = {"uv.lock": ["uv", "lock", "--quiet"]}
+
+
+def lock(app_dir: Path) -> None:
+    """Write the lock files an app's ``.locks`` lists (one file name a line)."""
+    listed = app_dir / ".locks"
+    if not listed.is_file():
+        return
+    uv_bin = Path(sys.executable).parent
+    for name in listed.read_text().split():
+        command = LOCKERS[name]
+        subprocess.run(
+            [str(uv_bin / command[0]), *command[1:]], cwd=app_dir, check=True, timeout=300
+        )
 
 
 def names() -> list[str]:

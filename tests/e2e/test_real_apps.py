@@ -75,6 +75,7 @@ def _try_app(app: corpus.App, env: dict[str, str], kube: Client, workdir: Path) 
     copy = workdir / f"{app.name}-{token}"
     # EXPECT.json is the test's, not the app's: it stays out of the copy.
     shutil.copytree(app.root, copy, symlinks=True, ignore=shutil.ignore_patterns(corpus.EXPECT))
+    corpus.lock(copy)
     _git_init(copy)
     app_dir = copy / app.subdir if app.subdir else copy
     name, problems = _app_name(env, app_dir)
