@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from shipway.errors import ShipwayError, SpecError
-from shipway.image import aptresolve
-from shipway.image.apt import check_available
+from shipway.image import aptresolve, reference
+from shipway.image.apt import check_available, debian_suite
 from shipway.image.aptfile import parse_aptfile
 from shipway.image.aptresolve import installed_names, parse_index, resolve
+from shipway.image.base import BaseImage
+from shipway.image.rootview import RootView
 
 
 def entry(name: str, depends: str = "", extra: str = "") -> str:
@@ -134,3 +136,47 @@ def test_an_unknown_aptfile_package_names_its_line() -> None:
         "check the name with `apt-cache search`, or remove it"
     )
     check_available(wanted[:2], index, set(), "bookworm")  # all there: no error
+
+
+BOOKWORM = b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_CODENAME=bookworm\n'
+FORKY = b'PRETTY_NAME="Debian GNU/Linux forky/sid"\nID=debian\nVERSION_CODENAME=forky\n'
+BASE = BaseImage(reference.parse("python:3.12-slim"), {}, [])
+
+
+@pytest.mark.parametrize(
+    ("files", "suite"),
+    [
+        ({"usr/lib/os-release": BOOKWORM}, "bookworm"),
+        ({"usr/lib/os-release": FORKY}, "forky"),  # testing
+        (
+            {
+                "usr/lib/os-release": FORKY,
+                "etc/apt/sources.list.d/debian.sources": b"Types: deb\nURIs: http://m.test/debian\n"
+                b"Suites: sid\nComponents: main\n",
+            },
+            "sid",
+        ),
+        (
+            {
+                "usr/lib/os-release": FORKY,
+                "etc/apt/sources.list": b"deb http://m.test/d sid main\n",
+            },
+            "sid",
+        ),
+    ],
+)
+def test_the_base_images_suite(files: dict[str, bytes], suite: str) -> None:
+    root = RootView(files, {"etc/os-release": "../usr/lib/os-release"})
+    assert debian_suite(root, BASE) == suite
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"etc/os-release": b"ID=alpine\nVERSION_ID=3.20\n"}, "is 'alpine', not a Debian release"),
+        ({}, "has no /etc/os-release, not a Debian release"),
+    ],
+)
+def test_a_base_image_that_is_not_debian(files: dict[str, bytes], message: str) -> None:
+    with pytest.raises(ShipwayError, match=message):
+        debian_suite(RootView(files, {}), BASE)

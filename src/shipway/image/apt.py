@@ -98,10 +98,10 @@ def debian_suite(root: RootView, base: base_image.BaseImage) -> str:
         )
     )
     if fields.get("ID") != "debian" or not fields.get("VERSION_CODENAME"):
-        found = fields.get("ID") or "not Debian (no /etc/os-release)"
+        what = f"is {fields['ID'][:40]!r}" if fields.get("ID") else "has no /etc/os-release"
         raise ShipwayError(
-            f"base image {base.ref}: {found[:40]}; an Aptfile needs a Debian-based base image "
-            "(e.g. python:3.12-slim)"
+            f"base image {base.ref} {what}, not a Debian release; an Aptfile needs a "
+            "Debian-based base image (e.g. python:3.12-slim)"
         )
     sources = []
     for path in IMAGE_SOURCES:
