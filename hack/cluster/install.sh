@@ -5,7 +5,7 @@
 # package we want: bookworm's is too old to build Kubernetes 1.34). Idempotent; does
 # nothing (no apt-get at all) when everything is present.
 set -euo pipefail
-export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/go/bin"  # Go's own archive installs there
 
 need=()
 have() { command -v "$1" >/dev/null; }
@@ -16,6 +16,9 @@ have etcd            || need+=(etcd-server)
 have docker-registry || need+=(docker-registry)
 have iptables        || need+=(iptables)
 have conntrack       || need+=(conntrack)
+have modprobe        || need+=(kmod)
+have sysctl          || need+=(procps)
+have ps              || need+=(procps)
 have ip              || need+=(iproute2)
 have openssl         || need+=(openssl)
 have curl            || need+=(curl)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 
 from shipway import objects as o
-from shipway.addons import ADDONS, password_key
+from shipway.addons import ADDONS, password_key, tls
 from shipway.credentials import CredentialStore
 from shipway.errors import ShipwayError, TemporaryError
 from shipway.kube import store
@@ -29,6 +30,13 @@ def formation_name(app: str) -> str:
 
 def addons_name(app: str) -> str:
     return f"{app}-addons"
+
+
+def _secret_reader(client: Client, namespace: str) -> Callable[[str], dict[str, str]]:
+    def values(name: str) -> dict[str, str]:
+        return store.secret_values(store.read(client, "Secret", name, namespace, f"read {name}"))
+
+    return values
 
 
 def check_namespace(client: Client, namespace: str) -> bool:
@@ -128,6 +136,7 @@ def credentials(
     for var in spec.generated_env:
         if env.get(var):
             found[generated_env_key(var)] = env[var]
+    found |= tls.ensure_tls(spec.services, spec.name, namespace, _secret_reader(client, namespace))
     missing = [name for name in secrets_needed(spec) if name not in found]
     if missing:
         local = local_store.ensure(namespace, spec.name, missing)

@@ -5,24 +5,25 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from shipway import appstate, project, releases
+from shipway.addons.versions import registry_tags, resolve_services, with_versions
 from shipway.credentials import CredentialStore
 from shipway.detect.plan import BuildPlan
 from shipway.errors import ShipwayError
 from shipway.image.builder import BuildRequest, BuildResult, build
 from shipway.image.progress import Progress, Silent
-from shipway.image.reference import parse
+from shipway.image.reference import Reference, parse
 from shipway.kube import store
 from shipway.kube.apply import apply_all, prune
 from shipway.kube.client import Client, connect
 from shipway.kube.rollout import RolloutFailed, Workload, running, wait, wait_job
 from shipway.objects import Obj, content_hash
-from shipway.platform import Platform
+from shipway.platform import Platform, choose_base_image
 from shipway.platform import load as load_platform
 from shipway.releases import Release
 from shipway.render import RenderOptions, render
@@ -44,6 +45,8 @@ class Outcome:
     url: str | None
     build: BuildResult | None = None
     changed: bool = True  # False: nothing to release, the running release stays
+    #: What the user should know but did not stop the deploy (a substituted version).
+    warnings: list[str] = field(default_factory=list)
 
 
 class DeployFailed(ShipwayError):
@@ -78,43 +81,85 @@ def deploy(
     platform = platform_for(client, overrides)
     target = Target(client, namespace or proj.spec.name, proj.spec.name)
     appstate.check_namespace(client, target.namespace)
-    added = appstate.added_addons(client, target.namespace, target.app)
-    proj = replace(proj, spec=with_added_addons(proj.spec, added, proj.sources))
     if not platform.registry:
         raise ShipwayError(
             "no registry to push to: set one for the cluster with `shipway "
             "platform set registry=HOST:PORT`, or pass --registry"
         )
     history = releases.history(client, target.namespace, target.app)
+    ready = _prepare(target, proj, platform, history, progress)
     version = _after(history)
     push = parse(f"{platform.registry}/{proj.spec.name}:v{version}", "registry")
-    base = parse(platform.base_image or proj.plan.base_image, "base image")
     published = None if force or not history else history[0].image.partition("@")[2]
     request = BuildRequest(
-        proj, base, push, insecure=platform.insecure_registry, published=published
+        ready.project, ready.base, push, insecure=platform.insecure_registry, published=published
     )
     built = build(request, progress=progress)
     config_vars = appstate.config_vars(client, target.namespace, target.app)
     pull_host = platform.pull_registry or platform.registry
+    spec = ready.project.spec
     release = Release(
         version=version,
         description=f"Deploy {built.digest[7:19]}",
-        image=f"{pull_host}/{proj.spec.name}@{built.digest}",
-        spec=proj.spec,
-        plan=proj.plan,
+        image=f"{pull_host}/{spec.name}@{built.digest}",
+        spec=spec,
+        plan=ready.project.plan,
         expose=platform.expose,
         addon_repositories=platform.addon_images,
+        addon_versions=ready.addon_versions,
         config_hash=content_hash(config_vars),
-        spec_hash=content_hash(proj.spec.model_dump(mode="json")),
+        spec_hash=content_hash(spec.model_dump(mode="json")),
         created=releases.now(),
         by=releases.who(),
     )
     if history and not force:
         live = _unchanged(target, release, history[0], config_vars)
         if live:
-            return Outcome(history[0], app_url(target, live), built, changed=False)
+            return Outcome(history[0], app_url(target, live), built, False, ready.warnings)
     outcome = roll_out(target, release, config_vars, timeout, progress)
-    return Outcome(outcome.release, outcome.url, built)
+    return Outcome(outcome.release, outcome.url, built, warnings=ready.warnings)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    project: project.Project
+    base: Reference
+    addon_versions: dict[str, str]
+    warnings: list[str]
+
+
+def _prepare(
+    target: Target,
+    proj: project.Project,
+    platform: Platform,
+    history: list[Release],
+    progress: Progress,
+) -> _Prepared:
+    """What can stop a deploy before anything is built or applied: the addons made with
+    ``addons:create`` joined to the files', the addon versions the registry offers, and
+    the base image offering the app's Python."""
+    added = appstate.added_addons(target.client, target.namespace, target.app)
+    proj = replace(proj, spec=with_added_addons(proj.spec, added, proj.sources))
+    running = next((r for r in history if r.status == "succeeded"), None)
+    services, warnings = resolve_services(
+        proj.spec.services,
+        platform.addon_images,
+        registry_tags(platform.insecure_registry),
+        running.addon_versions if running else {},
+    )
+    plan = proj.plan
+    choice = choose_base_image(
+        platform, plan.python_version, plan.python_version_source, plan.python_constraint
+    )
+    warnings += [choice.warning] if choice.warning else []
+    for warning in warnings:
+        progress.step(f"warning: {warning}")
+    return _Prepared(
+        proj,
+        parse(choice.image or plan.base_image, "base image"),
+        {kind: s.version or "" for kind, s in services.items()},
+        warnings,
+    )
 
 
 def _unchanged(
@@ -225,11 +270,14 @@ def _stages(objects: list[Obj]) -> _Stages:
 
 
 def render_release(target: Target, release: Release, config_vars: dict[str, str]) -> list[Obj]:
-    spec = release.spec.model_copy(update={"env": {**release.spec.env, **config_vars}})
+    services = with_versions(release.spec.services, release.addon_versions)
+    spec = release.spec.model_copy(
+        update={"env": {**release.spec.env, **config_vars}, "services": services}
+    )
     plan = with_formation(
         release.plan, appstate.formation(target.client, target.namespace, target.app)
     )
-    creds = appstate.credentials(target.client, target.namespace, release.spec, CredentialStore())
+    creds = appstate.credentials(target.client, target.namespace, spec, CredentialStore())
     options = RenderOptions(
         image=release.image,
         expose=release.expose,  # type: ignore[arg-type]

@@ -140,7 +140,7 @@ def info(target: Target) -> Info:
         image=release.image,
         url=app_url(target, objects),
         formation=counts,
-        addons={k: ADDONS[k].version(s) for k, s in release.spec.services.items()},
+        addons={k: _addon_version(release, k) for k in release.spec.services},
         config_vars=len(env),
         created=release.created,
         by=release.by,
@@ -265,8 +265,14 @@ def addons(target: Target) -> list[AddonState]:
         )
         ready = f"{(sts.status.readyReplicas or 0) if sts and sts.status else 0}/1"
         storage = f"{service.storage} ({claim.status.phase})" if claim and claim.status else "-"
-        found.append(AddonState(kind, ADDONS[kind].version(service), ready, storage))
+        found.append(AddonState(kind, _addon_version(release, kind), ready, storage))
     return found
+
+
+def _addon_version(release: Release, kind: str) -> str:
+    """The version the release runs (resolved at deploy; older releases did not record it)."""
+    service = release.spec.services[kind]  # type: ignore[index]
+    return release.addon_versions.get(kind) or ADDONS[kind].version(service)
 
 
 def apps(client: Client) -> list[dict[str, str]]:

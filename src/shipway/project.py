@@ -7,6 +7,7 @@ from pathlib import Path
 
 from shipway.credentials import CredentialStore
 from shipway.detect import BuildPlan, detect
+from shipway.image.aptfile import read_aptfile
 from shipway.image.dockerfile import dockerfile
 from shipway.objects import Obj
 from shipway.render import RenderOptions, render, secrets_needed
@@ -44,4 +45,5 @@ def render_project(project: Project, options: RenderOptions, store: CredentialSt
     credentials = store.ensure(namespace, project.spec.name, secrets_needed(project.spec))
     objects = render(project.spec, project.plan, options, credentials)
     own = project.plan.dockerfile is not None
-    return Rendered(objects, None if own else dockerfile(project.plan))
+    aptfile = bool(read_aptfile(project.app_dir))
+    return Rendered(objects, None if own else dockerfile(project.plan, aptfile=aptfile))

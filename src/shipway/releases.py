@@ -40,6 +40,8 @@ class Release(BaseModel):
     expose: str
     ingress_class: str | None = None
     addon_repositories: dict[str, str] = {}
+    #: Per addon, the image tag it runs (resolved against the registry's tags at deploy).
+    addon_versions: dict[str, str] = {}
     config_hash: str
     spec_hash: str = ""
     created: str
@@ -48,7 +50,16 @@ class Release(BaseModel):
 
 
 #: What a release runs; two releases alike in these run the same pods.
-RUNS = {"image", "spec", "plan", "expose", "ingress_class", "addon_repositories", "config_hash"}
+RUNS = {
+    "image",
+    "spec",
+    "plan",
+    "expose",
+    "ingress_class",
+    "addon_repositories",
+    "addon_versions",
+    "config_hash",
+}
 
 
 def same_run(a: Release, b: Release) -> bool:

@@ -165,18 +165,19 @@ def test_the_demo_setup_installs_every_command_the_demo_calls(
 
 
 def _missing_in_container(
-    docker: str, image: str, repo: Path, wanted: set[str], setup: bool
+    docker: str, image: str, repo: Path, wanted: set[str], on_demand: list[str], setup: bool
 ) -> list[str]:
-    check = " ".join(sorted(wanted))
+    """The commands of ``wanted`` missing in a fresh container of ``image``, after the
+    demo's set-up and the scripts' own installs when ``setup``."""
+    install = (
+        f"{{ hack/demo-setup.sh && . hack/lib/apt.sh && apt_need test {' '.join(on_demand)}; }}"
+        " >/tmp/setup.log 2>&1 || { tail -40 /tmp/setup.log; exit 3; }; "
+    )
     script = (
         "set -e; cp -a /src /demo; cd /demo; "
-        + (
-            "hack/demo-setup.sh >/tmp/setup.log 2>&1 || { tail -40 /tmp/setup.log; exit 3; }; "
-            if setup
-            else ""
-        )
+        + (install if setup else "")
         + 'export PATH="/demo/.venv/bin:/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"; '
-        + f'for c in {check}; do command -v "$c" >/dev/null || echo "missing $c"; done'
+        + f'for c in {" ".join(sorted(wanted))}; do command -v "$c" >/dev/null || echo "missing $c"; done'
     )
     result = subprocess.run(
         [

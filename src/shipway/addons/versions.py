@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from shipway.addons import ADDONS
 from shipway.errors import ShipwayError, TemporaryError
@@ -28,6 +29,9 @@ PLAIN = re.compile(r"\d{1,9}(?:\.\d{1,9}){0,3}")
 SHOWN = 12
 
 Version = tuple[int, ...]
+
+#: An addon kind: the spec's Literal names, or plain strings.
+K = TypeVar("K", bound=str)
 
 
 def parts(tag: str) -> Version | None:
@@ -95,18 +99,18 @@ def _listing(tags: list[str]) -> str:
 
 
 def resolve_services(
-    services: Mapping[str, Service],
+    services: Mapping[K, Service],
     repositories: Mapping[str, str],
     list_tags: Callable[[str], list[str]],
     current: Mapping[str, str] | None = None,
-) -> tuple[dict[str, Service], list[str]]:
+) -> tuple[dict[K, Service], list[str]]:
     """Every addon with the version it will run, and the warnings to show.
 
     ``repositories`` are the platform's ``addon_images``; the others use the official
     image. ``current`` is the running release's versions. A registry that cannot be
     reached now leaves the version as asked, with a warning: the pod's pull says the rest.
     """
-    resolved: dict[str, Service] = {}
+    resolved: dict[K, Service] = {}
     warnings: list[str] = []
     for kind, service in sorted(services.items()):
         addon = ADDONS[kind]
@@ -126,9 +130,7 @@ def resolve_services(
     return resolved, warnings
 
 
-def with_versions(
-    services: Mapping[str, Service], versions: Mapping[str, str]
-) -> dict[str, Service]:
+def with_versions(services: Mapping[K, Service], versions: Mapping[str, str]) -> dict[K, Service]:
     """The services with the versions a release recorded (an older release has none)."""
     return {
         kind: service.model_copy(update={"version": versions[kind]})

@@ -159,6 +159,7 @@ def release_json(outcome: Outcome, status: str) -> dict[str, Any]:
         "description": release.description,
         "image": release.image,
         "url": outcome.url,
+        "warnings": outcome.warnings,
     }
 
 

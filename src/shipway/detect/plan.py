@@ -54,6 +54,8 @@ class BuildPlan(Model):
     language: Literal["python"] = "python"
     python_version: str
     python_version_source: str
+    #: The Python versions the app accepts (PEP 440, e.g. ">=3.11,<3.14"), if it says.
+    python_constraint: str | None = None
     base_image: str
     dependencies: Dependencies | None
     #: Packages the start command needs that the app does not list (e.g. gunicorn).

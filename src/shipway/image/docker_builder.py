@@ -11,6 +11,7 @@ from pathlib import Path
 
 from shipway.errors import ShipwayError
 from shipway.image.appfiles import app_entries
+from shipway.image.aptfile import read_aptfile
 from shipway.image.dockerfile import CA_FILE, dockerfile
 from shipway.image.progress import Progress, Silent
 from shipway.image.reference import Reference
@@ -67,7 +68,10 @@ def prepare_context(
     if own:
         text = (project.app_dir / own).read_text()
     else:
-        text = dockerfile(project.plan, str(base), ca_bundle is not None, APP_SOURCE)
+        aptfile = bool(read_aptfile(project.app_dir))
+        text = dockerfile(
+            project.plan, str(base), ca_bundle is not None, APP_SOURCE, aptfile=aptfile
+        )
     (context / DOCKERFILE).write_text(text)
 
 

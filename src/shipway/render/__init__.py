@@ -5,7 +5,7 @@ always gives the same objects."""
 from __future__ import annotations
 
 from shipway import objects as o
-from shipway.addons import ADDONS, Binding, password_key
+from shipway.addons import ADDONS, Binding, password_key, tls
 from shipway.detect.plan import BuildPlan
 from shipway.errors import SpecError
 from shipway.render import app
@@ -75,6 +75,7 @@ def _binding(
         service=service,
         password=credentials[password_key(kind)],
         image=addon.image(service, options.addon_repositories.get(kind)),
+        tls=tls.from_credentials(kind, credentials),
     )
 
 
