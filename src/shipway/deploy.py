@@ -72,11 +72,13 @@ def deploy(
     timeout: float,
     progress: Progress | None = None,
     force: bool = False,
+    app: str | None = None,
 ) -> Outcome:
-    """Build and release the app; when nothing changed (same image, spec, platform and
-    config vars as the running release) and ``force`` is not set, release nothing."""
+    """Build and release the app (named ``app``, else as its files say); when nothing
+    changed (same image, spec, platform and config vars as the running release) and
+    ``force`` is not set, release nothing."""
     progress = progress or Silent()
-    proj = project.load(app_dir)
+    proj = project.load(app_dir, app)
     client = connect(context)
     platform = platform_for(client, overrides)
     target = Target(client, namespace or proj.spec.name, proj.spec.name)

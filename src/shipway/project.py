@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from shipway.credentials import CredentialStore
 from shipway.detect import BuildPlan, detect
+from shipway.errors import ShipwayError
 from shipway.image.aptfile import read_aptfile
 from shipway.image.dockerfile import dockerfile
 from shipway.objects import Obj
@@ -31,9 +34,22 @@ class Rendered:
     dockerfile: str | None
 
 
-def load(app_dir: Path) -> Project:
+def load(app_dir: Path, name: str | None = None) -> Project:
+    """The app's spec and build plan; ``name`` (``--app``) replaces the name its files
+    give, as Heroku's ``-a`` does."""
     spec, sources = load_sourced(app_dir)
+    if name is not None:
+        spec = renamed(spec, name)
     return Project(app_dir, spec, detect(app_dir, spec), sources)
+
+
+def renamed(spec: AppSpec, name: str) -> AppSpec:
+    try:
+        return AppSpec.model_validate({**spec.model_dump(by_alias=True), "name": name})
+    except ValidationError:
+        raise ShipwayError(
+            f"--app '{name}': use lower-case letters, digits and '-', at most 40 characters"
+        ) from None
 
 
 def default_image(spec: AppSpec) -> str:

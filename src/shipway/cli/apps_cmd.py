@@ -51,6 +51,9 @@ def _show(data: dict[str, Any], as_json: bool, separator: str) -> None:
 @app.command("deploy")
 def deploy_cmd(
     app_dir: Annotated[Path, typer.Argument(help="The app's source directory.")],
+    app_name: Annotated[
+        str | None, typer.Option("--app", "-a", help="[default: the name its files give]")
+    ] = None,
     context: Context = None,
     namespace: Namespace = None,
     registry: Annotated[str | None, typer.Option(help="Registry to push to.")] = None,
@@ -70,7 +73,9 @@ def deploy_cmd(
     }
     with RichProgress(enabled=not as_json) as progress:
         try:
-            outcome = deploy(app_dir, context, overrides, namespace, timeout, progress, force)
+            outcome = deploy(
+                app_dir, context, overrides, namespace, timeout, progress, force, app_name
+            )
         except DeployFailed as failed:
             if as_json:
                 print_json(

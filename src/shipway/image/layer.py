@@ -1,8 +1,9 @@
 """Reproducible image layers: the same files always give the same bytes and digest.
 
 Entries are sorted, owned by root (or a fixed user), stamped with a fixed time and
-normalised modes, and gzip writes no name or timestamp. The layer streams from disk through tar and gzip into
-the blob store while both digests (compressed and uncompressed) are computed on the way.
+normalised modes, and gzip writes no name or timestamp. The layer streams from disk
+through tar and gzip into the blob store while both digests (compressed and
+uncompressed) are computed on the way.
 """
 
 from __future__ import annotations
