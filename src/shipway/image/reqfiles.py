@@ -181,7 +181,7 @@ class _Reader:
         name = _name(spec)
         if name is None:
             raise SpecError(where, None, f"'{spec[:60]}' is not a requirement", "fix the line")
-        if name:
+        if name and not constraint:
             self.result.origins.setdefault(name, where)
         (self.result.constraints if constraint else self.result.lines).append(Line(line))
 
@@ -227,7 +227,9 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 def _split_options(line: str) -> tuple[str, str]:
     """``six==1.16 --hash=sha256:…`` as the requirement and its options (pip's rule)."""
     match = re.search(r"\s--?[A-Za-z]", line)
-    return (line, "") if match is None else (line[: match.start()], line[match.start() :])
+    if match is None:
+        return line, ""
+    return line[: match.start()].rstrip(), line[match.start() :].strip()
 
 
 def _local_path(spec: str) -> str | None:
