@@ -195,6 +195,17 @@ def test_flit_takes_its_version_from_the_module(tmp_path: Path) -> None:
     assert "opt/shipway/deps/__shipway_notes.pth" in names
 
 
+def test_a_setup_py_project_gets_the_requirements_its_metadata_lists(tmp_path: Path) -> None:
+    setup = (
+        "from setuptools import setup\n"
+        "setup(name='notes', version='0.5', py_modules=['notes'], install_requires=['six'])\n"
+    )
+    app = make_app(tmp_path, {"setup.py": setup, "notes.py": WSGI})
+    _, _, names = build(app, BlobStore(tmp_path / "blobs"))
+    assert "opt/shipway/deps/notes-0.5.dist-info/METADATA" in names
+    assert any(n.startswith("opt/shipway/deps/six-") for n in names)
+
+
 @pytest.mark.parametrize(
     "files",
     [

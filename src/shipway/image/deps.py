@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import compileall
 import hashlib
-import importlib.metadata
 import json
 import os
 import py_compile
@@ -84,7 +83,7 @@ class _Work:
             for label, data in appproject.key_inputs(self.root, rel):
                 digest.update(label.encode() + b"\0" + data + b"\0")
         meta = [
-            self.extras, asdict(self.target), LAYOUT, _uv_version(), self.projects,
+            self.extras, asdict(self.target), LAYOUT, installer.uv_version(), self.projects,
             self.requirements.source, self.requirements.complete,
         ]  # fmt: skip
         digest.update(json.dumps(meta, sort_keys=True).encode())
@@ -161,6 +160,7 @@ def _copy_app(root: Path, copy: Path) -> Path:
     """The files the app layer ships, copied where build backends may write."""
     for entry in app_entries(root, "app"):
         path = copy.parent / entry.name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if entry.link is not None:
             path.symlink_to(entry.link)
         elif entry.source is None:
@@ -183,14 +183,6 @@ def _tidy(out: Path, copy: Path) -> None:
         custom = out / "sitecustomize.py"
         theirs = custom.read_text("utf-8") if custom.is_file() else ""
         custom.write_text(SITECUSTOMIZE + theirs, encoding="utf-8")
-
-
-def _uv_version() -> str:
-    """The installer's version, part of the cache key (read from metadata: no subprocess)."""
-    try:
-        return f"uv {importlib.metadata.version('uv')}"
-    except importlib.metadata.PackageNotFoundError:
-        return installer.uv()
 
 
 def _compile_bytecode(root: Path, target: Target) -> None:

@@ -3,13 +3,17 @@
 ``gunicorn notes:app`` must find ``notes`` in a src layout, console scripts must exist,
 ``importlib.metadata.version("notes")`` must answer. Installing the project as a wheel
 would put a copy of its code in the dependencies layer, so every one-line change would
-rebuild, re-compress and re-upload all the third-party packages with it (measured on
-the benchmark app: ~46 MB and ~10 s of compression per change, instead of an app layer
-of a few hundred bytes). So the project is installed *editable*, as ``pip install -e``
-does, pointing at its code in the app layer: the layer holds only its ``.dist-info``
-(name, version, requirements, entry points), its console scripts and a ``.pth`` naming
-its import roots in the image (``/app/src`` or ``/app``). That metadata depends only on
-files ``appproject`` lists for the cache key, so a code change rebuilds nothing here.
+rebuild, re-compress and re-upload all the third-party packages with it: measured here
+(2 cores), writing a layer of 299 MB of packages (67 MB compressed) takes 13.6 s, and
+the README's benchmark app would upload its 46 MB dependencies layer again. So the
+project is installed *editable*, as ``pip install -e`` does, pointing at its code in the
+app layer: the dependencies layer holds only its ``.dist-info`` (name, version,
+requirements, entry points), its console scripts and a ``.pth`` naming its import roots
+in the image (``/app/src`` or ``/app``). That metadata depends only on the files
+``appproject`` lists for the cache key, so a code change finds the layer in the cache
+(3 ms to compute the key, measured on a hatchling src-layout app) and uploads only the
+app layer; a change to the project's metadata rebuilds the layer (0.8 s for that app
+with warm package caches).
 
 The build backend (setuptools, hatchling, poetry-core, flit, pdm…) builds the editable
 wheel from a copy of the app; its path tricks (a ``.pth`` to the copy, or an import

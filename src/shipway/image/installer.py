@@ -12,6 +12,7 @@ else ``--builder docker``.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import shutil
@@ -47,6 +48,14 @@ def uv() -> str:
     from uv import find_uv_bin  # noqa: PLC0415  (a dependency; imported only when building)
 
     return str(find_uv_bin())
+
+
+def uv_version() -> str:
+    """uv's version, part of cache keys (read from its metadata: no subprocess)."""
+    try:
+        return f"uv {importlib.metadata.version('uv')}"
+    except importlib.metadata.PackageNotFoundError:
+        return uv()
 
 
 def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,6 @@ kept by the lock's digest, so a rebuild does not run it again.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 from shipway.detect.plan import Dependencies
 from shipway.errors import ShipwayError, SpecError
 from shipway.image import installer, poetry, reqfiles
-from shipway.image.appread import read_json, read_toml, table
+from shipway.image.appread import read_json, read_text, read_toml, table
 from shipway.image.blobs import cache_dir
 from shipway.image.reqfiles import Line, Requirements, normalise
 from shipway.image.target import Target
@@ -75,23 +74,24 @@ def _pyproject(root: Path, target: Target, package: bool) -> Requirements:
 
 
 def _uv_lock(root: Path) -> Requirements:
-    digest = hashlib.sha256(installer.uv().encode())
-    for name in ("pyproject.toml", "uv.lock"):
-        digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
+    files = {name: read_text(root, name) for name in ("pyproject.toml", "uv.lock")}
+    digest = hashlib.sha256(installer.uv_version().encode())
+    for name, text in files.items():
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     memo = cache_dir() / "uv-exports" / f"{digest.hexdigest()[:32]}.txt"
     if not memo.is_file():
         memo.parent.mkdir(parents=True, exist_ok=True)
-        memo.write_text(_export(root))
+        memo.write_text(_export(files))
     result = reqfiles.parse(root, memo.read_text(), "uv.lock")
     result.files = ["pyproject.toml", "uv.lock", *result.files]
     result.complete = True
     return result
 
 
-def _export(root: Path) -> str:
+def _export(files: dict[str, str]) -> str:
     with tempfile.TemporaryDirectory(prefix="shipway-export-") as tmp:
-        for name in ("pyproject.toml", "uv.lock"):
-            shutil.copyfile(root / name, Path(tmp) / name)
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text, encoding="utf-8")
         done = installer.run([installer.uv(), *EXPORT], Path(tmp))
     if done.returncode != 0:
         raise ShipwayError(f"uv.lock: uv could not read it: {installer.last_line(done.stderr)}")

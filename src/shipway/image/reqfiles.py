@@ -131,6 +131,8 @@ class _Reader:
         name, _, value = words[0].partition("=")
         if not value and len(words) > 1:
             value = words[1]
+        if not value and name not in PASSED:
+            raise SpecError(where, name, "needs a value", "write the option's value after it")
         if name in INCLUDES:
             self._include(value, where, base, constraint or INCLUDES[name], depth)
         elif name in ("-e", "--editable"):
