@@ -133,3 +133,26 @@ def test_an_include_outside_the_app_is_refused_before_installing(tmp_path: Path)
     assert str(caught.value) == (
         "requirements.txt:2: ../../etc/x is outside the app directory; keep the file inside it"
     )
+
+
+def test_a_monorepo_service_includes_the_repository_requirements_when_given_the_context(
+    tmp_path: Path,
+) -> None:
+    repo = make_files(
+        tmp_path,
+        {
+            "requirements/common.txt": "six==1.16.0\n",
+            "services/api/requirements.txt": "-r ../../requirements/common.txt\n",
+            "services/api/Procfile": "web: python3 api.py\n",
+            "services/api/api.py": "",
+        },
+        "repo",
+    )
+    api, store = repo / "services" / "api", BlobStore(tmp_path / "blobs")
+    plan = project.load(api).plan
+    layer, _ = dependencies_layer(api, plan, TARGET, store, context=repo)
+    assert dependencies_layer(api, plan, TARGET, store, context=repo) == (layer, True)
+    (repo / "requirements" / "common.txt").write_text("six==1.15.0\n")
+    assert not dependencies_layer(api, plan, TARGET, store, context=repo)[1]
+    with pytest.raises(SpecError, match="outside the app directory"):
+        dependencies_layer(api, plan, TARGET, store)

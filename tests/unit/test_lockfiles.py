@@ -401,3 +401,26 @@ def test_a_project_path_outside_the_app_is_refused(tmp_path: Path) -> None:
     app = make_app(tmp_path, {"pyproject.toml": '[tool.poetry.dependencies]\nu = {path="../u"}\n'})
     with pytest.raises(ShipwayError, match=r"^pyproject.toml: tool.poetry.dependencies.u: "):
         poetry.declared(app.resolve(), TARGET)
+
+
+def test_a_repository_context_lets_includes_reach_its_shared_files_only(tmp_path: Path) -> None:
+    repo = make_app(
+        tmp_path,
+        {
+            "requirements/common.txt": "flask==3.1.2\n",
+            "services/api/requirements.txt": "-r ../../requirements/common.txt\n",
+            "services/api/deep.txt": "-r ../../../outside.txt\n",
+            "services/api/lib.txt": "-e ../../libs/x\n",
+            "libs/x/pyproject.toml": "",
+        },
+        "repo",
+    )
+    api = repo / "services" / "api"
+    with pytest.raises(SpecError, match=r"\.\./\.\./requirements/common\.txt is outside the app"):
+        reqfiles.read(api, "requirements.txt")
+    req = reqfiles.read(api, "requirements.txt", context=repo)
+    assert req.files == ["requirements.txt", "../../requirements/common.txt"]
+    assert req.origins == {"flask": "../../requirements/common.txt:1"}
+    for escaping in ("deep.txt", "lib.txt"):  # beyond the repository; a project outside the app
+        with pytest.raises(SpecError, match="is outside the app directory"):
+            reqfiles.read(api, escaping, context=repo)

@@ -21,9 +21,10 @@ from shipway.errors import SpecError
 MAX_BYTES = 16 * 1024 * 1024
 
 
-def contained(root: Path, base: str, value: str) -> str | None:
-    """``value`` (relative to the app-relative ``base``, or absolute) as an app-relative
-    POSIX path, if it stays inside ``root`` (resolved) once symlinks are resolved."""
+def contained(root: Path, base: str, value: str, limit: Path | None = None) -> str | None:
+    """``value`` (relative to the ``root``-relative ``base``, or absolute) as a POSIX path
+    relative to ``root`` (resolved), if it stays inside ``limit`` (default: ``root``)
+    once symlinks are resolved; ``../`` appears only when ``limit`` is wider."""
     if not value or value.startswith("~"):
         return None
     path = Path(value) if os.path.isabs(value) else root / base / value
@@ -31,15 +32,16 @@ def contained(root: Path, base: str, value: str) -> str | None:
         real = path.resolve()
     except (OSError, RuntimeError):  # a symlink loop
         return None
-    if not real.is_relative_to(root):
+    if not real.is_relative_to(limit or root):
         return None
-    return real.relative_to(root).as_posix()
+    return Path(os.path.relpath(real, root)).as_posix()
 
 
-def read_text(root: Path, rel: str) -> str:
-    """The UTF-8 text of the app-relative file ``rel``; a one-line error if it cannot be."""
+def read_text(root: Path, rel: str, limit: Path | None = None) -> str:
+    """The UTF-8 text of the ``root``-relative file ``rel``; a one-line error if it cannot
+    be read, or is outside ``limit`` (default: ``root``)."""
     file = root / rel
-    if contained(root, ".", rel) is None:
+    if contained(root, ".", rel, limit) is None:
         raise SpecError(rel, None, "is outside the app directory", "keep the file inside it")
     try:
         with file.open("rb") as stream:
@@ -77,17 +79,20 @@ def table(data: Any, *keys: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def digest_path(digest: Any, root: Path, rel: str, limit: int = 4096) -> None:
-    """Feed the app-relative file, or each file of the directory, into ``digest``."""
+def digest_path(
+    digest: Any, root: Path, rel: str, limit: Path | None = None, most: int = 4096
+) -> None:
+    """Feed the ``root``-relative file, or each file of the directory, into ``digest``."""
     path = root / rel
     if not path.exists():
         raise SpecError(rel, None, "does not exist", "add it, or remove what names it")
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    if len(files) > limit:
-        raise SpecError(rel, None, f"holds more than {limit} files", "keep fewer there")
+    if len(files) > most:
+        raise SpecError(rel, None, f"holds more than {most} files", "keep fewer there")
     for file in files:
-        if contained(root, ".", str(file)) is None:
+        label = contained(root, ".", str(file), limit)
+        if label is None:
             raise SpecError(rel, None, "links outside the app directory", "copy the file in")
-        digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(label.encode() + b"\0")
         with file.open("rb") as stream:
             digest.update(hashlib.file_digest(stream, "sha256").digest())

@@ -30,7 +30,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from shipway.detect.plan import BuildPlan, Dependencies
+from shipway.detect.plan import BuildPlan
 from shipway.errors import ShipwayError
 from shipway.image import appproject, editable, installer, lockfiles
 from shipway.image.appfiles import app_entries
@@ -60,25 +60,30 @@ class _Work:
     """What the layer is made of, read from the app's files before anything is built."""
 
     root: Path
+    #: The directory requirement files may include files from (the app's, or the
+    #: repository's when the app is a subdirectory of it).
+    context: Path
     requirements: Requirements
     projects: list[str]
     extras: list[str]
     target: Target
 
     @classmethod
-    def read(cls, app_dir: Path, deps: Dependencies, plan: BuildPlan, target: Target) -> _Work:
+    def read(cls, app_dir: Path, plan: BuildPlan, target: Target, context: Path | None) -> _Work:
         root = app_dir.resolve()
+        assert plan.dependencies is not None
         package = appproject.is_package(root)
-        req = lockfiles.select(root, deps, target, package)
+        req = lockfiles.select(root, plan.dependencies, target, package, context)
         projects = list(req.projects)
         if package and "." not in projects:
             projects.insert(0, ".")
-        return cls(root, req, projects, list(plan.extra_packages), target)
+        limit = context.resolve() if context else root
+        return cls(root, limit, req, projects, list(plan.extra_packages), target)
 
     def key(self) -> str:
         digest = hashlib.sha256()
         for rel in self.requirements.files:
-            digest_path(digest, self.root, rel)
+            digest_path(digest, self.root, rel, self.context)
         for rel in self.projects:
             for label, data in appproject.key_inputs(self.root, rel):
                 digest.update(label.encode() + b"\0" + data + b"\0")
@@ -96,16 +101,18 @@ class _Work:
 
 
 def dependencies_layer(
-    app_dir: Path, plan: BuildPlan, target: Target, store: BlobStore
+    app_dir: Path, plan: BuildPlan, target: Target, store: BlobStore, context: Path | None = None
 ) -> tuple[Layer, bool]:
-    """The layer and whether it came from the cache."""
+    """The layer and whether it came from the cache. ``context``: the repository that
+    holds the app, when its requirement files include files from there (a monorepo's
+    ``-r ../../requirements/common.txt``); by default only the app's files are read."""
     deps = plan.dependencies
     if deps is None or deps.kind is None:
         raise ShipwayError(
             f"{app_dir}: no requirements.txt, pyproject.toml, Pipfile or "
             "setup.py; add a requirements.txt (it may be empty)"
         )
-    work = _Work.read(app_dir, deps, plan, target)
+    work = _Work.read(app_dir, plan, target, context)
     return cached_layer(f"deps-{work.key()}", lambda: _build(work, store), store)
 
 

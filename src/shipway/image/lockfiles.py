@@ -34,11 +34,14 @@ EXPORT = [
 ]  # fmt: skip
 
 
-def select(root: Path, deps: Dependencies, target: Target, package: bool) -> Requirements:
+def select(
+    root: Path, deps: Dependencies, target: Target, package: bool, context: Path | None = None
+) -> Requirements:
     """The requirements of the app at ``root`` (resolved); ``package``: it is installed as
-    a package, so without a lock its own metadata lists its dependencies."""
+    a package, so without a lock its own metadata lists its dependencies; ``context``:
+    the repository holding the app, whose files requirement files may include."""
     if deps.kind == "requirements":
-        return reqfiles.read(root, "requirements.txt")
+        return reqfiles.read(root, "requirements.txt", context)
     if deps.kind == "pipfile":
         return _pipfile_lock(root) if (root / "Pipfile.lock").is_file() else _pipfile(root)
     if deps.kind == "pyproject":

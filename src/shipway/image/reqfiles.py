@@ -5,7 +5,8 @@ An app's ``requirements.txt`` may include others (``-r requirements/prod.txt``,
 and name indexes. uv could follow all of that itself, but then a file could make it read
 ``-r ../../etc/passwd`` or a ``--find-links`` directory anywhere on the builder, and the
 layer's cache key would not know which files it came from. So the files are read here
-(bounded in depth, count and size; every path inside the app after resolving symlinks)
+(bounded in depth, count and size; every path inside the app after resolving symlinks,
+or, for includes, inside the repository that holds the app when one is given)
 and flattened into one list of lines for uv, with local paths made absolute at install
 time, and the list of files whose bytes the cache key covers.
 
@@ -79,16 +80,20 @@ class Requirements:
         return "".join(f"{line.render(root)}\n" for line in lines)
 
 
-def read(app_dir: Path, rel: str) -> Requirements:
-    """The requirements ``rel`` (app-relative) lists, includes followed."""
-    reader = _Reader(app_dir.resolve(), Requirements(rel))
+def read(app_dir: Path, rel: str, context: Path | None = None) -> Requirements:
+    """The requirements ``rel`` (app-relative) lists, includes followed. Includes may
+    name files in ``context`` (a repository holding the app), local projects and
+    archives only files of the app."""
+    root = app_dir.resolve()
+    reader = _Reader(root, Requirements(rel), context.resolve() if context else root)
     reader.file(rel, constraint=False, depth=0)
     return reader.result
 
 
 def parse(app_dir: Path, text: str, label: str) -> Requirements:
     """Requirements from text made by a tool (``uv export``), checked the same way."""
-    reader = _Reader(app_dir.resolve(), Requirements(label))
+    root = app_dir.resolve()
+    reader = _Reader(root, Requirements(label), root)
     reader.numbered = False
     reader.text(text, label, ".", constraint=False, depth=0)
     return reader.result
@@ -98,6 +103,8 @@ def parse(app_dir: Path, text: str, label: str) -> Requirements:
 class _Reader:
     root: Path
     result: Requirements
+    #: Where included files may be (the app, or the repository holding it).
+    limit: Path
     #: Whether errors name line numbers (not in text a tool made up).
     numbered: bool = True
 
@@ -107,7 +114,7 @@ class _Reader:
         if len(self.result.files) >= MAX_FILES:
             raise SpecError(rel, None, f"more than {MAX_FILES} files are included", "merge some")
         self.result.files.append(rel)
-        text = read_text(self.root, rel)
+        text = read_text(self.root, rel, self.limit)
         self.text(text, rel, str(PurePosixPath(rel).parent), constraint, depth)
 
     def text(self, text: str, label: str, base: str, constraint: bool, depth: int) -> None:
@@ -151,7 +158,7 @@ class _Reader:
             raise SpecError(where, None, f"includes nest deeper than {MAX_DEPTH}", "flatten them")
         if _is_url(value):
             raise SpecError(where, None, f"{value} is a URL", "include files of the app only")
-        self.file(self._inside(base, value, where), constraint, depth + 1)
+        self.file(self._inside(base, value, where, self.limit), constraint, depth + 1)
 
     def _project(self, value: str, where: str) -> None:
         if _is_url(value) or "+" in value.split(":", 1)[0]:
@@ -200,8 +207,8 @@ class _Reader:
         url = "file://" if prefix else ""
         self.result.lines.append(Line(f"{prefix}{url}{MARK}{extras}{rest} {options}".strip(), rel))
 
-    def _inside(self, base: str, value: str, where: str) -> str:
-        rel = contained(self.root, base, value)
+    def _inside(self, base: str, value: str, where: str, limit: Path | None = None) -> str:
+        rel = contained(self.root, base, value, limit)
         if rel is None:
             raise SpecError(
                 where, None, f"{value} is outside the app directory", "keep the file inside it"
