@@ -3,7 +3,8 @@
 A rollout succeeds when every Deployment's controller has seen the new spec and all its
 replicas are updated and available (and every addon StatefulSet is ready). It fails as
 soon as a new pod of either cannot start (crash loop, image pull error; a config error
-once the pod is 30 s old, as the kubelet reports one briefly while it syncs Secrets), on
+once the pod is 30 s old, as the kubelet reports one briefly while it syncs Secrets; a
+web server whose log says it listens where probes cannot reach it), on
 a Deployment's ``ProgressDeadlineExceeded``, or at the timeout; the reason carries the
 pod's events and the last lines of its log.
 """
@@ -26,6 +27,7 @@ from lightkube.resources.core_v1 import Event, Pod
 
 from shipway.errors import ShipwayError
 from shipway.kube.client import api_errors, get_or_none
+from shipway.kube.listening import misbound
 from shipway.kube.logs import read_log
 
 #: Container states that will not fix themselves in time.
@@ -86,10 +88,37 @@ def _done(client: Client, namespace: str, workload: Workload) -> bool:
     if workload.kind == "StatefulSet":
         replace_stuck_old_pods(client, namespace, found, now)
     for pod in _new_pods(client, namespace, workload.kind, found):
-        stuck = stuck_reason(pod, now)
+        stuck = stuck_reason(pod, now) or _listening_elsewhere(client, namespace, pod, now)
         if stuck:
             raise RolloutFailed(_diagnose(client, namespace, workload, stuck, pod))
     return False
+
+
+#: How long a started web container may take to print where it listens.
+ANNOUNCE_GRACE = 5.0
+
+
+def _listening_elsewhere(client: Client, namespace: str, pod: Any, now: datetime) -> str | None:
+    """A started web pod that is not ready and whose log says it listens somewhere the
+    probes and the Service cannot reach (127.0.0.1, another port): fails at once, with
+    the fix, instead of after the startup probe's two minutes."""
+    port = _http_port(pod)
+    statuses = (pod.status.containerStatuses if pod.status else None) or []
+    if port is None or not statuses or statuses[0].ready:
+        return None
+    running = statuses[0].state.running if statuses[0].state else None
+    started = running.startedAt if running else None
+    if started is None or (now - started).total_seconds() < ANNOUNCE_GRACE:
+        return None
+    problem = misbound(_log(client, namespace, pod, lines=200, previous=False), port)
+    return f"pod {pod.metadata.name}: {problem}" if problem else None
+
+
+def _http_port(pod: Any) -> int | None:
+    for port in pod.spec.containers[0].ports or []:
+        if port.name == "http":
+            return int(port.containerPort)
+    return None
 
 
 def running(client: Client, namespace: str, workloads: list[Workload]) -> bool:
@@ -255,24 +284,24 @@ def _shorten(text: str, limit: int = 300) -> str:
 
 def pod_log_tail(client: Client, namespace: str, pod: Any, lines: int = 5) -> str:
     """The last log lines of a pod's first container (its previous run if it crashed)."""
-    container = pod.spec.containers[0].name
     for previous in (True, False):
-        try:
-            text = "".join(
-                read_log(
-                    client,
-                    pod.metadata.name,
-                    namespace,
-                    container,
-                    tail_lines=lines,
-                    previous=previous,
-                )
-            )
-        except (ApiError, httpx2.HTTPError):  # no previous run, or it never started
-            continue
+        text = _log(client, namespace, pod, lines, previous)
         if text.strip():
             return " | ".join(line.strip() for line in text.splitlines()[-lines:])[:400]
     return ""
+
+
+def _log(client: Client, namespace: str, pod: Any, lines: int, previous: bool) -> str:
+    """The last ``lines`` of the first container's log; empty when there is none."""
+    container = pod.spec.containers[0].name
+    try:
+        return "".join(
+            read_log(
+                client, pod.metadata.name, namespace, container, tail_lines=lines, previous=previous
+            )
+        )
+    except (ApiError, httpx2.HTTPError):  # no previous run, or it never started
+        return ""
 
 
 def wait_job(client: Client, namespace: str, name: str, timeout: float, poll: float = 0.5) -> None:
