@@ -2,43 +2,66 @@
 
 The spec says what the user wrote; detection fills every gap the way Heroku's Python
 buildpack would: the Python version, how to install dependencies, the start command of
-each process (a production server for known frameworks), and the port.
+each process (a production server for known frameworks), and the port. Nothing here
+runs the app's code: every file is read statically, bounded in size, inside the app.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
-from shipway.detect import framework, python
+from shipway.detect import files, framework, python, runtime, start
 from shipway.detect.plan import BuildPlan, Dependencies, ProcessPlan
 from shipway.errors import SpecError
 from shipway.spec.model import AppSpec
 
-__all__ = ["BuildPlan", "Dependencies", "ProcessPlan", "detect"]
+__all__ = ["BuildPlan", "Dependencies", "ProcessPlan", "allowed_minors", "detect"]
 
 DOCKERFILE = "Dockerfile"
 
 
 def detect(app_dir: Path, spec: AppSpec) -> BuildPlan:
-    version, version_source = python.version(app_dir, spec)
+    choice = runtime.choose(app_dir, spec)
     deps = python.dependencies(app_dir)
-    own_dockerfile = (app_dir / DOCKERFILE).is_file()
-    web = None if own_dockerfile else framework.web_command(app_dir, deps)
-    processes = _processes(spec, web, own_dockerfile)
-    extras = [req for req in web.packages if _name(req) not in deps.names] if web else []
-    needs_extras = web is not None and any(p.command == web.command for p in processes.values())
+    own_dockerfile = files.app_file(app_dir, DOCKERFILE) is not None
+    web = start.plan_web(app_dir, spec, deps, own_dockerfile)
+    processes = _processes(spec, web.command, own_dockerfile)
+    detected = web.detected
+    needs_extras = detected is not None and any(
+        p.command == detected.command for p in processes.values()
+    )
+    extras = [r for r in detected.packages if _name(r) not in deps.names] if detected else []
+    kind = (detected.framework if detected else None) or framework.framework_of(deps)
     return BuildPlan(
-        python_version=version,
-        python_version_source=version_source,
-        base_image=f"python:{version}-slim",
+        python_version=choice.version,
+        python_version_source=choice.source,
+        python_constraint=choice.constraint,
+        base_image=f"python:{choice.version}-slim",
         dependencies=deps if deps.kind else None,
         extra_packages=extras if needs_extras else [],
-        framework=web.framework if web else None,
+        framework=kind,
         processes=processes,
-        port=spec.port or _port(app_dir, processes, own_dockerfile),
+        port=web.port,
         dockerfile=DOCKERFILE if own_dockerfile else None,
-        release=spec.release,
-        healthcheck=spec.healthcheck,
+        release=spec.release or web.hints.release,
+        healthcheck=spec.healthcheck or web.hints.healthcheck,
+        web_command_source=web.source if "web" in processes else None,
+        port_source=web.port_source,
+        listen_host=web.listen.host if web.listen else None,
+        web_workers=web.listen.workers if web.listen else None,
+        django_settings=framework.django_settings(app_dir) if kind == "django" else None,
+        dockerfile_command=web.docker.command if web.docker else None,
+        warnings=[*choice.warnings, *web.warnings],
+    )
+
+
+def allowed_minors(plan: BuildPlan, offered: Iterable[str]) -> list[str]:
+    """The offered Python minors (``"3.11"``…) the app may run on, best first: its own
+    minor, then newer ones its constraint allows (nearest first), then — only when no
+    version file pinned it — older allowed ones. Empty: nothing offered fits."""
+    return runtime.allowed_minors(
+        plan.python_version, plan.python_constraint, plan.python_version_source, offered
     )
 
 
@@ -47,7 +70,7 @@ def _name(requirement: str) -> str:
 
 
 def _processes(
-    spec: AppSpec, web: framework.WebCommand | None, own_dockerfile: bool
+    spec: AppSpec, web: str | list[str] | None, own_dockerfile: bool
 ) -> dict[str, ProcessPlan]:
     declared = dict(spec.processes)
     if not declared:
@@ -58,9 +81,9 @@ def _processes(
         process = declared.get(name)
         command = process.command if process else None
         if command is None and name == "web" and not own_dockerfile:
-            command = web.command if web else None
+            command = web
         if command is None and not (name == "web" and own_dockerfile):
-            raise _no_command(name, spec)
+            raise _no_command(name)
         plans[name] = ProcessPlan(
             command=command,
             replicas=process.replicas if process else 1,
@@ -69,7 +92,7 @@ def _processes(
     return plans
 
 
-def _no_command(name: str, spec: AppSpec) -> SpecError:
+def _no_command(name: str) -> SpecError:
     if name == "web":
         return SpecError(
             "app",
@@ -83,14 +106,3 @@ def _no_command(name: str, spec: AppSpec) -> SpecError:
         "has no command",
         f"add '{name}: <command>' to the Procfile or shipway.yaml",
     )
-
-
-def _port(app_dir: Path, processes: dict[str, ProcessPlan], own_dockerfile: bool) -> int:
-    if own_dockerfile:
-        exposed = python.exposed_port(app_dir / DOCKERFILE)
-        if exposed:
-            return exposed
-    web = processes.get("web")
-    script = python.script_of(web.command) if web and web.command else None
-    found = python.port_in_source(app_dir / script) if script else None
-    return found or python.DEFAULT_PORT

@@ -67,6 +67,22 @@ class BuildPlan(Model):
     dockerfile: str | None = None
     release: str | None = None
     healthcheck: str | None = None
+    #: Where the web command came from: ``app spec``, a platform's file (``railway.json``,
+    #: ``fly.toml``…), ``Dockerfile`` (its own CMD) or ``detected`` (from the framework).
+    web_command_source: str | None = None
+    #: Why ``port`` is that port: ``app spec``, ``web command``, ``<server> default``, a
+    #: platform's file, ``Dockerfile``, ``source`` (the script names it) or ``default``.
+    port_source: str | None = None
+    #: The address the web process binds (``0.0.0.0``, ``::``, ``127.0.0.1``), if known.
+    listen_host: str | None = None
+    #: Worker processes the web command asks for (gunicorn ``-w``, ``workers =``), if known.
+    web_workers: int | None = None
+    #: ``DJANGO_SETTINGS_MODULE``'s default in ``manage.py`` (e.g. ``mysite.settings``).
+    django_settings: str | None = None
+    #: An own Dockerfile's ENTRYPOINT + CMD (exec form), for builders that do not run it.
+    dockerfile_command: list[str] | None = None
+    #: Problems worth telling the user that do not stop the build, one line each.
+    warnings: list[str] = []
 
     @property
     def web(self) -> ProcessPlan | None:
