@@ -6,8 +6,10 @@ becomes ``/opt/shipway/deps`` in the image. What to install comes from ``lockfil
 declared dependencies); the app itself, and any local project it requires, is installed
 editable by ``editable``: its metadata, console scripts and a ``.pth`` to its code under
 ``/app`` are in this layer, its code stays in the app layer (see ``editable`` for why and
-what it costs). ``sitecustomize.py`` makes this directory a site directory, since Python
-ignores ``.pth`` files on ``PYTHONPATH``.
+what it costs). When the layer has ``.pth`` files, a ``sitecustomize.py`` makes this
+directory a site directory, since Python ignores ``.pth`` files on ``PYTHONPATH``; being
+first on the path, it hides a base image's own ``sitecustomize`` (Debian's only hooks
+Ubuntu's crash reporter, which these images do not have).
 
 The layer is cached by a key of everything it is made from: each requirement file read
 (includes too), lock, local wheel and ``--find-links`` directory, the projects' metadata
