@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from shipway.detect.runtime import allowed_minors
 from shipway.errors import ShipwayError
 from shipway.kube import store
 from shipway.kube.client import Client
@@ -51,7 +52,7 @@ class Platform(BaseModel):
     @classmethod
     def _minor_versions(cls, value: dict[str, str]) -> dict[str, str]:
         for minor in value:
-            if _minor_key(minor) is None:
+            if not re.fullmatch(r"\d\.\d{1,2}", minor):
                 raise ValueError(f"'{minor}' is not a Python minor version; write e.g. 3.13")
         return value
 
@@ -159,48 +160,30 @@ def choose_base_image(
     platform: Platform, version: str, source: str, constraint: str | None
 ) -> BaseChoice:
     """The exact minor the app asks for; else the nearest newer offered minor its
-    constraint allows (with a warning naming both); else an error listing what is offered.
-    An app that asks for nothing gets ``base_image`` when the platform sets one."""
+    constraint allows (older too when no version file pinned it), with a warning naming
+    both; else an error listing what is offered. An app that asks for nothing gets
+    ``base_image`` when the platform sets one."""
     if not platform.base_images or (source == "default" and platform.base_image):
         return BaseChoice(platform.base_image)
     wanted = ".".join(version.split(".")[:2])
-    offered = sorted(platform.base_images, key=lambda m: _minor_key(m) or (0, 0))
-    if wanted in platform.base_images:
-        return BaseChoice(platform.base_images[wanted])
-    allowed = _specifier(constraint)
-    newer = [
-        minor
-        for minor in offered
-        if (_minor_key(minor) or (0, 0)) > (_minor_key(wanted) or (0, 0))
-        and (allowed is None or allowed.contains(f"{minor}.0", prereleases=True))
-    ]
-    if not newer:
+    fits = allowed_minors(version, constraint, source, platform.base_images)
+    if not fits:
+        offered = ", ".join(sorted(platform.base_images, key=_minor_key))
         limit = f" within '{constraint}'" if constraint else ""
         raise ShipwayError(
             f"Python {wanted} (from {source}) is not offered by this platform, nor a newer "
-            f"version{limit}; it offers {', '.join(offered)}: ask for one of them in {source}"
+            f"version{limit}; it offers {offered}: ask for one of them in {source}"
         )
-    chosen = newer[0]
+    chosen = fits[0]
     warning = None
-    if source != "default":
+    if chosen != wanted and source != "default":
         warning = (
             f"Python {wanted} (from {source}) is not offered by this platform; "
-            f"building on Python {chosen}, the nearest newer version it offers"
+            f"building on Python {chosen}, the nearest version it offers that the app allows"
         )
     return BaseChoice(platform.base_images[chosen], warning)
 
 
-def _minor_key(minor: str) -> tuple[int, int] | None:
+def _minor_key(minor: str) -> tuple[int, int]:
     major, _, rest = minor.partition(".")
-    if not (major.isdigit() and rest.isdigit() and len(rest) <= 2):
-        return None
-    return int(major), int(rest)
-
-
-def _specifier(constraint: str | None) -> SpecifierSet | None:
-    if not constraint:
-        return None
-    try:
-        return SpecifierSet(constraint)
-    except InvalidSpecifier:
-        return None
+    return (int(major), int(rest)) if major.isdigit() and rest.isdigit() else (0, 0)

@@ -33,17 +33,25 @@ def test_the_exact_minor_else_the_nearest_newer_one_allowed(
     assert (choice.warning is not None) == warned
     if choice.warning:
         wanted = ".".join(version.split(".")[:2])
-        assert f"Python {wanted} " in choice.warning and f"Python {image[-4:]}," in choice.warning
+        assert (
+            f"Python {wanted} " in choice.warning and f"on Python {image[-4:]}," in choice.warning
+        )
 
 
 def test_nothing_fits_stops_with_what_is_offered() -> None:
     with pytest.raises(ShipwayError) as caught:
-        choose_base_image(OFFERED, "3.12", "pyproject.toml", "<3.13")
+        choose_base_image(OFFERED, "3.12", ".python-version", "<3.13")
     assert str(caught.value) == (
-        "Python 3.12 (from pyproject.toml) is not offered by this platform, nor a newer "
+        "Python 3.12 (from .python-version) is not offered by this platform, nor a newer "
         "version within '<3.13'; it offers 3.11, 3.13, 3.14: ask for one of them in "
-        "pyproject.toml"
+        ".python-version"
     )
+
+
+def test_a_version_derived_from_a_constraint_may_go_older() -> None:
+    """requires-python '<3.13' pins nothing: 3.11 is allowed when 3.12 is not offered."""
+    choice = choose_base_image(OFFERED, "3.12", "pyproject.toml", "<3.13")
+    assert choice.image == "reg/python:3.11" and choice.warning
 
 
 def test_without_base_images_the_single_base_image_serves_all() -> None:
