@@ -23,13 +23,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from shipway.detect import poetry as poetry_syntax
+from shipway.detect.pyversion import minor_allowed
 from shipway.errors import SpecError
 from shipway.image.appread import contained, read_toml, table
 from shipway.image.reqfiles import MARK, Line, Requirements, normalise
 from shipway.image.target import Target
 
 BARE_VERSION = re.compile(r"^\d+(\.\d+)*$")
-WILDCARD = re.compile(r"^\d+(\.\d+)*\.\*$")
 LOCK_ENTRY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -41,34 +42,7 @@ def constraint(text: str) -> list[SpecifierSet]:
 def _alternative(text: str) -> SpecifierSet:
     if BARE_VERSION.match(text):  # exact: Poetry reads a package's "1.2" as ==1.2
         return SpecifierSet(f"=={text}")
-    joined = re.sub(r"([<>=!~^]+)\s+", r"\1", text)  # ">= 1.2, < 2" is allowed
-    terms = [term for term in re.split(r"[,\s]+", joined) if term]
-    return SpecifierSet(",".join(part for term in terms for part in _term(term)))
-
-
-def _term(term: str) -> list[str]:
-    if term == "*":
-        return []
-    if term.startswith("^"):
-        return _range(term[1:], caret=True)
-    if term.startswith("~") and not term.startswith("~="):
-        return _range(term[1:], caret=False)
-    if BARE_VERSION.match(term) or WILDCARD.match(term):
-        return [f"=={term}"]
-    return [f"={term}" if re.match(r"=[^=]", term) else term]
-
-
-def _range(version: str, caret: bool) -> list[str]:
-    """``^1.2.3`` keeps the left-most non-zero part; ``~1.2.3`` the minor (``~1``: major)."""
-    if not BARE_VERSION.match(version):
-        raise ValueError(f"'{version}' is not a version")
-    parts = [int(part) for part in version.split(".")]
-    if caret:
-        keep = next((i for i, part in enumerate(parts) if part), len(parts) - 1)
-        upper = [*parts[:keep], parts[keep] + 1]
-    else:
-        upper = [parts[0] + 1] if len(parts) == 1 else [parts[0], parts[1] + 1]
-    return [f">={version}", f"<{'.'.join(map(str, upper))}"]
+    return SpecifierSet(poetry_syntax.to_pep440(text))  # carets, tildes, wildcards
 
 
 def specs(value: Any) -> list[dict[str, Any]]:
@@ -204,11 +178,9 @@ def _local(result: Requirements, name: str, path: str, root: Path, where: tuple[
 
 def _python_allows(text: str, target: Target) -> bool:
     try:
-        alternatives = constraint(text)
+        return any(minor_allowed(target.python_version, s) for s in constraint(text))
     except (ValueError, InvalidSpecifier):
         return True  # the lock was made by Poetry, which read it; do not guess
-    releases = [f"{target.python_version}.{patch}" for patch in range(40)]
-    return any(s.contains(v, prereleases=True) for s in alternatives for v in releases)
 
 
 def _pep508_dependency(text: str) -> Dependency:
