@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from shipway.detect import files, framework, python, runtime, start
+from shipway.detect import buildsteps, files, framework, python, runtime, start
 from shipway.detect.plan import BuildPlan, Dependencies, ProcessPlan
 from shipway.errors import SpecError
 from shipway.spec.model import AppSpec
@@ -45,6 +45,7 @@ def detect(app_dir: Path, spec: AppSpec) -> BuildPlan:
         port=web.port,
         dockerfile=DOCKERFILE if own_dockerfile else None,
         release=spec.release or web.hints.release,
+        build_steps=buildsteps.build_steps(app_dir, spec, kind),
         healthcheck=spec.healthcheck or web.hints.healthcheck,
         web_command_source=web.source if "web" in processes else None,
         port_source=web.port_source,

@@ -63,7 +63,7 @@ def _pyproject(app_dir: Path) -> list[Part]:
     python = python.get("version") if isinstance(python, dict) else python
     if isinstance(python, str):
         parts.append(_poetry(python))
-    return parts
+    return [part for part in parts if len(part.specifier)]  # "*" restricts nothing
 
 
 def _pep440(text: str) -> Part:

@@ -12,17 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from shipway.detect import files, pyconfig
-from shipway.detect.listen import (
-    Context,
-    Listen,
-    int_value,
-    is_loopback,
-    last,
-    not_tcp,
-    options,
-    port_listen,
-    split_address,
-)
+from shipway.detect.listen import Bound, Context, Listen, bound, int_value, last, options
 from shipway.detect.shell import Simple
 from shipway.errors import SpecError
 
@@ -56,28 +46,17 @@ def listen(simple: Simple, ctx: Context) -> Listen:
     binds = [value for name, value in pairs if name in ("-b", "--bind")]
     workers = int_value(last(pairs, "-w", "--workers")) or config.workers
     if binds:
-        found = _bound(binds, ctx, workers)
+        found = bound("gunicorn", binds, ctx, Bound(DEFAULT_PORT, FIX, workers))
     elif config.bind is pyconfig.UNKNOWN:
         found = Listen("gunicorn", workers=workers, fix=FIX)
     elif config.bind:
-        found = _bound(config.bind, replace(ctx, origin=config.name or ctx.origin), workers)
+        in_file = replace(ctx, origin=config.name or ctx.origin)
+        found = bound("gunicorn", config.bind, in_file, Bound(DEFAULT_PORT, FIX, workers, "bind"))
     else:  # gunicorn's default when PORT is set
         found = Listen("gunicorn", reads_port=True, host="0.0.0.0", workers=workers, fix=FIX)
     if apps or config.wsgi_app:
         return found
     return replace(found, notes=(f"{ctx.origin}: gunicorn is given no app; {NO_APP}",))
-
-
-def _bound(binds: list[str], ctx: Context, workers: int | None) -> Listen:
-    """gunicorn listens on every address; the probe needs one reachable through a Service."""
-    addresses = []
-    for bind in binds:
-        if bind.startswith(("unix:", "fd://")):
-            raise not_tcp(ctx, "gunicorn", bind)
-        addresses.append(split_address(bind, DEFAULT_PORT))
-    reachable = [a for a in addresses if not is_loopback(a[0])] or addresses
-    host, port = reachable[0]
-    return port_listen("gunicorn", host or "0.0.0.0", port, FIX, workers)
 
 
 def read_config(ctx: Context, reference: str | None) -> ConfigFile:

@@ -11,17 +11,7 @@ import tomllib
 from typing import Any
 
 from shipway.detect import files, pyconfig
-from shipway.detect.listen import (
-    Context,
-    Listen,
-    int_value,
-    is_loopback,
-    last,
-    not_tcp,
-    options,
-    port_listen,
-    split_address,
-)
+from shipway.detect.listen import Bound, Context, Listen, bound, int_value, last, options
 from shipway.detect.shell import Simple
 
 DEFAULT_BIND = "127.0.0.1:8000"
@@ -38,15 +28,8 @@ def listen(simple: Simple, ctx: Context) -> Listen:
         binds = _config_binds(ctx, config)
         if binds is pyconfig.UNKNOWN:
             return Listen("hypercorn", fix=FIX)
-    addresses = []
-    for bind in binds or [DEFAULT_BIND]:
-        if bind.startswith(("unix:", "fd://")):
-            raise not_tcp(ctx, "hypercorn", bind)
-        addresses.append(split_address(bind, "8000"))
-    reachable = [a for a in addresses if not is_loopback(a[0])] or addresses
-    host, port = reachable[0]
     workers = int_value(last(pairs, "-w", "--workers"))
-    return port_listen("hypercorn", host or "0.0.0.0", port, FIX, workers)
+    return bound("hypercorn", binds or [DEFAULT_BIND], ctx, Bound("8000", FIX, workers))
 
 
 def _config_binds(ctx: Context, reference: str) -> list[str] | Any:

@@ -109,13 +109,37 @@ def split_address(address: str, default_port: str) -> tuple[str, str]:
     return host, port or default_port
 
 
-def not_tcp(ctx: Context, server: str, address: str) -> SpecError:
+def not_tcp(ctx: Context, server: str, address: str, field: str = "processes.web") -> SpecError:
     return SpecError(
         ctx.origin,
-        "processes.web",
+        field,
         f"{server} listens on '{address[:60]}', not a TCP port, which a Service cannot reach",
         "listen on 0.0.0.0:$PORT instead",
     )
+
+
+@dataclass(frozen=True)
+class Bound:
+    """How a server with ``bind`` addresses reads them."""
+
+    default_port: str
+    fix: str
+    workers: int | None = None
+    #: The field errors name: the command's, or a config file's ``bind``.
+    field: str = "processes.web"
+
+
+def bound(server: str, binds: list[str], ctx: Context, how: Bound) -> Listen:
+    """A server listening on every ``host:port`` of ``binds``; the probe needs one a
+    Service can reach, so the first that is not loopback (else the first)."""
+    addresses = []
+    for bind in binds:
+        if bind.startswith(("unix:", "fd://")):
+            raise not_tcp(ctx, server, bind, how.field)
+        addresses.append(split_address(bind, how.default_port))
+    reachable = [a for a in addresses if not is_loopback(a[0])] or addresses
+    host, port = reachable[0]
+    return port_listen(server, host or "0.0.0.0", port, how.fix, how.workers)
 
 
 def port_listen(

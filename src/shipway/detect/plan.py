@@ -66,6 +66,8 @@ class BuildPlan(Model):
     #: The app's own Dockerfile, kept as is, relative to the app dir.
     dockerfile: str | None = None
     release: str | None = None
+    #: Commands that run the app's code at build time (collectstatic…), in order.
+    build_steps: list[str] = []
     healthcheck: str | None = None
     #: Where the web command came from: ``app spec``, a platform's file (``railway.json``,
     #: ``fly.toml``…), ``Dockerfile`` (its own CMD) or ``detected`` (from the framework).

@@ -102,7 +102,8 @@ def _from_requests(
     where = Location(file, first.line)
     if first.problem:
         raise SpecError(where, "version", first.problem, "write e.g. 3.12")
-    _validated(first.version or first.text, where)
+    if first.version:
+        _validated(first.version, where)
     raise SpecError(where, "version", f"no supported Python matches '{first.text}'", _fix())
 
 

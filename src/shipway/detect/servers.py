@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from shipway.detect import files, gunicorn, hypercorn
+from shipway.detect.gunicorn import IMAGE_APP_DIR
 from shipway.detect.listen import (
     Context,
     Listen,
@@ -31,9 +32,10 @@ from shipway.detect.listen import (
     not_tcp,
     options,
     port_listen,
+    port_number,
     split_address,
 )
-from shipway.detect.shell import Simple, simple_commands
+from shipway.detect.shell import SHELLS, Simple, simple_commands
 
 HOST_PORT_FIX = "--host 0.0.0.0 --port $PORT"
 MAX_SCRIPT_DEPTH = 2
@@ -49,6 +51,9 @@ def analyse(command: str | list[str], ctx: Context) -> Listen | None:
     found: list[Listen] = []
     for simple in simple_commands(command):
         listen = listen_of(simple, ctx) or _script(simple, ctx)
+        inline_port = port_number(simple.env.get("PORT", ""))
+        if listen is not None and listen.reads_port and inline_port:  # PORT=8081 gunicorn …
+            listen = replace(listen, port=inline_port, reads_port=False)
         if listen is not None:
             found.append(
                 replace(listen, notes=(EXEC_FORM.format(ctx.origin),))
@@ -62,11 +67,11 @@ def analyse(command: str | list[str], ctx: Context) -> Listen | None:
 
 def _script(simple: Simple, ctx: Context) -> Listen | None:
     """A shell script of the app (``bin/start-web``, ``sh start.sh``), read for its server."""
-    path = simple.args[0] if simple.program in ("sh", "bash") and simple.args else None
-    path = path or (simple.program if "/" in simple.program or "." in simple.program else None)
-    if simple.program == "python" or path is None or ctx.depth >= MAX_SCRIPT_DEPTH:
+    shell = simple.program in SHELLS and simple.args
+    path = simple.args[0] if shell else (simple.path if "/" in simple.path else None)
+    if path is None or ctx.depth >= MAX_SCRIPT_DEPTH:
         return None
-    text = files.source(ctx.app_dir, path.removeprefix("./"))
+    text = files.source(ctx.app_dir, path.removeprefix(IMAGE_APP_DIR).removeprefix("./"))
     if not text or not _is_shell(text):
         return None
     return analyse(text, replace(ctx, depth=ctx.depth + 1, origin=path))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 PORT_REF = "$PORT"
 #: Stands for a value that cannot be known before the app runs.
@@ -70,6 +70,8 @@ class Simple:
     env: dict[str, str]
     #: Exec form (no shell): only Kubernetes' ``$(VAR)`` expands.
     exec_form: bool = False
+    #: The program as written (``bin/start-web``, ``.venv/bin/gunicorn``).
+    path: str = ""
 
     @property
     def args(self) -> list[str]:
@@ -85,20 +87,24 @@ class Simple:
 
 
 def simple_commands(command: str | list[str], depth: int = 0) -> list[Simple]:
-    """The simple commands a start command runs, in order; ``[]`` if it cannot be read."""
+    """The simple commands a start command (or script) runs, in order; a line that
+    cannot be read (unbalanced quotes) gives none."""
     if isinstance(command, list):
         return _unwrap(list(command), {}, depth, exec_form=True)
+    found: list[Simple] = []
+    for line in REDIRECTION.sub(" ", command).replace("\\\n", " ").split("\n"):
+        for words in _split(_tokens(line)):
+            found += _unwrap(words, {}, depth, exec_form=False)
+    return found
+
+
+def _tokens(line: str) -> list[str]:
     try:
-        text = REDIRECTION.sub(" ", command).replace("\\\n", " ").replace("\n", " ; ")
-        lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
-        tokens = list(lexer)
+        return list(lexer)
     except ValueError:
         return []
-    found: list[Simple] = []
-    for words in _split(tokens):
-        found += _unwrap(words, {}, depth, exec_form=False)
-    return found
 
 
 def _split(tokens: list[str]) -> list[list[str]]:
@@ -128,7 +134,7 @@ def _unwrap(words: list[str], env: dict[str, str], depth: int, exec_form: bool) 
         return _unwrap(rest, env, depth + 1, exec_form)
     if PYTHON.match(program):
         return [_python(words[1:], env, exec_form)]
-    return [Simple(program, words[1:], env, exec_form)]
+    return [Simple(program, words[1:], env, exec_form, words[0])]
 
 
 def _runner_rest(words: list[str]) -> list[str] | None:
@@ -156,7 +162,7 @@ def _python(args: list[str], env: dict[str, str], exec_form: bool) -> Simple:
 
 
 def _with_env(simple: Simple, env: dict[str, str]) -> Simple:
-    return Simple(simple.program, simple.raw_args, {**env, **simple.env}, simple.exec_form)
+    return replace(simple, env={**env, **simple.env})
 
 
 def _exec_form(word: str) -> str:
