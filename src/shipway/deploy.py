@@ -3,30 +3,38 @@ prune → wait → record, and an automatic rollback to the last good release on
 
 from __future__ import annotations
 
+import secrets
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from shipway import appstate, project, releases
+from shipway import appstate, buildsteps, project, releases
+from shipway import objects as o
 from shipway.addons.versions import registry_tags, resolve_services, with_versions
 from shipway.credentials import CredentialStore
+from shipway.detect import buildsteps as detect_steps
 from shipway.detect.plan import BuildPlan
 from shipway.errors import ShipwayError
-from shipway.image.builder import BuildRequest, BuildResult, build
+from shipway.image.blobs import BlobStore
+from shipway.image.builder import BuildRequest, BuildResult, BuildStep, build
+from shipway.image.layer import Layer
 from shipway.image.progress import Progress, Silent
 from shipway.image.reference import Reference, parse
 from shipway.kube import store
 from shipway.kube.apply import apply_all, prune
 from shipway.kube.client import Client, connect
+from shipway.kube.pods import OneOff
 from shipway.kube.rollout import RolloutFailed, Workload, running, wait, wait_job
 from shipway.objects import Obj, content_hash
 from shipway.platform import Platform, choose_base_image
 from shipway.platform import load as load_platform
 from shipway.releases import Release
 from shipway.render import RenderOptions, render
+from shipway.render import app as app_objects
 from shipway.spec.overlay import with_added_addons
 
 
@@ -90,22 +98,32 @@ def deploy(
         )
     history = releases.history(client, target.namespace, target.app)
     ready = _prepare(target, proj, platform, history, progress)
+    spec, plan = ready.project.spec, ready.project.plan
     version = _after(history)
-    push = parse(f"{platform.registry}/{proj.spec.name}:v{version}", "registry")
+    push = parse(f"{platform.registry}/{spec.name}:v{version}", "registry")
     published = None if force or not history else history[0].image.partition("@")[2]
+    config_vars = appstate.config_vars(client, target.namespace, target.app)
+    pull_repository = f"{platform.pull_registry or platform.registry}/{spec.name}"
+    steps = detect_steps.enabled(plan.build_steps, config_vars)
     request = BuildRequest(
-        ready.project, ready.base, push, insecure=platform.insecure_registry, published=published
+        ready.project,
+        ready.base,
+        push,
+        insecure=platform.insecure_registry,
+        published=published,
+        build_step=_build_step(
+            target, ready.project, pull_repository, steps, config_vars, timeout, progress
+        )
+        if steps
+        else None,
     )
     built = build(request, progress=progress)
-    config_vars = appstate.config_vars(client, target.namespace, target.app)
-    pull_host = platform.pull_registry or platform.registry
-    spec = ready.project.spec
     release = Release(
         version=version,
         description=f"Deploy {built.digest[7:19]}",
-        image=f"{pull_host}/{spec.name}@{built.digest}",
+        image=f"{pull_repository}@{built.digest}",
         spec=spec,
-        plan=ready.project.plan,
+        plan=plan,
         expose=platform.expose,
         addon_repositories=platform.addon_images,
         addon_versions=ready.addon_versions,
@@ -120,6 +138,61 @@ def deploy(
             return Outcome(history[0], app_url(target, live), built, False, ready.warnings)
     outcome = roll_out(target, release, config_vars, timeout, progress)
     return Outcome(outcome.release, outcome.url, built, warnings=ready.warnings)
+
+
+def _build_step(
+    target: Target,
+    proj: project.Project,
+    repository: str,
+    steps: list[str],
+    config_vars: dict[str, str],
+    timeout: float,
+    progress: Progress,
+) -> BuildStep:
+    """Runs the app's build steps in a pod of the image pushed by digest (see
+    ``shipway.buildsteps``), its output shown as progress."""
+
+    def run(digest: str) -> tuple[Layer, bool]:
+        progress.step(f"build steps: {'; '.join(steps)}")
+        image = f"{repository}@{digest}"
+
+        def run_pod(command: list[str], emit: Callable[[str], None]) -> int:
+            return _run_build_pod(target, proj, image, config_vars, command, emit, timeout)
+
+        return buildsteps.build_layer(
+            digest, steps, config_vars, run_pod, BlobStore(), progress.step
+        )
+
+    return run
+
+
+def _run_build_pod(
+    target: Target,
+    proj: project.Project,
+    image: str,
+    config_vars: dict[str, str],
+    command: list[str],
+    emit: Callable[[str], None],
+    timeout: float,
+) -> int:
+    """A one-off pod of ``image`` running ``command`` with the config vars (kept in a
+    Secret of its own for the pod's life) on a writable /app."""
+    spec = proj.spec.model_copy(update={"read_only": False})
+    apply_all(target.client, [app_objects.namespace(spec, target.namespace)])
+    env_name = f"{spec.name}-build-env"
+    labels = o.labels(spec.name, spec.name, "build")
+    env = o.secret(env_name, target.namespace, labels, config_vars)
+    store.apply(target.client, env, "save the build's config vars")
+    try:
+        ctx = app_objects.AppContext(
+            spec, proj.plan, target.namespace, image, "", env_secret=env_name
+        )
+        name = f"{spec.name}-build-{secrets.token_hex(3)}"
+        pod = app_objects.one_off_pod(ctx, name, command)
+        return OneOff(target.client, pod).run(emit, timeout)
+    finally:
+        what = "delete the build's config vars"
+        store.delete_if_present(target.client, "Secret", env_name, target.namespace, what)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,12 @@ class Project:
     #: Which file and line gave each field of ``spec``.
     sources: Partial = field(default_factory=dict)
 
+    @property
+    def context(self) -> Path | None:
+        """The repository holding the app when the app is a subdirectory of it (a
+        monorepo): its shared files (``-r ../../requirements/common.txt``) may be read."""
+        return repository_root(self.app_dir)
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -41,6 +47,14 @@ def load(app_dir: Path, name: str | None = None) -> Project:
     if name is not None:
         spec = renamed(spec, name)
     return Project(app_dir, spec, detect(app_dir, spec), sources)
+
+
+def repository_root(app_dir: Path) -> Path | None:
+    """The git work tree above ``app_dir`` (not ``app_dir`` itself), if there is one."""
+    start = app_dir.resolve()
+    if (start / ".git").exists():
+        return None
+    return next((p for p in list(start.parents)[:32] if (p / ".git").exists()), None)
 
 
 def renamed(spec: AppSpec, name: str) -> AppSpec:

@@ -2,14 +2,16 @@
 
 The image is the base image's layers, then, when the app has an ``Aptfile``, an apt
 layer (its Debian packages, cached by the Aptfile and base image), then a dependencies
-layer (cached by the dependency files and target), then an app layer (the source).
-Blobs already in the registry are skipped, base layers are mounted across repositories,
-and the manifest is pushed last, so a failed push never leaves a tag pointing at a
-half-uploaded image.
+layer (cached by the dependency files and target), then an app layer (the source), and,
+when a deploy runs the app's build steps (``collectstatic``…) on that image, a layer of
+what they wrote. Blobs already in the registry are skipped, base layers are mounted
+across repositories, and the manifest is pushed last, so a failed push never leaves a tag
+pointing at a half-uploaded image.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,9 @@ from shipway.project import Project
 Status = Literal["uploaded", "present", "mounted", "written"]
 
 
+BuildStep = Callable[[str], "tuple[Layer, bool] | None"]
+
+
 @dataclass(frozen=True)
 class BuildRequest:
     project: Project
@@ -43,6 +48,9 @@ class BuildRequest:
     #: The digest of an image the push target's repository already holds (the running
     #: release's): a build that gives it again pushes nothing, not even a new tag.
     published: str | None = None
+    #: Runs the app's build steps on the image pushed by digest (given the digest); the
+    #: layer of what they wrote and whether it came from a cache, or None.
+    build_step: BuildStep | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,8 @@ def build(
     progress = progress or Silent()
     base_client = client_for(request.base, request.insecure, request.credentials)
     built = _assemble(request, base_client, store, progress)
+    if request.push and request.build_step:
+        built = _with_build_steps(request, built, base_client, store, progress)
     if request.push and built.manifest.digest == request.published:
         progress.step("unchanged: the registry has this image")
         reports = _local_reports(built, "present")
@@ -132,7 +142,9 @@ def _assemble(
         ours.append(("apt", *apt))
     target = target_for(base.env(), str(base.config.get("architecture", "amd64")), plan)
     progress.step(f"dependencies for Python {target.python_version} ({target.platform})")
-    ours.append(("dependencies", *dependencies_layer(request.project.app_dir, plan, target, store)))
+    project = request.project
+    deps = dependencies_layer(project.app_dir, plan, target, store, project.context)
+    ours.append(("dependencies", *deps))
     progress.step("app layer")
     app = write_layer(app_entries(request.project.app_dir, WORKDIR.strip("/")), store)
     ours.append(("app", app, False))
@@ -147,6 +159,31 @@ def _assemble(
     manifest_bytes = oci.canonical(oci.manifest(config, descriptors))
     manifest = oci.Descriptor(oci.MANIFEST, store.put_bytes(manifest_bytes), len(manifest_bytes))
     return _Built(base, ours, config, manifest)
+
+
+def _with_build_steps(
+    request: BuildRequest,
+    built: _Built,
+    base_client: RegistryClient,
+    store: BlobStore,
+    progress: Progress,
+) -> _Built:
+    """Push the image by digest (no tag: nothing names it yet), let ``build_step`` run the
+    app's build steps on it, and add the layer of what they wrote."""
+    assert request.push is not None and request.build_step is not None
+    _push(request, built, base_client, store, progress, reference=built.manifest.digest)
+    step = request.build_step(built.manifest.digest)
+    if step is None:
+        return built
+    layer, cached = step
+    doc = json.loads(store.path(built.config.digest).read_bytes())
+    doc["rootfs"]["diff_ids"].append(layer.diff_id)
+    doc["history"].append({"created": oci.EPOCH_ISO, "created_by": "shipway: build steps"})
+    config_bytes = oci.canonical(doc)
+    config = oci.Descriptor(oci.CONFIG, store.put_bytes(config_bytes), len(config_bytes))
+    manifest_bytes = oci.canonical(oci.manifest(config, [*built.layers, _descriptor(layer)]))
+    manifest = oci.Descriptor(oci.MANIFEST, store.put_bytes(manifest_bytes), len(manifest_bytes))
+    return _Built(built.base, [*built.ours, ("build", layer, cached)], config, manifest)
 
 
 def _descriptor(layer: Layer) -> oci.Descriptor:
@@ -166,7 +203,9 @@ def _push(
     base_client: RegistryClient,
     store: BlobStore,
     progress: Progress,
+    reference: str | None = None,
 ) -> list[LayerReport]:
+    """Push the blobs, then the manifest under ``reference`` (default: the tag)."""
     assert request.push is not None
     pusher = _Pusher(request, request.push, built, base_client, store, progress)
 
@@ -179,7 +218,7 @@ def _push(
     progress.step(f"pushing manifest {request.push}")
     pusher.client.put_manifest(
         request.push.repository,
-        request.push.tag or "latest",
+        reference or request.push.tag or "latest",
         store.path(built.manifest.digest).read_bytes(),
         oci.MANIFEST,
     )

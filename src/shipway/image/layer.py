@@ -108,12 +108,13 @@ def _add(tar: tarfile.TarFile, entry: Entry) -> None:
             tar.addfile(info, handle)
 
 
-def with_parents(entries: list[Entry]) -> list[Entry]:
-    """Add a directory entry for every parent, as image tools expect."""
+def with_parents(entries: list[Entry], owner: int = 0) -> list[Entry]:
+    """Add a directory entry for every parent, as image tools expect (owned by ``owner``:
+    a layer's directory entry sets who owns that directory in the image)."""
     names = {e.name for e in entries}
     dirs = set()
     for entry in entries:
         for parent in PurePosixPath(entry.name).parents:
             if str(parent) != "." and str(parent) not in names:
                 dirs.add(str(parent))
-    return entries + [Entry(d) for d in sorted(dirs)]
+    return entries + [Entry(d, owner=owner) for d in sorted(dirs)]

@@ -42,6 +42,8 @@ class AppContext:
     #: Hash of the config Secret's content: a new value rolls the pods.
     config_hash: str
     release: int | None = None
+    #: The Secret the pods take their environment from (default: the app's ``-env``).
+    env_secret: str | None = None
 
 
 def deployment(ctx: AppContext, name: str, process: ProcessPlan) -> o.Obj:
@@ -100,7 +102,7 @@ def container(ctx: AppContext, name: str, process: ProcessPlan) -> o.Obj:
     if name == "web":
         box["ports"] = [{"name": HTTP, "containerPort": plan.port, "protocol": "TCP"}]
     box["env"] = [{"name": "PORT", "value": str(plan.port)}]
-    box["envFrom"] = [{"secretRef": {"name": env_secret_name(ctx.spec.name)}}]
+    box["envFrom"] = [{"secretRef": {"name": ctx.env_secret or env_secret_name(ctx.spec.name)}}]
     if name == "web":
         box |= web_probes(plan, ctx.spec.domains[0] if ctx.spec.domains else "localhost")
         # Stay up while endpoints drop this pod, so no request meets a closed port.

@@ -98,6 +98,9 @@ class AppSpec(Model):
     domains: list[Annotated[str, Field(pattern=DOMAIN, max_length=253)]] = []
     #: Run once per deploy before the new release starts (Procfile ``release:``).
     release: str | None = None
+    #: Run at build time in the built image, with the config vars (e.g. ``npm run build``);
+    #: what it writes under /app ships with the image.
+    build: str | None = None
     #: A read-only root file system (only /tmp writable); by default the app may write
     #: beside its code, as on Heroku (ephemeral: gone with the pod).
     read_only: bool = False

@@ -1,0 +1,181 @@
+"""Running the app's build steps (``collectstatic``, ``bin/post_compile``, a ``build``
+command) where they belong: in a short-lived pod of the image just built, with the
+target's Python, dependencies and the app's config vars — never in Shipway's process,
+since this is the app's code and, once a server runs Shipway, untrusted.
+
+The pod runs a small Python script that notes every file under /app, runs the steps, and
+prints a gzipped tar of what they added or changed, base64-encoded between two markers
+that carry a random token. Shipway reads that back from the pod's log, checks every
+entry (only regular files, directories and links inside /app; bounded in count and size)
+and writes it as one more layer, owned by the app's user. The layer is cached by the
+image's digest, the steps and the config vars, so an unchanged app never runs them again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import posixpath
+import secrets
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipway.errors import ShipwayError
+from shipway.image.blobs import BlobStore
+from shipway.image.layer import Entry, Layer, cached_layer, with_parents, write_layer
+from shipway.objects import APP_UID, content_hash
+
+#: Bounds on what a build step may hand back.
+MAX_ENCODED = 128 << 20
+MAX_MEMBERS = 50_000
+MAX_BYTES = 512 << 20
+
+#: Runs in the pod, in /app: argv[1] is the marker token, the rest are the steps.
+SCRIPT = r"""
+import base64, io, os, subprocess, sys, tarfile
+token, steps = sys.argv[1], sys.argv[2:]
+top = os.getcwd()  # the image's WorkingDir: /app
+def files():
+    for root, dirs, names in os.walk(top):
+        dirs.sort()
+        for name in sorted(dirs + names):
+            path = os.path.join(root, name)
+            st = os.lstat(path)
+            yield path, (st.st_mtime_ns, st.st_size, st.st_mode)
+before = dict(files())
+for step in steps:
+    print("-----> " + step, flush=True)
+    code = subprocess.call(["/bin/sh", "-c", step], cwd=top)
+    if code:
+        print("-----> failed with exit code %d" % code, flush=True)
+        sys.exit(code)
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    for path, seen in files():
+        if before.get(path) != seen:
+            tar.add(path, arcname="app/" + os.path.relpath(path, top), recursive=False)
+data = base64.b64encode(buf.getvalue()).decode()
+print("SHIPWAY-LAYER-BEGIN-" + token, flush=True)
+for i in range(0, len(data), 4096):
+    print(data[i:i + 4096])
+print("SHIPWAY-LAYER-END-" + token, flush=True)
+"""
+
+#: Runs a pod of the image with this command; gives each line of its output to the
+#: callback and returns its exit code (``shipway.kube.pods.OneOff`` in a deploy).
+PodRunner = Callable[[list[str], Callable[[str], None]], int]
+
+
+@dataclass
+class _Output:
+    token: str
+    emit: Callable[[str], None]
+    encoded: list[str]
+    inside: bool = False
+    size: int = 0
+    tail: tuple[str, ...] = ()
+
+    def line(self, text: str) -> None:
+        if text == f"SHIPWAY-LAYER-BEGIN-{self.token}":
+            self.inside = True
+        elif text == f"SHIPWAY-LAYER-END-{self.token}":
+            self.inside = False
+        elif self.inside:
+            self.size += len(text)
+            if self.size > MAX_ENCODED:
+                raise ShipwayError("the build steps wrote more than 96 MiB under /app")
+            self.encoded.append(text)
+        else:
+            self.tail = (*self.tail[-9:], text)
+            self.emit(text)
+
+
+def build_layer(
+    image_digest: str,
+    steps: list[str],
+    config_vars: dict[str, str],
+    run_pod: PodRunner,
+    store: BlobStore,
+    emit: Callable[[str], None],
+) -> tuple[Layer, bool]:
+    """The layer of what ``steps`` write, run by ``run_pod`` in the image (cached)."""
+    key = hashlib.sha256(
+        content_hash([image_digest, steps, content_hash(config_vars)]).encode()
+    ).hexdigest()[:32]
+
+    def make() -> Layer:
+        output = _Output(secrets.token_hex(8), emit, [])
+        command = ["python3", "-c", SCRIPT, output.token, *steps]
+        code = run_pod(command, output.line)
+        if code != 0:
+            last = " | ".join(line.strip() for line in output.tail if line.strip())[-400:]
+            raise ShipwayError(
+                f"a build step failed (exit code {code}): {last or 'no output'}; fix it and "
+                "deploy again (the running release keeps serving)"
+            )
+        try:
+            data = base64.b64decode("".join(output.encoded), validate=True)
+        except binascii.Error:
+            raise ShipwayError("the build steps' output was cut short; deploy again") from None
+        return layer_from_tar(data, store)
+
+    return cached_layer(f"build-{key}", make, store)
+
+
+def layer_from_tar(data: bytes, store: BlobStore) -> Layer:
+    """A layer of the entries of a gzipped tar written under app/: regular files,
+    directories and links that stay inside /app; anything else is refused."""
+    with tempfile.TemporaryDirectory(prefix="shipway-build-") as tmp:
+        entries = _entries(data, Path(tmp))
+        return write_layer(with_parents(entries, owner=APP_UID), store)
+
+
+def _entries(data: bytes, tmp: Path) -> list[Entry]:
+    entries: list[Entry] = []
+    total = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for index, member in enumerate(tar):
+                if index >= MAX_MEMBERS:
+                    raise ShipwayError(f"the build steps wrote more than {MAX_MEMBERS} files")
+                name = _checked_name(member.name)
+                if member.isdir():
+                    entries.append(Entry(name, owner=APP_UID))
+                elif member.issym():
+                    link = _checked_link(name, member.linkname)
+                    entries.append(Entry(name, link=link, owner=APP_UID))
+                elif member.isfile():
+                    total += member.size
+                    if total > MAX_BYTES:
+                        raise ShipwayError("the build steps wrote more than 512 MiB under /app")
+                    entries.append(_file(tar, member, name, tmp / str(index)))
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ShipwayError(f"the build steps' output is not a valid archive ({exc})") from None
+    return entries
+
+
+def _file(tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, dest: Path) -> Entry:
+    source = tar.extractfile(member)
+    assert source is not None
+    with source, dest.open("wb") as out:
+        out.write(source.read(member.size))
+    return Entry(name, source=dest, executable=bool(member.mode & 0o111), owner=APP_UID)
+
+
+def _checked_name(name: str) -> str:
+    clean = posixpath.normpath(name)
+    if clean.startswith(("/", "..")) or not clean.startswith("app/") or "\0" in clean:
+        raise ShipwayError(f"the build steps' output names a path outside /app: {clean[:80]!r}")
+    return clean
+
+
+def _checked_link(name: str, target: str) -> str:
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+    if posixpath.isabs(target) or not resolved.startswith("app/"):
+        raise ShipwayError(f"the build steps made a link out of /app: {name[:80]!r}")
+    return target
