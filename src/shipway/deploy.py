@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from shipway import appstate, buildsteps, project, releases
 from shipway import objects as o
-from shipway.addons.versions import registry_tags, resolve_services, with_versions
+from shipway.addons.versions import K, registry_tags, resolve_services, with_versions
 from shipway.credentials import CredentialStore
 from shipway.detect import buildsteps as detect_steps
 from shipway.detect.plan import BuildPlan
@@ -35,6 +35,7 @@ from shipway.platform import load as load_platform
 from shipway.releases import Release
 from shipway.render import RenderOptions, render
 from shipway.render import app as app_objects
+from shipway.spec.model import Service
 from shipway.spec.overlay import with_added_addons
 
 
@@ -140,6 +141,20 @@ def deploy(
     return Outcome(outcome.release, outcome.url, built, warnings=ready.warnings)
 
 
+def addon_versions(
+    platform: Platform, services: Mapping[K, Service], running: Release | None
+) -> tuple[dict[str, str], list[str]]:
+    """Per addon, the tag it will run, found among the tags its repository offers (an
+    unpinned addon keeps the version ``running`` runs), and the warnings to show."""
+    resolved, warnings = resolve_services(
+        services,
+        platform.addon_images,
+        registry_tags(platform.insecure_registry),
+        running.addon_versions if running else {},
+    )
+    return {str(kind): s.version or "" for kind, s in resolved.items()}, warnings
+
+
 def _build_step(
     target: Target,
     proj: project.Project,
@@ -216,12 +231,7 @@ def _prepare(
     added = appstate.added_addons(target.client, target.namespace, target.app)
     proj = replace(proj, spec=with_added_addons(proj.spec, added, proj.sources))
     running = next((r for r in history if r.status == "succeeded"), None)
-    services, warnings = resolve_services(
-        proj.spec.services,
-        platform.addon_images,
-        registry_tags(platform.insecure_registry),
-        running.addon_versions if running else {},
-    )
+    versions, warnings = addon_versions(platform, proj.spec.services, running)
     plan = proj.plan
     choice = choose_base_image(
         platform, plan.python_version, plan.python_version_source, plan.python_constraint
@@ -232,7 +242,7 @@ def _prepare(
     return _Prepared(
         proj,
         parse(choice.image or plan.base_image, "base image"),
-        {kind: s.version or "" for kind, s in services.items()},
+        versions,
         warnings,
     )
 

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 from shipway import appstate, releases
 from shipway.addons import ADDONS
-from shipway.deploy import Outcome, Target, next_version, roll_out
+from shipway.deploy import (
+    Outcome,
+    Target,
+    addon_versions,
+    next_version,
+    platform_for,
+    roll_out,
+)
 from shipway.errors import ShipwayError
 from shipway.image.progress import Progress, Silent
 from shipway.kube import store
@@ -151,11 +158,15 @@ def _release(
 ) -> Outcome:
     env = appstate.config_vars(target.client, target.namespace, target.app)
     spec = base.spec.model_copy(update={"services": services})
+    versions, warnings = addon_versions(platform_for(target.client, {}), services, base)
+    for warning in warnings:
+        (progress or Silent()).step(f"warning: {warning}")
     release = base.model_copy(
         update={
             "version": next_version(target),
             "description": description,
             "spec": spec,
+            "addon_versions": versions,
             "spec_hash": content_hash(spec.model_dump(mode="json")),
             "created": releases.now(),
             "by": releases.who(),

@@ -93,10 +93,12 @@ def test_lifecycle_errors_are_one_line(platform: Env, new_app: NewApp) -> None:
 def test_a_web_process_bound_to_loopback_fails_at_once_with_the_fix(
     platform: Env, new_app: NewApp
 ) -> None:
-    app, _ = new_app("hello", "processes:\n  web: gunicorn --bind 127.0.0.1:$PORT app:app\n")
+    app, _ = new_app(
+        "hello", "processes:\n  web: flask --app app run --host 127.0.0.1 --port $PORT\n"
+    )
     started = time.monotonic()
     failed = deploy(platform, app, timeout=180)
     assert failed["exit"] == 1 and failed["status"] == "failed", failed
     assert "listens on 127.0.0.1:5000 (its log says so)" in failed["reason"]
-    assert "bind 0.0.0.0:$PORT" in failed["reason"]
+    assert "flask run --host 0.0.0.0" in failed["reason"]
     assert time.monotonic() - started < 90  # not the startup probe's two minutes
