@@ -23,7 +23,7 @@ def inside(app_dir: Path, file: Path) -> bool:
     try:
         real = file.resolve()
         return real.is_relative_to(app_dir.resolve()) and real.is_file()
-    except (OSError, RuntimeError):  # a symlink loop resolves to neither
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL in the name
         return False
 
 
