@@ -61,7 +61,7 @@ def candidates(app_dir: Path) -> list[str]:
     """The usual files first, then packages at the top, then packages under ``src/``."""
     found = [rel for rel in CANDIDATES if (app_dir / rel).is_file()]
     for base in ("", "src/"):
-        packages = sorted(p for p in (app_dir / base).glob("*/") if _package_dir(p))
+        packages = sorted(p for p in (app_dir / base).glob("*/") if package_dir(p))
         for package in packages:
             for name in PACKAGE_FILES:
                 rel = f"{base}{package.name}/{name}"
@@ -70,7 +70,7 @@ def candidates(app_dir: Path) -> list[str]:
     return found
 
 
-def _package_dir(path: Path) -> bool:
+def package_dir(path: Path) -> bool:
     return path.is_dir() and path.name.isidentifier() and path.name not in NOT_APP_DIRS
 
 

@@ -3,7 +3,7 @@
 Flask and Django apps get gunicorn (WSGI), FastAPI/Starlette/Quart/Litestar apps get
 uvicorn (ASGI), bound to ``$PORT``; a Django project with only an ASGI entry point gets
 the ASGI server it depends on (daphne or uvicorn); other apps run ``python app.py``
-(or ``main.py``).
+(or ``main.py``, ``server.py``), else their package's ``python -m pkg``.
 """
 
 from __future__ import annotations
@@ -66,6 +66,18 @@ def web_command(app_dir: Path, deps: Dependencies) -> WebCommand | None:
     for script in SCRIPTS:
         if files.inside(app_dir, app_dir / script):
             return WebCommand(None, f"python {script}")
+    main = _main_package(app_dir)
+    return WebCommand(None, f"python -m {main}") if main else None
+
+
+def _main_package(app_dir: Path) -> str | None:
+    """A package run as ``python -m pkg`` (its ``__main__.py``), at the top or in ``src/``
+    (installed, as a pyproject project is)."""
+    for base in ("", "src/"):
+        for main in sorted((app_dir / base).glob("*/__main__.py")):
+            package = main.parent.name
+            if appobject.package_dir(main.parent) and files.inside(app_dir, main):
+                return package
     return None
 
 
