@@ -16,6 +16,8 @@ from shipway.errors import SpecError
 from shipway.spec import yamlfile
 
 MAX_BYTES = 256 * 1024
+#: Requirement files pinned with hashes (``pip-compile --generate-hashes``) run long.
+MAX_REQUIREMENTS_BYTES = 4 * 1024 * 1024
 
 
 def inside(app_dir: Path, file: Path) -> bool:
@@ -39,22 +41,20 @@ def app_file(app_dir: Path, rel: str) -> Path | None:
     return file
 
 
-def text(app_dir: Path, rel: str) -> str | None:
+def text(app_dir: Path, rel: str, limit: int = MAX_BYTES) -> str | None:
     """The UTF-8 text of ``rel``, or ``None`` when the app has no such file."""
     file = app_file(app_dir, rel)
-    return None if file is None else read(file, rel)
+    return None if file is None else read(file, rel, limit)
 
 
-def read(file: Path, label: str) -> str:
+def read(file: Path, label: str, limit: int = MAX_BYTES) -> str:
     try:
         with file.open("rb") as stream:
-            raw = stream.read(MAX_BYTES + 1)
+            raw = stream.read(limit + 1)
     except OSError:
         raise SpecError(label, None, "cannot be read", "check the file's permissions") from None
-    if len(raw) > MAX_BYTES:
-        raise SpecError(
-            label, None, f"is larger than {MAX_BYTES // 1024} KiB", "keep it to its settings"
-        )
+    if len(raw) > limit:
+        raise SpecError(label, None, f"is larger than {limit // 1024} KiB", "make it smaller")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -17,7 +17,7 @@ DEFAULT_PORT = 5000
 
 def dependencies(app_dir: Path) -> Dependencies:
     """The first dependency file found, as Heroku's buildpack looks for them."""
-    requirements = files.text(app_dir, "requirements.txt")
+    requirements = files.text(app_dir, "requirements.txt", files.MAX_REQUIREMENTS_BYTES)
     if requirements is not None:
         names = _requirement_names(requirements.splitlines())
         return Dependencies(kind="requirements", file="requirements.txt", names=names)
