@@ -126,6 +126,7 @@ def test_platform_files(
         ('[env]\nPORT = "8081"\n', 8081),
         ('[[services]]\ninternal_port = 8082\nprocesses = ["app"]\n', 8082),
         ("[http_service]\ninternal_port = 8083\n", 8083),
+        ('[[services]]\ninternal_port = 8085\n[[services.http_checks]]\npath = "/hc"\n', 8085),
     ],
 )
 def test_fly_ports_for_a_detected_command(tmp_path: Path, fly: str, port: int) -> None:
@@ -249,7 +250,9 @@ def test_odd_values_are_ignored(tmp_path: Path, deploy: object) -> None:
         ("FROM scratch\nEXPOSE 99999\n", 5000, None),
     ],
 )
-def test_own_dockerfile(tmp_path: Path, dockerfile: str, port: int, command: list[str] | None) -> None:
+def test_own_dockerfile(
+    tmp_path: Path, dockerfile: str, port: int, command: list[str] | None
+) -> None:
     plan = plan_of(tmp_path, {"Dockerfile": dockerfile})
     assert (plan.dockerfile, web_command(plan), plan.web_command_source) == (
         "Dockerfile",
@@ -287,3 +290,9 @@ def test_dockerfile_with_fly_toml_takes_flys_port(tmp_path: Path) -> None:
     files = {"Dockerfile": "FROM x\nCMD gunicorn app:app\n", "fly.toml": FLY}
     plan = plan_of(tmp_path, files)
     assert (web_command(plan), plan.port, plan.release) == (None, 8080, "python manage.py migrate")
+
+
+def test_fly_services_health_check(tmp_path: Path) -> None:
+    fly = '[[services]]\ninternal_port = 8085\n[[services.http_checks]]\npath = "/hc"\n'
+    plan = plan_of(tmp_path, {"fly.toml": fly, "app.py": FLASK_APP})
+    assert (plan.port, plan.healthcheck) == (8085, "/hc")

@@ -28,6 +28,7 @@ POETRY = '[tool.poetry]\nname = "x"\n[tool.poetry.dependencies]\npython = "{}"\n
         # .python-version: pyenv's and uv's forms
         ({".python-version": "3.13\n"}, "3.13", ".python-version", None),
         ({".python-version": "3.13"}, "3.13", ".python-version", None),
+        ({".python-version": "\ufeff3.11\r\n"}, "3.11", ".python-version", None),
         (
             {".python-version": "# pinned for prod\n\n  3.12.4  \n"},
             "3.12.4",

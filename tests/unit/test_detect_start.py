@@ -331,6 +331,10 @@ def test_gunicorn_config_outside_the_app_is_not_read(tmp_path: Path) -> None:
         ),
         ({"Procfile": "web: gunicorn -b 0.0.0.0:9000 app:app\n"}, 9000, "web command"),
         ({"Procfile": "web: fastapi run\n"}, 8000, "fastapi default"),
+        ({"Procfile": "web: uvicorn m:a --host 0.0.0.0\n"}, 8000, "uvicorn default"),
+        ({"Procfile": "web: waitress-serve app:app\n"}, 8080, "waitress default"),
+        ({"Procfile": "web: python -m http.server\n"}, 8000, "http.server default"),
+        ({"Procfile": "web: python -m http.server 8001\n"}, 8001, "web command"),
         ({"Procfile": "web: gunicorn app:app\n"}, 5000, "default"),
         (
             {"Procfile": "web: python app.py\n", "app.py": "app.run(host='0.0.0.0', port=8081)\n"},
@@ -394,6 +398,18 @@ def test_a_fixed_port_wins_over_a_declared_one(tmp_path: Path) -> None:
     assert plan.warnings == [
         "app spec declares port 8000 but the web command listens on 9000; Shipway uses 9000 "
         "(to follow PORT, start gunicorn with e.g. --bind 0.0.0.0:$PORT)"
+    ]
+
+
+def test_a_server_default_port_wins_over_a_declared_one(tmp_path: Path) -> None:
+    plan = plan_of(
+        tmp_path,
+        {"shipway.yaml": "name: a\nport: 5000\n", "Procfile": "web: uvicorn m:a --host 0.0.0.0\n"},
+    )
+    assert (plan.port, plan.port_source) == (8000, "uvicorn default")
+    assert plan.warnings == [
+        "app spec declares port 5000 but uvicorn listens on its default port 8000; Shipway uses "
+        "8000 (to follow PORT, start uvicorn with e.g. --host 0.0.0.0 --port $PORT)"
     ]
 
 

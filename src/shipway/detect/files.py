@@ -56,7 +56,7 @@ def read(file: Path, label: str, limit: int = MAX_BYTES) -> str:
     if len(raw) > limit:
         raise SpecError(label, None, f"is larger than {limit // 1024} KiB", "make it smaller")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # Windows editors start files with a BOM
     except UnicodeDecodeError:
         raise SpecError(label, None, "cannot be read as UTF-8 text", "save it as UTF-8") from None
 

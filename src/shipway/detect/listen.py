@@ -33,6 +33,8 @@ class Listen:
     server: str
     #: A fixed port: written in the command or config, or the server's default.
     port: int | None = None
+    #: ``port`` is the server's default, not written anywhere.
+    default_port: bool = False
     #: Listens on ``$PORT``, which Shipway sets to the plan's port.
     reads_port: bool = False
     #: The address bound (``0.0.0.0``, ``::``, ``127.0.0.1``); ``None`` when unknown.
@@ -139,17 +141,24 @@ def bound(server: str, binds: list[str], ctx: Context, how: Bound) -> Listen:
         addresses.append(split_address(bind, how.default_port))
     reachable = [a for a in addresses if not is_loopback(a[0])] or addresses
     host, port = reachable[0]
-    return port_listen(server, host or "0.0.0.0", port, how.fix, how.workers)
+    return port_listen(server, host or "0.0.0.0", port, how.fix, workers=how.workers)
 
 
 def port_listen(
-    server: str, host: str | None, port: str, fix: str, workers: int | None = None
+    server: str,
+    host: str | None,
+    port: str | None,
+    fix: str,
+    default: str = "",
+    workers: int | None = None,
 ) -> Listen:
-    """A ``Listen`` from a host and port as written: digits, ``$PORT`` or unknowable."""
+    """A ``Listen`` from a host and port as written (digits, ``$PORT`` or unknowable);
+    ``port`` ``None``: the server's ``default``."""
     host = None if host is None or UNKNOWN in host else host
     if port == PORT_REF:
         return Listen(server, reads_port=True, host=host, workers=workers, fix=fix)
-    return Listen(server, port=port_number(port), host=host, workers=workers, fix=fix)
+    number = port_number(port if port is not None else default)
+    return Listen(server, number, port is None, host=host, workers=workers, fix=fix)
 
 
 def int_value(text: str | None) -> int | None:

@@ -130,9 +130,14 @@ def _fly(app_dir: Path, name: str) -> Hints | None:
     if data is None:
         return None
     http = files.table(data, "http_service")
-    services = [s for s in data.get("services") or [] if isinstance(s, dict)]
+    services = [s for s in _list(data.get("services")) if isinstance(s, dict)]
     port = http.get("internal_port") or (services[0].get("internal_port") if services else None)
-    checks = [c for c in http.get("checks") or [] if isinstance(c, dict) and c.get("path")]
+    service_checks = services[0].get("http_checks") if services else None
+    checks = [
+        check
+        for check in [*_list(http.get("checks")), *_list(service_checks)]
+        if isinstance(check, dict) and check.get("path")
+    ]
     return _hints(
         name,
         _fly_command(data, http),
@@ -153,6 +158,10 @@ def _fly_command(data: dict[str, Any], http: dict[str, Any]) -> Any:
     if len(processes) == 1:
         return next(iter(processes.values()))
     return files.table(data, "experimental").get("cmd")
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _app_engine(app_dir: Path, name: str) -> Hints | None:

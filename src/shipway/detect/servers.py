@@ -108,9 +108,9 @@ def _host_port(
     if socket is not None:
         raise not_tcp(ctx, name, socket)
     host = last(pairs, "--host") or _env(simple, ctx, f"{prefix}_HOST") or host
-    port = last(pairs, "--port") or _env(simple, ctx, f"{prefix}_PORT") or port
+    given = last(pairs, "--port") or _env(simple, ctx, f"{prefix}_PORT")
     workers = int_value(last(pairs, "--workers"))
-    return port_listen(name, host, port, HOST_PORT_FIX, workers)
+    return port_listen(name, host, given, HOST_PORT_FIX, port, workers)
 
 
 def _uvicorn(simple: Simple, ctx: Context) -> Listen:
@@ -135,7 +135,7 @@ def _daphne(simple: Simple, ctx: Context) -> Listen:
         if not tcp:
             raise not_tcp(ctx, "daphne", socket or "an endpoint")
         host, port = tcp[0]
-    return port_listen("daphne", host or "127.0.0.1", port or "8000", "-b 0.0.0.0 -p $PORT")
+    return port_listen("daphne", host or "127.0.0.1", port, "-b 0.0.0.0 -p $PORT", "8000")
 
 
 def _endpoint(text: str) -> tuple[str, str] | None:
@@ -161,7 +161,7 @@ def _waitress(simple: Simple, ctx: Context) -> Listen:
         host, port = reachable[0]
         return port_listen("waitress", "0.0.0.0" if host == "*" else host, port, fix)
     host = last(pairs, "--host") or "0.0.0.0"
-    return port_listen("waitress", host, last(pairs, "--port") or "8080", fix)
+    return port_listen("waitress", host, last(pairs, "--port"), fix, "8080")
 
 
 def _flask(simple: Simple, ctx: Context) -> Listen | None:
@@ -171,8 +171,8 @@ def _flask(simple: Simple, ctx: Context) -> Listen | None:
     if positional[:1] != ["run"]:
         return None
     host = last(pairs, "--host", "-h") or _env(simple, ctx, "FLASK_RUN_HOST") or "127.0.0.1"
-    port = last(pairs, "--port", "-p") or _env(simple, ctx, "FLASK_RUN_PORT") or "5000"
-    return port_listen("flask run", host, port, HOST_PORT_FIX)
+    port = last(pairs, "--port", "-p") or _env(simple, ctx, "FLASK_RUN_PORT")
+    return port_listen("flask run", host, port, HOST_PORT_FIX, "5000")
 
 
 def _fastapi(simple: Simple, ctx: Context) -> Listen | None:
@@ -184,7 +184,7 @@ def _fastapi(simple: Simple, ctx: Context) -> Listen | None:
     host = last(pairs, "--host") or default_host
     port = last(pairs, "--port")
     if port is None:
-        return Listen("fastapi", port=8000, reads_port=True, host=host, fix=HOST_PORT_FIX)
+        return Listen("fastapi", 8000, True, reads_port=True, host=host, fix=HOST_PORT_FIX)
     return port_listen("fastapi", host, port, HOST_PORT_FIX)
 
 
@@ -195,14 +195,15 @@ def _streamlit(simple: Simple, ctx: Context) -> Listen | None:
     host = last(pairs, "--server.address") or _env(simple, ctx, "STREAMLIT_SERVER_ADDRESS")
     port = last(pairs, "--server.port") or _env(simple, ctx, "STREAMLIT_SERVER_PORT")
     fix = "--server.address 0.0.0.0 --server.port $PORT"
-    return port_listen("streamlit", host or "0.0.0.0", port or "8501", fix)
+    return port_listen("streamlit", host or "0.0.0.0", port, fix, "8501")
 
 
 def _http_server(simple: Simple, ctx: Context) -> Listen:
     valued = frozenset({"-b", "--bind", "-d", "--directory", "-p", "--protocol"})
     pairs, positional = options(simple.args, valued)
     host = last(pairs, "-b", "--bind") or "0.0.0.0"
-    return port_listen("http.server", host, (positional or ["8000"])[0], "--bind 0.0.0.0")
+    port = positional[0] if positional else None
+    return port_listen("http.server", host, port, "--bind 0.0.0.0", "8000")
 
 
 def _runserver(args: list[str]) -> Listen:
@@ -211,9 +212,9 @@ def _runserver(args: list[str]) -> Listen:
     ipv6 = any(name in ("-6", "--ipv6") for name, _ in pairs)
     default_host = "::1" if ipv6 else "127.0.0.1"
     address = positional[1] if len(positional) > 1 else ""
-    host, port = split_address(address, "8000") if ":" in address else ("", address or "8000")
+    host, port = split_address(address, "8000") if ":" in address else ("", address or None)
     host = "0.0.0.0" if host == "0" else host or default_host
-    return port_listen("runserver", host, port, "runserver 0.0.0.0:$PORT")
+    return port_listen("runserver", host, port, "runserver 0.0.0.0:$PORT", "8000")
 
 
 def _python(simple: Simple, ctx: Context) -> Listen | None:

@@ -106,16 +106,7 @@ def _port(
         default = (listen.port, f"{listen.server} default") if listen.port else None
         port, source = declared or default or (DEFAULT_PORT, "default")
     else:
-        script = listen.script if listen else None
-        in_source = python.port_in_source(app_dir, script) if script else None
-        port, source = (
-            declared
-            or ((in_source, "source") if in_source else None)
-            or (
-                DEFAULT_PORT,
-                "default",
-            )
-        )
+        port, source = declared or _in_source(app_dir, listen) or (DEFAULT_PORT, "default")
     if listen is not None and listen.loopback:
         warnings.append(
             f"web listens on {listen.host}:{port} only, which a Service cannot reach; "
@@ -124,14 +115,28 @@ def _port(
     return port, source, warnings
 
 
+def _in_source(app_dir: Path, listen: Listen | None) -> tuple[int, str] | None:
+    """``python app.py``: a port its source names (``app.run(port=8081)``)."""
+    script = listen.script if listen else None
+    found = python.port_in_source(app_dir, script) if script else None
+    return (found, "source") if found else None
+
+
 def _fixed(
     listen: Listen, declared: tuple[int, str] | None, warnings: list[str]
 ) -> tuple[int, str]:
     """A port the command fixes wins: the app listens there whatever ``PORT`` says."""
     port = listen.port or DEFAULT_PORT
+    if listen.default_port:
+        how, source = (
+            f"{listen.server} listens on its default port {port}",
+            f"{listen.server} default",
+        )
+    else:
+        how, source = f"the web command listens on {port}", "web command"
     if declared and declared[0] != port:
         warnings.append(
-            f"{declared[1]} declares port {declared[0]} but the web command listens on {port}; "
-            f"Shipway uses {port} (to follow PORT, start {listen.server} with e.g. {listen.fix})"
+            f"{declared[1]} declares port {declared[0]} but {how}; Shipway uses {port} "
+            f"(to follow PORT, start {listen.server} with e.g. {listen.fix})"
         )
-    return port, "web command"
+    return port, source
