@@ -284,6 +284,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", 3))
             None,
         ),
         ("gunicorn -w ${WEB_CONCURRENCY:-5} app:app", {}, 5000, "0.0.0.0", 5),
+        ("gunicorn --paste production.ini -b :7005", {}, 7005, "0.0.0.0", None),
     ],
 )
 def test_gunicorn_config_files(

@@ -54,7 +54,7 @@ def listen(simple: Simple, ctx: Context) -> Listen:
         found = bound("gunicorn", config.bind, in_file, Bound(DEFAULT_PORT, FIX, workers, "bind"))
     else:  # gunicorn's default when PORT is set
         found = Listen("gunicorn", reads_port=True, host="0.0.0.0", workers=workers, fix=FIX)
-    if apps or config.wsgi_app:
+    if apps or config.wsgi_app or last(pairs, "--paste") is not None:
         return found
     return replace(found, notes=(f"{ctx.origin}: gunicorn is given no app; {NO_APP}",))
 
