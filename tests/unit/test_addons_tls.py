@@ -21,7 +21,9 @@ from shipway.addons.tls import (
     ensure_tls,
     from_credentials,
     generate,
+    host,
     secret_name,
+    usable,
 )
 from shipway.spec.model import Service
 from tests.helpers.pss import violations
@@ -176,3 +178,16 @@ def test_the_secret_holds_the_pems() -> None:
     secret = rendered("postgresql", PAIR)["Secret/shop-postgresql-tls"]
     decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert decoded == {"tls.crt": PAIR.cert, "tls.key": PAIR.key}
+
+
+def test_a_long_host_keeps_every_name_in_the_sans_and_a_short_cn() -> None:
+    """An app name of 40 characters in a namespace as long passes X.509's 64-character CN."""
+    app = "a" * 40
+    name = host(app, "postgresql", app)
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    pair = generate(name, now)
+    cert = x509.load_pem_x509_certificate(pair.cert.encode())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert name in sans.get_values_for_type(x509.DNSName)
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == f"{app}-postgresql"
+    assert usable(pair, name, now)

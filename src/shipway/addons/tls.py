@@ -87,10 +87,16 @@ def ensure_tls(
     return entries
 
 
+def common_name(name: str) -> str:
+    """X.509 caps a CN at 64 characters, and a long app name in a long namespace passes
+    that: then the CN is the Service's own name (clients check the SANs, which hold all)."""
+    return name if len(name) <= 64 else name.split(".", maxsplit=1)[0][:64]
+
+
 def generate(name: str, now: dt.datetime) -> TlsPair:
-    """A self-signed certificate for host ``name`` (its CN and first SAN), P-256."""
+    """A self-signed certificate for host ``name`` (its first SAN, and CN), P-256."""
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name(name))])
     short = name.removesuffix(".svc")
     public = key.public_key()
     cert = (
@@ -132,6 +138,6 @@ def usable(pair: TlsPair, name: str, now: dt.datetime) -> bool:
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return (
         key.public_key() == cert.public_key()
-        and [n.value for n in names] == [name]
+        and [n.value for n in names] == [common_name(name)]
         and cert.not_valid_after_utc - RENEW > now
     )
