@@ -236,7 +236,7 @@ def _prepare(
     choice = choose_base_image(
         platform, plan.python_version, plan.python_version_source, plan.python_constraint
     )
-    warnings += [choice.warning] if choice.warning else []
+    warnings = [*plan.warnings, *warnings, *([choice.warning] if choice.warning else [])]
     for warning in warnings:
         progress.step(f"warning: {warning}")
     return _Prepared(

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.table import Table
+from rich.text import Text
 
 from shipway import __version__, project
 from shipway.cli.common import JsonFlag, app, err, out, print_json
@@ -87,6 +88,8 @@ def inspect_cmd(app_dir: AppDir, as_json: JsonFlag = False) -> None:
     table.add_row("addons", ", ".join(spec["services"]) or "none")
     table.add_row("config vars", ", ".join(spec["env"]) or "none")
     out.print(table)
+    for warning in proj.plan.warnings:
+        err.print(Text(f"warning: {warning}", style="yellow"))
 
 
 @app.command("version")

@@ -13,6 +13,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from shipway.cli.common import err
 
@@ -43,8 +44,11 @@ class RichProgress:
         self._progress.stop()
 
     def step(self, text: str) -> None:
+        """One line, printed literally: steps carry app output (build steps, warnings)
+        that must not be read as markup nor reach the terminal as control sequences."""
         if self.enabled:
-            self._progress.console.print(f"[dim]•[/] {text}", highlight=False)
+            literal = "".join(c if c.isprintable() else " " for c in text)
+            self._progress.console.print(Text.assemble(("• ", "dim"), literal), highlight=False)
 
     def transfer(self, label: str, total: int) -> Callable[[int], None]:
         task = self._progress.add_task(f"  {label}", total=total)

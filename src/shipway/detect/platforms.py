@@ -176,6 +176,17 @@ def _app_engine(app_dir: Path, name: str) -> Hints | None:
     return _hints(name, data.get("entrypoint"), None, None, None)
 
 
+def app_engine_python(app_dir: Path) -> str | None:
+    """App Engine's ``runtime: python313`` as a version (``3.13``); None otherwise."""
+    try:
+        data = files.yaml_file(app_dir, "app.yaml")
+    except SpecError:
+        return None
+    runtime = data.get("runtime") if isinstance(data, dict) else None
+    match = re.fullmatch(r"python3(\d{1,2})", runtime) if isinstance(runtime, str) else None
+    return f"3.{match.group(1)}" if match else None
+
+
 Reader = Callable[[Path, str], Hints | None]
 READERS: tuple[tuple[str, Reader], ...] = (
     ("railway.json", _railway),

@@ -2,7 +2,8 @@
 
 Precedence of the preferred version, as Heroku's buildpack and pyenv/uv see it:
 the app spec → ``runtime.txt`` → ``.python-version`` → ``.tool-versions`` (asdf) →
-``Pipfile`` → ``requires-python``/Poetry's ``python`` → the default. The constraint is
+``Pipfile`` → App Engine's ``app.yaml`` (``runtime: python313``) → ``requires-python``/
+Poetry's ``python`` → the default. The constraint is
 what ``requires-python``, Poetry's ``python`` and the Pipfile allow together; the
 platform uses both to pick a base image (``allowed_minors``).
 """
@@ -16,14 +17,16 @@ from pathlib import Path
 from packaging.specifiers import SpecifierSet
 from pydantic import ValidationError
 
-from shipway.detect import constraints, files
+from shipway.detect import constraints, files, platforms
 from shipway.detect import pyversion as pv
 from shipway.errors import Location, SpecError, validation_message
 from shipway.spec.model import SUPPORTED_PYTHON, AppSpec, Runtime
 
 DEFAULT_PYTHON = "3.12"
 #: Sources whose version is an exact request: the base image may only be newer.
-PINNED = frozenset({"app spec", "runtime.txt", ".python-version", ".tool-versions", "Pipfile"})
+PINNED = frozenset(
+    {"app spec", "runtime.txt", ".python-version", ".tool-versions", "Pipfile", "app.yaml"}
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ def choose(app_dir: Path, spec: AppSpec) -> PythonChoice:
     pipfile = constraints.pipfile_version(app_dir)
     if pipfile:
         return _checked_choice(pipfile, "Pipfile", allowed)
+    app_engine = platforms.app_engine_python(app_dir)
+    if app_engine:
+        return _checked_choice(app_engine, "app.yaml", allowed)
     return _from_constraint(allowed)
 
 

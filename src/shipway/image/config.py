@@ -21,7 +21,8 @@ def image_config(
     inner = dict(base.get("config") or {})
     env = _env(inner.get("Env") or [], plan.port)
     inner.pop("Entrypoint", None)  # the command below is the whole command line
-    argv = plan.web.argv if plan.web else None
+    # An app's own Dockerfile gives the command when the daemonless builder builds it.
+    argv = (plan.web.argv if plan.web else None) or plan.dockerfile_command
     inner |= {
         "Env": env,
         "Cmd": argv or inner.get("Cmd") or ["python3"],
