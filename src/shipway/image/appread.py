@@ -15,7 +15,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from shipway.detect import files
+from shipway.detect.files import table
 from shipway.errors import SpecError
+
+__all__ = ["contained", "digest_path", "read_json", "read_text", "read_toml", "table"]
 
 #: Lock files of large apps reach a few MiB; nothing legitimate comes near this.
 MAX_BYTES = 16 * 1024 * 1024
@@ -43,19 +47,9 @@ def read_text(root: Path, rel: str, limit: Path | None = None) -> str:
     file = root / rel
     if contained(root, ".", rel, limit) is None:
         raise SpecError(rel, None, "is outside the app directory", "keep the file inside it")
-    try:
-        with file.open("rb") as stream:
-            raw = stream.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise SpecError(rel, None, "does not exist", "add it, or remove what names it") from None
-    except OSError:
-        raise SpecError(rel, None, "cannot be read", "check the file's permissions") from None
-    if len(raw) > MAX_BYTES:
-        raise SpecError(rel, None, f"is larger than {MAX_BYTES >> 20} MiB", "trim it")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise SpecError(rel, None, "cannot be read as UTF-8 text", "save it as UTF-8") from None
+    if not file.exists():
+        raise SpecError(rel, None, "does not exist", "add it, or remove what names it")
+    return files.read(file, rel, MAX_BYTES)
 
 
 def read_toml(root: Path, rel: str) -> dict[str, Any]:
@@ -70,13 +64,6 @@ def read_json(root: Path, rel: str) -> Any:
         return json.loads(read_text(root, rel))
     except (json.JSONDecodeError, RecursionError):
         raise SpecError(rel, None, "is not valid JSON", "fix its syntax") from None
-
-
-def table(data: Any, *keys: str) -> dict[str, Any]:
-    """``data[k1][k2]…`` when every level is a mapping, else ``{}``."""
-    for key in keys:
-        data = data.get(key) if isinstance(data, dict) else None
-    return data if isinstance(data, dict) else {}
 
 
 def digest_path(
