@@ -18,6 +18,8 @@ from shipway.buildsteps import build_layer, layer_from_tar
 from shipway.detect import buildsteps as detect_steps
 from shipway.errors import ShipwayError
 from shipway.image.blobs import BlobStore
+from shipway.image.dockerfile import dockerfile
+from shipway.project import load
 from shipway.spec.model import AppSpec
 
 
@@ -137,3 +139,12 @@ def test_output_that_reaches_out_of_app_is_refused(
 def test_output_that_is_not_an_archive_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ShipwayError, match="not a valid archive"):
         layer_from_tar(base64.b64decode("aGVsbG8="), BlobStore(tmp_path / "blobs"))
+
+
+def test_the_generated_dockerfile_runs_the_build_steps_as_the_app(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("django==5.1.4\ngunicorn==23.0.0\n")
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "Procfile").write_text("web: gunicorn site.wsgi\n")
+    lines = dockerfile(load(tmp_path, "site").plan).splitlines()
+    user = lines.index("USER 10001:10001")
+    assert lines[user + 1] == f"RUN {detect_steps.COLLECTSTATIC}"

@@ -46,6 +46,8 @@ def dockerfile(
         *install,
         f"COPY --chown={APP_UID}:{APP_UID} {src or '.'} .",
         f"USER {APP_UID}:{APP_UID}",
+        # The app's build steps (collectstatic…), as the app's user, like a deploy runs them.
+        *(f"RUN {step}" for step in plan.build_steps),
         f"EXPOSE {plan.port}",
     ]
     argv = plan.web.argv if plan.web else None
