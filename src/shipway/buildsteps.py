@@ -25,10 +25,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipway import objects as o
 from shipway.errors import ShipwayError
 from shipway.image.blobs import BlobStore
 from shipway.image.layer import Entry, Layer, cached_layer, with_parents, write_layer
+from shipway.kube import store
+from shipway.kube.client import Client
+from shipway.kube.pods import OneOff
 from shipway.objects import APP_UID, content_hash
+from shipway.project import Project
+from shipway.render import app as app_objects
 
 #: Bounds on what a build step may hand back.
 MAX_ENCODED = 128 << 20
@@ -179,3 +185,33 @@ def _checked_link(name: str, target: str) -> str:
     if posixpath.isabs(target) or not resolved.startswith("app/"):
         raise ShipwayError(f"the build steps made a link out of /app: {name[:80]!r}")
     return target
+
+
+def pod_runner(
+    client: Client,
+    namespace: str,
+    proj: Project,
+    image: str,
+    config_vars: dict[str, str],
+    timeout: float,
+) -> PodRunner:
+    """Runs a command in a one-off pod of ``image`` with the config vars (kept in a Secret
+    of their own for the pod's life) on a writable /app."""
+    spec = proj.spec.model_copy(update={"read_only": False})
+
+    def run(command: list[str], emit: Callable[[str], None]) -> int:
+        store.apply(client, app_objects.namespace(spec, namespace), f"create {namespace}")
+        env_name = f"{spec.name}-build-env"
+        labels = o.labels(spec.name, spec.name, "build")
+        store.apply(
+            client, o.secret(env_name, namespace, labels, config_vars), "keep the build's vars"
+        )
+        try:
+            ctx = app_objects.AppContext(spec, proj.plan, namespace, image, "", env_secret=env_name)
+            pod = app_objects.one_off_pod(ctx, f"{spec.name}-build-{secrets.token_hex(3)}", command)
+            return OneOff(client, pod).run(emit, timeout)
+        finally:
+            what = "delete the build's config vars"
+            store.delete_if_present(client, "Secret", env_name, namespace, what)
+
+    return run

@@ -3,17 +3,15 @@ prune → wait → record, and an automatic rollback to the last good release on
 
 from __future__ import annotations
 
-import secrets
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from shipway import appstate, buildsteps, project, releases
-from shipway import objects as o
 from shipway.addons.versions import K, registry_tags, resolve_services, with_versions
 from shipway.credentials import CredentialStore
 from shipway.detect import buildsteps as detect_steps
@@ -27,14 +25,12 @@ from shipway.image.reference import Reference, parse
 from shipway.kube import store
 from shipway.kube.apply import apply_all, prune
 from shipway.kube.client import Client, connect
-from shipway.kube.pods import OneOff
 from shipway.kube.rollout import RolloutFailed, Workload, running, wait, wait_job
 from shipway.objects import Obj, content_hash
 from shipway.platform import Platform, choose_base_image
 from shipway.platform import load as load_platform
 from shipway.releases import Release
 from shipway.render import RenderOptions, render
-from shipway.render import app as app_objects
 from shipway.spec.model import Service
 from shipway.spec.overlay import with_added_addons
 
@@ -169,45 +165,14 @@ def _build_step(
 
     def run(digest: str) -> tuple[Layer, bool]:
         progress.step(f"build steps: {'; '.join(steps)}")
-        image = f"{repository}@{digest}"
-
-        def run_pod(command: list[str], emit: Callable[[str], None]) -> int:
-            return _run_build_pod(target, proj, image, config_vars, command, emit, timeout)
-
+        run_pod = buildsteps.pod_runner(
+            target.client, target.namespace, proj, f"{repository}@{digest}", config_vars, timeout
+        )
         return buildsteps.build_layer(
             digest, steps, config_vars, run_pod, BlobStore(), progress.step
         )
 
     return run
-
-
-def _run_build_pod(
-    target: Target,
-    proj: project.Project,
-    image: str,
-    config_vars: dict[str, str],
-    command: list[str],
-    emit: Callable[[str], None],
-    timeout: float,
-) -> int:
-    """A one-off pod of ``image`` running ``command`` with the config vars (kept in a
-    Secret of its own for the pod's life) on a writable /app."""
-    spec = proj.spec.model_copy(update={"read_only": False})
-    apply_all(target.client, [app_objects.namespace(spec, target.namespace)])
-    env_name = f"{spec.name}-build-env"
-    labels = o.labels(spec.name, spec.name, "build")
-    env = o.secret(env_name, target.namespace, labels, config_vars)
-    store.apply(target.client, env, "save the build's config vars")
-    try:
-        ctx = app_objects.AppContext(
-            spec, proj.plan, target.namespace, image, "", env_secret=env_name
-        )
-        name = f"{spec.name}-build-{secrets.token_hex(3)}"
-        pod = app_objects.one_off_pod(ctx, name, command)
-        return OneOff(target.client, pod).run(emit, timeout)
-    finally:
-        what = "delete the build's config vars"
-        store.delete_if_present(target.client, "Secret", env_name, target.namespace, what)
 
 
 @dataclass(frozen=True)
