@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from shipway.credentials import CredentialStore
 from shipway.detect import BuildPlan, detect
 from shipway.errors import ShipwayError
-from shipway.image.aptfile import read_aptfile
 from shipway.image.dockerfile import dockerfile
 from shipway.objects import Obj
 from shipway.render import RenderOptions, render, secrets_needed
@@ -75,5 +74,4 @@ def render_project(project: Project, options: RenderOptions, store: CredentialSt
     credentials = store.ensure(namespace, project.spec.name, secrets_needed(project.spec))
     objects = render(project.spec, project.plan, options, credentials)
     own = project.plan.dockerfile is not None
-    aptfile = bool(read_aptfile(project.app_dir))
-    return Rendered(objects, None if own else dockerfile(project.plan, aptfile=aptfile))
+    return Rendered(objects, None if own else dockerfile(project.plan, app_dir=project.app_dir))

@@ -155,7 +155,7 @@ def test_release_files_by_sha256() -> None:
 def test_dockerfile_installs_the_aptfile_before_the_dependencies(tmp_path: Path) -> None:
     app = make_app(tmp_path, {"requirements.txt": "flask\n", "app.py": "", "Aptfile": "libpq5\n"})
     plan = project.load(app).plan
-    lines = dockerfile(plan, aptfile=True).splitlines()
+    lines = dockerfile(plan, app_dir=app).splitlines()
     apt = next(i for i, line in enumerate(lines) if "apt-get install" in line)
     assert lines[apt - 1] == "COPY Aptfile ./"
     assert apt < next(i for i, line in enumerate(lines) if "pip install" in line)

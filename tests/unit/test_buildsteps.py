@@ -148,3 +148,21 @@ def test_the_generated_dockerfile_runs_the_build_steps_as_the_app(tmp_path: Path
     lines = dockerfile(load(tmp_path, "site").plan).splitlines()
     user = lines.index("USER 10001:10001")
     assert lines[user + 1] == f"RUN {detect_steps.COLLECTSTATIC}"
+
+
+def test_the_generated_dockerfile_installs_a_package_project_editable(tmp_path: Path) -> None:
+    """A src layout is importable under Docker too (``gunicorn notes:app``)."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "notes"\nversion = "1"\ndependencies = ["flask"]\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    )
+    (tmp_path / "src" / "notes").mkdir(parents=True)
+    (tmp_path / "src" / "notes" / "__init__.py").write_text("")
+    (tmp_path / "Procfile").write_text("web: gunicorn notes:app\n")
+    lines = dockerfile(load(tmp_path).plan, app_dir=tmp_path, ca_bundle=True).splitlines()
+    copy = next(i for i, line in enumerate(lines) if line.startswith("COPY --chown"))
+    assert lines[copy + 1] == "COPY .shipway-ca.pem /tmp/"
+    assert "pip install --no-deps -e ." in lines[copy + 2]
+    assert "PIP_CERT=/tmp/.shipway-ca.pem" in lines[copy + 2]
+    assert lines[copy + 3] == "USER 10001:10001"
+    assert "pip install --no-deps -e ." not in dockerfile(load(tmp_path).plan)

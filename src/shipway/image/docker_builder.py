@@ -11,7 +11,6 @@ from pathlib import Path
 
 from shipway.errors import ShipwayError
 from shipway.image.appfiles import app_entries
-from shipway.image.aptfile import read_aptfile
 from shipway.image.dockerfile import CA_FILE, dockerfile
 from shipway.image.progress import Progress, Silent
 from shipway.image.reference import Reference
@@ -68,9 +67,8 @@ def prepare_context(
     if own:
         text = (project.app_dir / own).read_text()
     else:
-        aptfile = bool(read_aptfile(project.app_dir))
         text = dockerfile(
-            project.plan, str(base), ca_bundle is not None, APP_SOURCE, aptfile=aptfile
+            project.plan, str(base), ca_bundle is not None, APP_SOURCE, app_dir=project.app_dir
         )
     (context / DOCKERFILE).write_text(text)
 
