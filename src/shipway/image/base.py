@@ -48,14 +48,18 @@ def fetch(
         digest = _pick(document, platform, ref)
         body, media_type = client.get_manifest(ref.repository, digest, oci.MANIFEST_TYPES)
         document = _json(body, ref)
-    config_desc = oci.Descriptor.from_json(document["config"])
+    # Every descriptor is checked before any blob is fetched or named on disk.
+    config_desc = oci.Descriptor.from_json(document.get("config"), f"{ref}'s manifest")
+    listed = document.get("layers", [])
+    if not isinstance(listed, list) or len(listed) > 512:
+        raise ShipwayError(f"{ref}: the registry sent a manifest with an invalid layer list")
+    layers = [oci.Descriptor.from_json(layer, f"{ref}'s manifest") for layer in listed]
     if not store.has(config_desc.digest):
         with store.writer() as (out, commit):
             client.download_blob(ref.repository, config_desc.digest, out)
             commit(config_desc.digest)
         store.verify(config_desc.digest)
     config = json.loads(store.path(config_desc.digest).read_bytes())
-    layers = [oci.Descriptor.from_json(layer) for layer in document.get("layers", [])]
     return BaseImage(ref, config, layers)
 
 
@@ -82,8 +86,12 @@ def _json(body: bytes, ref: Reference) -> dict[str, Any]:
 
 def _pick(index: dict[str, Any], platform: str, ref: Reference) -> str:
     want_os, _, want_arch = platform.partition("/")
-    for entry in index.get("manifests", []):
-        plat = entry.get("platform", {})
+    entries = index.get("manifests", [])
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        plat = entry.get("platform")
+        plat = plat if isinstance(plat, dict) else {}
         if plat.get("os") == want_os and plat.get("architecture") == want_arch:
-            return str(entry["digest"])
+            return oci.checked_digest(entry.get("digest"), f"{ref}'s index")
     raise ShipwayError(f"base image {ref} has no {platform} variant; pick another base image")

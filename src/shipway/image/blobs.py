@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,9 @@ from typing import BinaryIO
 from shipway.errors import ShipwayError
 
 CHUNK = 1 << 20
+#: The one digest form Shipway accepts: digests name files and URLs, so nothing else may
+#: pass (``oci.checked_digest`` applies it to what registries answer).
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def cache_dir() -> Path:
@@ -67,6 +71,11 @@ class BlobStore:
         self.root = root or cache_dir() / "blobs"
 
     def path(self, digest: str) -> Path:
+        """Where the blob lives; only a well-formed digest names a file here."""
+        if not DIGEST.fullmatch(digest):
+            raise ShipwayError(
+                f"{digest[:40]!r} is not a sha256 digest; nothing is read or written"
+            )
         algorithm, _, hexdigest = digest.partition(":")
         return self.root / algorithm / hexdigest
 

@@ -6,6 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from shipway.errors import ShipwayError
+from shipway.image.blobs import DIGEST
+
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
 CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -23,6 +26,20 @@ TO_OCI = {
     DOCKER_CONFIG: CONFIG,
 }
 EPOCH_ISO = "1970-01-01T00:00:00Z"
+#: A descriptor's size beyond this is an answer no real image gives (1 TiB).
+MAX_SIZE = 1 << 40
+
+
+def checked_digest(value: Any, where: str = "the registry") -> str:
+    """``value`` if it is a ``sha256:`` digest of 64 lower-case hex digits, else a one-line
+    error: a digest from outside (a registry's answer) becomes a file name and a URL."""
+    if isinstance(value, str) and DIGEST.fullmatch(value):
+        return value
+    shown = repr(value)[:40] if isinstance(value, str) else type(value).__name__
+    raise ShipwayError(
+        f"{where} gave {shown} where a sha256 digest belongs; the answer is refused "
+        "(check the registry and the image reference)"
+    )
 
 
 @dataclass(frozen=True)
@@ -35,9 +52,15 @@ class Descriptor:
         return {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Descriptor:
-        media = str(data.get("mediaType", ""))
-        return cls(TO_OCI.get(media, media), str(data["digest"]), int(data["size"]))
+    def from_json(cls, data: Any, where: str = "the registry") -> Descriptor:
+        """A descriptor from a document someone else wrote: checked, or a one-line error."""
+        if not isinstance(data, dict):
+            raise ShipwayError(f"{where} gave a descriptor that is not an object")
+        media = str(data.get("mediaType", ""))[:256]
+        size = data.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_SIZE:
+            raise ShipwayError(f"{where} gave a descriptor with an invalid size")
+        return cls(TO_OCI.get(media, media), checked_digest(data.get("digest"), where), size)
 
 
 def canonical(document: dict[str, Any]) -> bytes:

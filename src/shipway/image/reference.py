@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from shipway.errors import ShipwayError
+from shipway.image.blobs import DIGEST
 
 DOCKER_HUB = "docker.io"
 #: Docker Hub's API lives on another host than its name.
@@ -13,7 +14,6 @@ DOCKER_HUB_API = "registry-1.docker.io"
 COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 REPOSITORY = re.compile(rf"^{COMPONENT}(?:/{COMPONENT})*$")
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 HOST = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?$")
 
 
@@ -48,7 +48,7 @@ class Reference:
 def parse(text: str, what: str = "image reference") -> Reference:
     """``python:3.12-slim``, ``127.0.0.1:5000/app:v1``, ``ghcr.io/o/app@sha256:…``."""
     rest, _, digest = text.partition("@")
-    if digest and not DIGEST.match(digest):
+    if digest and not DIGEST.fullmatch(digest):
         raise _invalid(text, what, "a digest is sha256: and 64 hex digits")
     name, tag = _split_tag(rest)
     first, _, remainder = name.partition("/")
