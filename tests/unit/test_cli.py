@@ -151,3 +151,29 @@ def test_cluster_errors_are_one_line(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert "not-a-real-token" not in result.stderr
+
+
+def test_app_text_prints_literally_without_control_characters(tmp_path: Path) -> None:
+    """Issue 10, class 4: brackets in a Procfile are not markup (a `[/x]` once crashed the
+    CLI) and an app's escape sequences never reach the terminal."""
+    app = make_app(
+        tmp_path,
+        {
+            "requirements.txt": "flask\n",
+            "app.py": "",
+            "Procfile": 'web: gunicorn app:app --name "[/x] [bold]b \x1b[31mred"\nworker: [oops\n',
+        },
+    )
+    result = shipway("inspect", app)
+    assert result.returncode == 0, result.stderr
+    assert '--name "[/x] [bold]b' in result.stdout and "[oops" in result.stdout
+    assert "\x1b" not in result.stdout + result.stderr
+
+
+def test_errors_keep_brackets_and_stay_one_line(tmp_path: Path) -> None:
+    app = make_app(tmp_path, {"shipway.yaml": "name: '[red]x[/red]'\n", "app.py": ""})
+    result = shipway("inspect", app)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert "'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'" in lines[0]  # brackets once vanished as markup

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from shipway import appstate, operate, releases
 from shipway import platform as platform_settings
-from shipway.cli.common import JsonFlag, app, err, out, print_json
+from shipway.cli.common import JsonFlag, app, err, out, print_json, styled
 from shipway.cli.progress import RichProgress
 from shipway.deploy import DeployFailed, Outcome, Target, deploy
 from shipway.errors import ShipwayError
@@ -91,7 +91,7 @@ def deploy_cmd(
         return
     done = "deployed" if outcome.changed else "is current, nothing changed"
     out.print(
-        f"[bold green]v{outcome.release.version}[/] {done}: {outcome.release.image}",
+        styled("bold green", f"v{outcome.release.version}", f" {done}: {outcome.release.image}"),
         soft_wrap=True,
     )
     out.print(
@@ -152,7 +152,7 @@ def print_released(outcome: Outcome, as_json: bool, message: str) -> None:
     if as_json:
         print_json(release_json(outcome, outcome.release.status))
         return
-    out.print(f"[bold green]v{outcome.release.version}[/]: {message}")
+    out.print(styled("bold green", f"v{outcome.release.version}", f": {message}"))
 
 
 def release_json(outcome: Outcome, status: str) -> dict[str, Any]:

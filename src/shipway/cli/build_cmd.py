@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from shipway import project
-from shipway.cli.common import JsonFlag, app, out, print_json
+from shipway.cli.common import JsonFlag, app, out, print_json, styled
 from shipway.cli.progress import RichProgress
 from shipway.errors import ShipwayError
 from shipway.image import reference
@@ -109,4 +109,4 @@ def _report(data: dict[str, Any], as_json: bool) -> None:
             f"  {layer['role']:<12} {layer['digest'][:19]}  {layer['size']:>11,} B  "
             f"{layer['status']}{note}"
         )
-    out.print(f"[bold]{data['image']}@{data['digest']}[/]", soft_wrap=True)
+    out.print(styled("bold", f"{data['image']}@{data['digest']}"), soft_wrap=True)

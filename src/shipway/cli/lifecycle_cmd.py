@@ -63,7 +63,7 @@ def addons_destroy_cmd(
     """Remove a backing service made with addons:create, and its data."""
     kind = lifecycle.parse_addon(addon).kind
     if confirm is None:
-        err.print(f"This removes the {kind} addon of {name} and DELETES its data.", markup=False)
+        err.print(f"This removes the {kind} addon of {name} and DELETES its data.")
         confirm = typer.prompt("Type the app's name to confirm", default="", show_default=False)
     if confirm != name:
         raise ShipwayError("the name did not match; nothing was removed")

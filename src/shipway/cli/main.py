@@ -11,10 +11,9 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.table import Table
-from rich.text import Text
 
 from shipway import __version__, project
-from shipway.cli.common import JsonFlag, app, err, out, print_json
+from shipway.cli.common import JsonFlag, app, err, out, print_json, styled
 from shipway.credentials import CredentialStore
 from shipway.errors import ShipwayError
 from shipway.render import Expose, RenderOptions
@@ -89,7 +88,7 @@ def inspect_cmd(app_dir: AppDir, as_json: JsonFlag = False) -> None:
     table.add_row("config vars", ", ".join(spec["env"]) or "none")
     out.print(table)
     for warning in proj.plan.warnings:
-        err.print(Text(f"warning: {warning}", style="yellow"))
+        err.print(styled("yellow", f"warning: {warning}"))
 
 
 @app.command("version")
@@ -155,7 +154,7 @@ def main() -> None:
         _register_commands(sys.argv)
         app()
     except ShipwayError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(styled("bold red", "error:", f" {exc}"), soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -164,9 +163,12 @@ def main() -> None:
         if os.environ.get("SHIPWAY_DEBUG"):
             raise
         err.print(
-            f"[bold red]error:[/] internal error ({type(exc).__name__}: {exc}); this is "
-            "a bug in Shipway: run again with SHIPWAY_DEBUG=1 and report the traceback",
-            highlight=False,
+            styled(
+                "bold red",
+                "error:",
+                f" internal error ({type(exc).__name__}: {exc}); this is a bug in Shipway: "
+                "run again with SHIPWAY_DEBUG=1 and report the traceback",
+            ),
             soft_wrap=True,
         )
         sys.exit(70)

@@ -13,9 +13,8 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.text import Text
 
-from shipway.cli.common import err
+from shipway.cli.common import err, styled
 
 
 class RichProgress:
@@ -47,8 +46,7 @@ class RichProgress:
         """One line, printed literally: steps carry app output (build steps, warnings)
         that must not be read as markup nor reach the terminal as control sequences."""
         if self.enabled:
-            literal = "".join(c if c.isprintable() else " " for c in text)
-            self._progress.console.print(Text.assemble(("• ", "dim"), literal), highlight=False)
+            self._progress.console.print(styled("dim", "• ", text))
 
     def transfer(self, label: str, total: int) -> Callable[[int], None]:
         task = self._progress.add_task(f"  {label}", total=total)
