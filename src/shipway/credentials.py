@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from shipway.errors import ShipwayError
@@ -61,10 +62,17 @@ class CredentialStore:
         return data
 
     def _write(self, path: Path, data: dict[str, str]) -> None:
-        for directory in (self.root, path.parent):
+        """Atomically, mode 0600, through a new file of a fresh name (``mkstemp`` opens it
+        with O_EXCL: nothing planted at a known temporary path is followed or reused);
+        the directories are tightened to 0700 even when they already existed."""
+        for directory in (self.root, self.root / "apps", path.parent):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-        os.replace(tmp, path)
+            os.chmod(directory, 0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, indent=2, sort_keys=True)
+            os.replace(tmp, path)
+        finally:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
