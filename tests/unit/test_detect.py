@@ -7,24 +7,14 @@ from pathlib import Path
 import pytest
 
 from shipway.detect import detect
-from shipway.detect.plan import BuildPlan, ProcessPlan
+from shipway.detect.plan import ProcessPlan
 from shipway.errors import SpecError
 from shipway.spec import load_spec
 from shipway.spec.model import Resources
 from tests.conftest import EXAMPLES
-from tests.helpers.appdir import make_app
+from tests.helpers.appdir import plan_of, web_command
 
 FLASK_APP = "from flask import Flask\napplication = Flask(__name__)\n"
-
-
-def plan_of(tmp_path: Path, files: dict[str, str]) -> BuildPlan:
-    app = make_app(tmp_path, files)
-    return detect(app, load_spec(app))
-
-
-def web_command(plan: BuildPlan) -> str | list[str] | None:
-    assert plan.web is not None
-    return plan.web.command
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from shipway.detect import detect
 from shipway.detect.framework import DAPHNE, GUNICORN, UVICORN
-from shipway.detect.plan import BuildPlan
 from shipway.errors import SpecError
-from shipway.spec import load_spec
-from tests.helpers.appdir import make_app
+from tests.helpers.appdir import plan_of, web_command
 
 FLASK = "from flask import Flask\n"
 FASTAPI = "from fastapi import FastAPI\n"
@@ -20,16 +17,6 @@ ASGI = "from django.core.asgi import get_asgi_application\napplication = get_asg
 MANAGE = (
     'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings.production")\n'
 )
-
-
-def plan_of(tmp_path: Path, files: dict[str, str]) -> BuildPlan:
-    app = make_app(tmp_path, files)
-    return detect(app, load_spec(app))
-
-
-def web_command(plan: BuildPlan) -> str | list[str] | None:
-    assert plan.web is not None
-    return plan.web.command
 
 
 @pytest.mark.parametrize(

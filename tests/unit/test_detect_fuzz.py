@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 
-from shipway.detect import detect, poetry, pyconfig
+from shipway.detect import poetry, pyconfig
 from shipway.detect.shell import simple_commands
-from shipway.errors import ShipwayError
-from shipway.spec import load_spec
+from tests.helpers.appdir import loads_or_fails_in_one_line
 
 DETECTION_FILES = (
     ".python-version",
@@ -48,42 +45,30 @@ FUZZ = settings(
 commands = st.lists(st.sampled_from(WORDS) | st.text(max_size=8), max_size=14).map(" ".join)
 
 
-def _check(files: dict[str, str | bytes]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        app = Path(tmp) / "app"
-        app.mkdir()
-        for name, content in files.items():
-            data = content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
-            (app / name).write_bytes(data)
-        try:
-            detect(app, load_spec(app))
-        except ShipwayError as exc:
-            assert "\n" not in str(exc), str(exc)
-            assert str(exc).strip()
-
-
 @FUZZ
 @given(st.sampled_from(DETECTION_FILES), st.text(max_size=300))
 def test_any_text(file: str, text: str) -> None:
-    _check({file: text, "app.py": ""})
+    loads_or_fails_in_one_line({file: text, "app.py": ""})
 
 
 @FUZZ
 @given(st.sampled_from(DETECTION_FILES), st.binary(max_size=200))
 def test_any_bytes(file: str, data: bytes) -> None:
-    _check({file: data, "app.py": ""})
+    loads_or_fails_in_one_line({file: data, "app.py": ""})
 
 
 @FUZZ
 @given(commands, st.sampled_from(["", 'bind = ":7000"\n', "bind = 'unix:/s'\n", "x = (\n"]))
 def test_any_procfile_command(command: str, conf: str) -> None:
-    _check({"Procfile": f"web: {command}\n", "gunicorn.conf.py": conf, "start.sh": command})
+    loads_or_fails_in_one_line(
+        {"Procfile": f"web: {command}\n", "gunicorn.conf.py": conf, "start.sh": command}
+    )
 
 
 @FUZZ
 @given(commands)
 def test_any_dockerfile_command(command: str) -> None:
-    _check({"Dockerfile": f"FROM x\nCMD {command}\nEXPOSE {command[:10]}\n"})
+    loads_or_fails_in_one_line({"Dockerfile": f"FROM x\nCMD {command}\nEXPOSE {command[:10]}\n"})
 
 
 @FUZZ

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -12,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shipway.errors import ShipwayError
-from shipway.project import load
 from shipway.spec import load_spec
+from tests.helpers.appdir import loads_or_fails_in_one_line
 
 FILES = ("shipway.yaml", "Procfile", "app.json", ".cupaas.yml")
 KEYS = [
@@ -86,48 +85,34 @@ FUZZ = settings(
 )
 
 
-def _check(files: dict[str, str | bytes]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        app = Path(tmp) / "app"
-        app.mkdir()
-        for name, content in files.items():
-            data = content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
-            (app / name).write_bytes(data)
-        try:
-            load(app)  # spec and detection together
-        except ShipwayError as exc:
-            assert "\n" not in str(exc), str(exc)
-            assert str(exc).strip()
-
-
 @FUZZ
 @given(st.sampled_from(FILES), st.text(max_size=300))
 def test_any_text(file: str, text: str) -> None:
-    _check({file: text})
+    loads_or_fails_in_one_line({file: text})
 
 
 @FUZZ
 @given(st.sampled_from(FILES), st.binary(max_size=200))
 def test_any_bytes(file: str, data: bytes) -> None:
-    _check({file: data})
+    loads_or_fails_in_one_line({file: data})
 
 
 @FUZZ
 @given(documents)
 def test_structured_shipway_yaml(doc: dict) -> None:
-    _check({"shipway.yaml": yaml.safe_dump(doc)})
+    loads_or_fails_in_one_line({"shipway.yaml": yaml.safe_dump(doc)})
 
 
 @FUZZ
 @given(documents)
 def test_structured_cupaas(doc: dict) -> None:
-    _check({".cupaas.yml": yaml.safe_dump(doc)})
+    loads_or_fails_in_one_line({".cupaas.yml": yaml.safe_dump(doc)})
 
 
 @FUZZ
 @given(documents)
 def test_structured_app_json(doc: dict) -> None:
-    _check({"app.json": json.dumps(doc)})
+    loads_or_fails_in_one_line({"app.json": json.dumps(doc)})
 
 
 @FUZZ
@@ -140,13 +125,13 @@ def test_structured_app_json(doc: dict) -> None:
     )
 )
 def test_procfile_lines(lines: list[tuple[str, str, str]]) -> None:
-    _check({"Procfile": "\n".join("".join(parts) for parts in lines)})
+    loads_or_fails_in_one_line({"Procfile": "\n".join("".join(parts) for parts in lines)})
 
 
 @FUZZ
 @given(documents, documents)
 def test_two_formats_together(a: dict, b: dict) -> None:
-    _check({"shipway.yaml": yaml.safe_dump(a), "app.json": json.dumps(b)})
+    loads_or_fails_in_one_line({"shipway.yaml": yaml.safe_dump(a), "app.json": json.dumps(b)})
 
 
 def test_deep_nesting_is_an_error_not_a_crash(tmp_path: Path) -> None:
