@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import yaml
 from lightkube import Client, KubeConfig
 from lightkube.core.exceptions import ApiError, ConfigError
 
@@ -28,10 +29,16 @@ def connect(context: str | None = None, timeout: float = 30) -> Client:
     path = kubeconfig_path()
     try:
         config = KubeConfig.from_file(path)
-    except (OSError, ConfigError, ValueError) as exc:
+    except OSError as exc:
         raise ShipwayError(
-            f"{path}: cannot read the kubeconfig ({exc}); set KUBECONFIG or "
-            "--context to a cluster you can reach"
+            f"{path}: cannot read the kubeconfig ({exc.strerror}); set KUBECONFIG to a "
+            "cluster's kubeconfig"
+        ) from None
+    except (ConfigError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        # Never the parser's message: it may quote the file, tokens and all.
+        raise ShipwayError(
+            f"{path}: not a valid kubeconfig ({type(exc).__name__}); set KUBECONFIG to a "
+            "cluster's kubeconfig, e.g. the one `make cluster-up` prints"
         ) from None
     names = list(config.contexts)
     if context is not None and context not in names:

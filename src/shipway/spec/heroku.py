@@ -159,7 +159,16 @@ def _formation(col: Collector, formation: dict[str, Any]) -> None:
             )
         at = ("formation", name)
         if "quantity" in spec:
-            col.put(("processes", str(name), "replicas"), spec["quantity"], *at, "quantity")
+            quantity = spec["quantity"]
+            if isinstance(quantity, bool) or not isinstance(quantity, int):
+                raise col.error(
+                    f"formation.{name}.quantity",
+                    "must be a whole number",
+                    'write e.g. {"quantity": 2}',
+                    *at,
+                    "quantity",
+                )
+            col.put(("processes", str(name), "replicas"), quantity, *at, "quantity")
         size = spec.get("size")
         if isinstance(size, str):
             memory = DYNO_MEMORY.get(size.lower())
