@@ -8,6 +8,7 @@ only as long as the pod lives."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path, PurePosixPath
 
@@ -57,6 +58,21 @@ def app_entries(app_dir: Path, prefix: str, owner: int = APP_UID) -> list[Entry]
         elif stat.S_ISDIR(mode):
             entries.append(Entry(name, owner=owner))
     return with_parents([Entry(prefix, owner=owner), *entries])
+
+
+def copy_app_files(app_dir: Path, dest: Path) -> Path:
+    """The files the app layer ships (same ignores, same link checks), copied into
+    ``dest``: a place to build from that holds nothing the image would not."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(app_entries(app_dir, "app"), key=lambda e: e.name):
+        target = dest / entry.name.removeprefix("app").lstrip("/")
+        if entry.link is not None:
+            target.symlink_to(entry.link)
+        elif entry.source is None:
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            shutil.copy2(entry.source, target)
+    return dest
 
 
 def _walk(root: Path, spec: pathspec.GitIgnoreSpec) -> list[tuple[str, Path]]:

@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import py_compile
-import shutil
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
@@ -35,7 +34,7 @@ from pathlib import Path
 from shipway.detect.plan import BuildPlan
 from shipway.errors import ShipwayError
 from shipway.image import appproject, editable, installer, lockfiles
-from shipway.image.appfiles import app_entries
+from shipway.image.appfiles import copy_app_files
 from shipway.image.appread import digest_path
 from shipway.image.blobs import BlobStore
 from shipway.image.layer import Entry, Layer, cached_layer, with_parents, write_layer
@@ -123,7 +122,7 @@ def _build(work: _Work, store: BlobStore) -> Layer:
         scratch = Path(tmp)
         out = scratch / "deps"
         out.mkdir()
-        copy = _copy_app(work.root, scratch / "app") if work.needs_copy else work.root
+        copy = copy_app_files(work.root, scratch / "app") if work.needs_copy else work.root
         req, requires = _install_projects(work, copy, out, scratch)
         _install_requirements(work, req, requires, copy, out, scratch)
         _tidy(out, copy)
@@ -163,21 +162,6 @@ def _install_requirements(
         (scratch / "constraints.txt").write_text(req.render(copy, constraints=True))
         args += ["-c", str(scratch / "constraints.txt")]
     installer.install([*args, *work.extras], req, work.target, out, scratch)
-
-
-def _copy_app(root: Path, copy: Path) -> Path:
-    """The files the app layer ships, copied where build backends may write."""
-    for entry in app_entries(root, "app"):
-        path = copy.parent / entry.name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if entry.link is not None:
-            path.symlink_to(entry.link)
-        elif entry.source is None:
-            path.mkdir(parents=True, exist_ok=True)
-        else:
-            shutil.copy2(entry.source, path)
-    copy.mkdir(exist_ok=True)
-    return copy
 
 
 def _tidy(out: Path, copy: Path) -> None:

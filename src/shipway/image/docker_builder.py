@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from shipway.errors import ShipwayError
-from shipway.image.appfiles import app_entries
+from shipway.image.appfiles import copy_app_files
 from shipway.image.dockerfile import CA_FILE, dockerfile
 from shipway.image.progress import Progress, Silent
 from shipway.image.reference import Reference
@@ -61,7 +61,7 @@ def prepare_context(
     image) the Dockerfile and the CA bundle. An app's own Dockerfile gets the app's files
     at the root of the context, as it expects."""
     own = project.plan.dockerfile
-    _copy_context(project.app_dir, context if own else context / APP_SOURCE)
+    copy_app_files(project.app_dir, context if own else context / APP_SOURCE)
     if ca_bundle is not None:
         shutil.copyfile(ca_bundle, context / CA_FILE)
     if own:
@@ -71,17 +71,6 @@ def prepare_context(
             project.plan, str(base), ca_bundle is not None, APP_SOURCE, app_dir=project.app_dir
         )
     (context / DOCKERFILE).write_text(text)
-
-
-def _copy_context(app_dir: Path, context: Path) -> None:
-    for entry in sorted(app_entries(app_dir, "ctx"), key=lambda e: e.name):
-        target = context / entry.name.removeprefix("ctx").lstrip("/")
-        if entry.link is not None:
-            target.symlink_to(entry.link)
-        elif entry.source is None:
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            shutil.copy2(entry.source, target)
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
