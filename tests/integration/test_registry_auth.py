@@ -73,3 +73,42 @@ def test_wrong_password_gets_no_token(token_registry: tuple[str, TokenIssuer]) -
     anonymous = RegistryClient(host, host, None)
     with pytest.raises(ShipwayError, match="needs credentials"):
         anonymous.blob_exists("apps/hello", "sha256:" + "0" * 64)
+
+
+def test_the_password_goes_to_the_token_service_once_per_scope(
+    token_registry: tuple[str, TokenIssuer],
+) -> None:
+    host, issuer = token_registry
+    creds = Credentials(issuer.username, issuer.password)
+    client = RegistryClient(host, host, creds)
+    before = len(issuer.seen)
+    for _ in range(3):
+        assert not client.blob_exists("apps/scoped", "sha256:" + "0" * 64)
+    assert issuer.seen[before:] == [creds.authorization()]
+    wrong = RegistryClient(host, host, Credentials(issuer.username, "wrong"))
+    with pytest.raises(ShipwayError, match="refused the credentials"):
+        wrong.blob_exists("apps/scoped", "sha256:" + "0" * 64)
+    assert len(issuer.seen) == before + 2  # asked once, not again and again
+
+
+def test_a_token_service_by_another_name_gets_nothing(
+    token_registry: tuple[str, TokenIssuer], tmp_path: Path
+) -> None:
+    """The same machine, but not the registry's host name: plain HTTP is refused there."""
+    _, issuer = token_registry
+    realm = issuer.realm.replace("127.0.0.1", "localhost")
+    shown = realm.removeprefix("http://").removesuffix("/token")
+    proc, host = start_token_registry(tmp_path / "registry", issuer, realm)
+    try:
+        before = issuer.requests
+        client = RegistryClient(host, host, Credentials(issuer.username, issuer.password))
+        with pytest.raises(ShipwayError) as caught:
+            client.blob_exists("apps/hello", "sha256:" + "0" * 64)
+        assert str(caught.value) == (
+            f"registry {host}: its token service ({shown}) is not on HTTPS; "
+            "Shipway sends credentials over plain HTTP only to a plain-HTTP registry's own host"
+        )
+        assert issuer.requests == before
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -8,13 +8,12 @@ scopes asked for. Clients meet the real challenge/token flow of the distribution
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import subprocess
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -22,8 +21,8 @@ from urllib.parse import parse_qs, urlparse
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
+from tests.helpers.fake_registry import self_signed
 from tests.integration.infra import free_port
 
 SERVICE = "shipway-test-registry"
@@ -41,6 +40,10 @@ class TokenIssuer:
     key: rsa.RSAPrivateKey
     cert: x509.Certificate
     requests: int = 0
+    #: Where serve_tokens serves it.
+    realm: str = ""
+    #: The Authorization header of every request, in order.
+    seen: list[str | None] = field(default_factory=list)
 
     def sign(self, scopes: list[str]) -> str:
         now = int(time.time())
@@ -70,26 +73,14 @@ class TokenIssuer:
 
 def make_issuer(username: str, password: str) -> TokenIssuer:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return TokenIssuer(username, password, key, cert)
+    return TokenIssuer(username, password, key, self_signed(key, ISSUER, []))
 
 
 def serve_tokens(issuer: TokenIssuer) -> tuple[ThreadingHTTPServer, str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             issuer.requests += 1
+            issuer.seen.append(self.headers.get("Authorization"))
             expected = (
                 "Basic "
                 + base64.b64encode(f"{issuer.username}:{issuer.password}".encode()).decode()
@@ -111,7 +102,8 @@ def serve_tokens(issuer: TokenIssuer) -> tuple[ThreadingHTTPServer, str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/token"
+    issuer.realm = f"http://127.0.0.1:{server.server_address[1]}/token"
+    return server, issuer.realm
 
 
 def start_token_registry(

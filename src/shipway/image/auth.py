@@ -26,6 +26,11 @@ class Credentials:
     def __str__(self) -> str:  # never print the password
         return self.username
 
+    def authorization(self) -> str:
+        """The ``Authorization`` header of HTTP basic authentication (RFC 7617, UTF-8)."""
+        pair = f"{self.username}:{self.password}".encode()
+        return "Basic " + base64.b64encode(pair).decode()
+
 
 def lookup(registry: str, explicit: Credentials | None = None) -> Credentials | None:
     if explicit is not None:

@@ -4,6 +4,23 @@ Blobs are checked with HEAD before any upload, mounted from another repository o
 same registry when possible, and otherwise uploaded in bounded chunks streamed from disk.
 Authentication answers the registry's challenge: HTTP basic, or the bearer-token flow
 Docker Hub uses. Plain HTTP is used only for loopback registries or when asked.
+
+A registry's answers are untrusted, and so are the URLs in them; where secrets may go is
+decided in one place (``_follow``, every request's path):
+
+- the ``Authorization`` header (the user's basic credentials, or a bearer token) goes
+  only to the origin (scheme, host, port) it was meant for: the registry itself, or
+  the token service for the basic credentials that get a token;
+- a token service may be on any host over HTTPS, as Docker's client allows (Docker Hub's
+  is ``auth.docker.io``); over plain HTTP only on the registry's own host and only when
+  the registry itself is plain HTTP (loopback, or ``--insecure-registry``): never a
+  downgrade from HTTPS, as go-containerregistry refuses it too;
+- redirects are followed by hand, for GET and HEAD only (blob downloads go to a CDN or
+  object storage), never from HTTPS to plain HTTP, at most ``MAX_REDIRECTS`` in a row,
+  and with no ``Authorization`` once they leave the origin;
+- an upload location or a next page on another origin is refused: the image's data and
+  the token would go with it;
+- messages name a foreign URL by its host only, never its user, path or query.
 """
 
 from __future__ import annotations
@@ -14,7 +31,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 
@@ -31,6 +48,16 @@ TAGS_PAGE = 1000
 TAGS_PAGES = 50
 TAGS_PAGE_BYTES = 4 << 20
 NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
+#: Redirects followed for one request: a blob download is sent on once or twice (to a
+#: CDN, to object storage); more is a loop.
+MAX_REDIRECTS = 5
+#: Bytes read of a token service's answer: tokens are JWTs of a few kilobytes.
+TOKEN_BYTES = 1 << 20
+#: A bearer token as RFC 6750 has it (token68): nothing that could end a header line.
+TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Scheme, host and port: what decides where a secret may go.
+Origin = tuple[str, str, int]
 
 
 def is_loopback(host: str) -> bool:
@@ -42,6 +69,39 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def origin(url: str) -> Origin | None:
+    """``url``'s scheme, host and port; None when it is not an HTTP(S) URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
+
+
+def realm_allowed(realm: str, registry: str) -> bool:
+    """Whether the token service at ``realm`` may get the credentials of the registry at
+    ``registry`` (a base URL): over HTTPS anywhere; over plain HTTP only on the host of
+    a registry that is itself plain HTTP."""
+    there, here = origin(realm), origin(registry)
+    if there is None or here is None:
+        return False
+    return there[0] == "https" or (here[0] == "http" and there[1] == here[1])
+
+
+def where(url: str) -> str:
+    """A URL for a message: its host and port only (no user, password, path or query)."""
+    found = origin(url)
+    if found is None:
+        return "an address that is not HTTP(S)"
+    host = f"[{found[1]}]" if ":" in found[1] else found[1]
+    shown = f"{host}:{found[2]}" if urlsplit(url).port else host
+    return shown if shown.isprintable() and " " not in shown else "an unprintable host"
 
 
 class RegistryClient:
@@ -79,7 +139,7 @@ class RegistryClient:
         if response.status_code == 201:
             return None
         self._expect(response, 202, f"start an upload to {repo}")
-        return urljoin(self.base, response.headers["Location"])
+        return self._upload_location(response, repo)
 
     def upload_blob(
         self,
@@ -92,7 +152,7 @@ class RegistryClient:
         if location is None:
             started = self._call("POST", f"/v2/{repo}/blobs/uploads/", repo)
             self._expect(started, 202, f"start an upload to {repo}")
-            location = urljoin(self.base, started.headers["Location"])
+            location = self._upload_location(started, repo)
         offset = 0
         with path.open("rb") as handle:
             while chunk := handle.read(CHUNK):
@@ -103,7 +163,7 @@ class RegistryClient:
                 }
                 sent = self._call("PATCH", location, repo, data=chunk, headers=headers)
                 self._expect(sent, 202, f"upload {digest[:19]} to {repo}")
-                location = urljoin(self.base, sent.headers["Location"])
+                location = self._upload_location(sent, repo)
                 offset += len(chunk)
                 if progress:
                     progress(len(chunk))
@@ -117,10 +177,15 @@ class RegistryClient:
     ) -> None:
         response = self._call("GET", f"/v2/{repo}/blobs/{digest}", repo, stream=True)
         self._expect(response, 200, f"download {digest[:19]} from {repo}")
-        for chunk in response.iter_content(CHUNK):
-            out.write(chunk)
-            if progress:
-                progress(len(chunk))
+        try:
+            for chunk in response.iter_content(CHUNK):
+                out.write(chunk)
+                if progress:
+                    progress(len(chunk))
+        except requests.exceptions.RequestException:
+            raise TemporaryError(
+                f"registry {self.host}: the download of {digest[:19]} broke off; try again"
+            ) from None
 
     # -- manifests -----------------------------------------------------------------
     def get_manifest(self, repo: str, ref: str, accept: list[str]) -> tuple[bytes, str]:
@@ -168,20 +233,19 @@ class RegistryClient:
             link = NEXT_LINK.search(response.headers.get("Link", ""))
             if link is None:
                 return tags
-            url = self._same_origin(urljoin(url, link[1]), repo)
+            url = self._own(urljoin(url, link[1]), f"the next page of {repo}'s tags")
         raise ShipwayError(
             f"registry {self.host}: {repo} has more than {TAGS_PAGES * TAGS_PAGE} tags "
             "or its pages never end; point Shipway at a repository with fewer tags"
         )
 
     def _tag_page(self, response: requests.Response, repo: str) -> list[str]:
-        body = response.raw.read(TAGS_PAGE_BYTES + 1, decode_content=True)
-        response.close()
+        body = self._bounded(response, TAGS_PAGE_BYTES)
         invalid = ShipwayError(
             f"registry {self.host}: the tag list of {repo} is not a valid answer "
             "(a JSON object whose 'tags' are OCI tags); check the registry"
         )
-        if len(body) > TAGS_PAGE_BYTES:
+        if body is None:
             raise invalid
         try:
             tags = json.loads(body).get("tags") or []
@@ -193,13 +257,23 @@ class RegistryClient:
             raise invalid
         return tags
 
-    def _same_origin(self, url: str, repo: str) -> str:
-        """A next page on this registry only: never send its token elsewhere."""
-        here, there = urlsplit(self.base), urlsplit(url)
-        if (there.scheme, there.netloc) != (here.scheme, here.netloc):
+    # -- where requests may go -------------------------------------------------------
+    def _upload_location(self, response: requests.Response, repo: str) -> str:
+        location = response.headers.get("Location")
+        if not location:
             raise ShipwayError(
-                f"registry {self.host}: the next page of {repo}'s tags points to "
-                f"another host ({there.netloc or 'none'}); check the registry"
+                f"registry {self.host}: its answer to an upload to {repo} has no "
+                "Location; check the registry"
+            )
+        return self._own(urljoin(response.url, location), f"the upload location for {repo}")
+
+    def _own(self, url: str, what: str) -> str:
+        """``url`` if it is on this registry's origin: its token and the image's data go
+        with the request."""
+        if origin(url) != origin(self.base):
+            raise ShipwayError(
+                f"registry {self.host}: {what} points to another host ({where(url)}); "
+                "Shipway sends credentials and image data only to the registry itself"
             )
         return url
 
@@ -213,15 +287,15 @@ class RegistryClient:
         actions: str = "pull,push",
         **kwargs: Any,
     ) -> requests.Response:
-        url = path if path.startswith("http") else self.base + path
+        url = self._own(path, f"{method} on {repo}") if "://" in path else self.base + path
         scopes = [f"repository:{repo}:{actions}"]
         if extra_scope:
             scopes.append(f"repository:{extra_scope}:pull")
-        response = self._send(method, url, scopes, **kwargs)
-        if response.status_code == 401:
+        response = self._follow(method, url, self._authorization(scopes), self.base, **kwargs)
+        if self._challenged(response):
             self._authenticate(response, scopes)
-            response = self._send(method, url, scopes, **kwargs)
-            if response.status_code == 401:
+            response = self._follow(method, url, self._authorization(scopes), self.base, **kwargs)
+            if self._challenged(response):
                 raise self._refused()
         if response.status_code == 403:
             raise ShipwayError(
@@ -231,38 +305,75 @@ class RegistryClient:
             )
         return response
 
-    def _send(self, method: str, url: str, scopes: list[str], **kwargs: Any) -> requests.Response:
-        headers = dict(kwargs.pop("headers", {}))
+    def _challenged(self, response: requests.Response) -> bool:
+        """A 401 from the registry itself: a 401 from where it redirected is no challenge
+        to answer with its credentials."""
+        return response.status_code == 401 and origin(response.url) == origin(self.base)
+
+    def _authorization(self, scopes: list[str]) -> str | None:
         token = self._tokens.get(" ".join(scopes))
         if token:
-            headers["Authorization"] = f"Bearer {token}"
-        auth = None
+            return f"Bearer {token}"
         if self._basic and self.credentials:
-            auth = (self.credentials.username, self.credentials.password)
+            return self.credentials.authorization()
+        return None
+
+    def _follow(
+        self, method: str, url: str, authorization: str | None, owner: str, **kwargs: Any
+    ) -> requests.Response:
+        """``url``'s answer, redirects followed by hand (see the module's rules):
+        ``authorization`` goes only to the origin of ``owner``, the URL it is meant for."""
+        trusted = origin(owner)
+        headers = dict(kwargs.pop("headers", {}))
+        for _ in range(MAX_REDIRECTS + 1):
+            mine = authorization if origin(url) == trusted else None
+            response = self._request(method, url, headers=headers, auth=_Header(mine), **kwargs)
+            if method not in ("GET", "HEAD") or not response.is_redirect:
+                return response
+            response.close()
+            url = self._redirect(url, urljoin(url, response.headers["Location"]))
+            kwargs.pop("params", None)  # the Location carries the query from here on
+        raise ShipwayError(
+            f"registry {self.host}: more than {MAX_REDIRECTS} redirects for one request "
+            f"(last to {where(url)}); check the registry"
+        )
+
+    def _redirect(self, here: str, there: str) -> str:
+        to, start = origin(there), origin(here)
+        if to is None or (start is not None and start[0] == "https" and to[0] == "http"):
+            raise ShipwayError(
+                f"registry {self.host}: a redirect from {where(here)} to {where(there)} "
+                f"{'is not HTTP(S)' if to is None else 'would leave HTTPS'}; Shipway does "
+                "not follow it"
+            )
+        return there
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        name = f"registry {self.host}"
+        if origin(url) != origin(self.base):
+            name = f"{where(url)} (where registry {self.host} sent Shipway)"
         try:
             return self.session.request(
-                method,
-                url,
-                headers=headers,
-                auth=auth,
-                timeout=self.timeout,
-                allow_redirects=True,
-                **kwargs,
+                method, url, timeout=self.timeout, allow_redirects=False, **kwargs
             )
         except requests.exceptions.SSLError:
             raise ShipwayError(
-                f"registry {self.host}: TLS failed; if it serves plain HTTP, pass "
+                f"{name}: TLS failed; if it serves plain HTTP, pass "
                 "--insecure-registry (or point SSL_CERT_FILE at its CA)"
             ) from None
         except requests.exceptions.ConnectionError as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else "unreachable"
             raise TemporaryError(
-                f"cannot reach registry {self.host} ({reason}); check that it "
-                "is running and the address is right"
+                f"cannot reach {name} ({reason}); check that it is running and the address is right"
             ) from None
         except requests.exceptions.Timeout:
             raise TemporaryError(
-                f"registry {self.host} did not answer in {self.timeout:.0f} s; try again"
+                f"{name} did not answer in {self.timeout:.0f} s; try again"
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            # Its text would quote the URL, and a URL may carry a signature or a password.
+            raise ShipwayError(
+                f"{name}: the request failed ({type(exc).__name__}); check the registry"
             ) from None
 
     def _authenticate(self, response: requests.Response, scopes: list[str]) -> None:
@@ -278,20 +389,54 @@ class RegistryClient:
                 f"registry {self.host} asks for unsupported authentication '{scheme or 'none'}'"
             )
         params = dict(CHALLENGE.findall(challenge))
-        query: list[tuple[str, str]] = [("service", params.get("service", ""))]
-        query += [("scope", scope) for scope in scopes]
-        auth = (self.credentials.username, self.credentials.password) if self.credentials else None
-        try:
-            reply = self.session.get(params["realm"], params=query, auth=auth, timeout=self.timeout)
-        except (KeyError, requests.exceptions.RequestException):
-            raise TemporaryError(
-                f"registry {self.host}: its token service could not be reached; try again"
-            ) from None
+        self._tokens[" ".join(scopes)] = self._token(params, scopes)
+
+    def _token(self, params: dict[str, str], scopes: list[str]) -> str:
+        """A bearer token from the token service the challenge names (its ``realm``)."""
+        realm = params.get("realm", "")
+        if origin(realm) is None:
+            raise ShipwayError(
+                f"registry {self.host}: its challenge names no HTTP(S) token service "
+                "(realm); check the registry"
+            )
+        if not realm_allowed(realm, self.base):
+            raise ShipwayError(
+                f"registry {self.host}: its token service ({where(realm)}) is not on HTTPS; "
+                "Shipway sends credentials over plain HTTP only to a plain-HTTP registry's "
+                "own host"
+            )
+        query = urlencode([("service", params.get("service", "")), *(("scope", s) for s in scopes)])
+        url = f"{realm}{'&' if urlsplit(realm).query else '?'}{query}"
+        basic = self.credentials.authorization() if self.credentials else None
+        reply = self._follow("GET", url, basic, realm, stream=True)
         if reply.status_code in (401, 403):
             raise self._refused()
         self._expect(reply, 200, "get a token")
-        body = reply.json()
-        self._tokens[" ".join(scopes)] = body.get("token") or body.get("access_token", "")
+        body = self._bounded(reply, TOKEN_BYTES)
+        try:
+            answer = json.loads(body or b"")
+            token = answer.get("token") or answer.get("access_token")
+        except (ValueError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not TOKEN.fullmatch(token):
+            raise ShipwayError(
+                f"registry {self.host}: its token service sent no valid token; check the registry"
+            )
+        return token
+
+    def _bounded(self, response: requests.Response, limit: int) -> bytes | None:
+        """``response``'s body if it has at most ``limit`` bytes (None otherwise)."""
+        body = b""
+        try:
+            for chunk in response.iter_content(64 << 10):
+                body += chunk
+                if len(body) > limit:
+                    return None
+        except requests.exceptions.RequestException:
+            raise TemporaryError(f"registry {self.host}: an answer broke off; try again") from None
+        finally:
+            response.close()
+        return body
 
     def _refused(self) -> ShipwayError:
         if self.credentials is None:
@@ -316,9 +461,23 @@ class RegistryClient:
         )
 
 
+class _Header(requests.auth.AuthBase):
+    """Our ``Authorization`` header, or none: given as requests' ``auth`` so that it
+    adds nothing of its own (no ``~/.netrc`` entry, no user and password from the URL)."""
+
+    def __init__(self, value: str | None):
+        self.value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self.value:
+            request.headers["Authorization"] = self.value
+        return request
+
+
 def _error_detail(response: requests.Response) -> str:
     try:
         errors = response.json().get("errors", [])
-        return " ".join(str(e.get("message", e.get("code", ""))) for e in errors)[:200]
-    except (ValueError, AttributeError):
+        text = " ".join(str(e.get("message", e.get("code", ""))) for e in errors)
+    except (ValueError, AttributeError, requests.exceptions.RequestException):
         return ""
+    return " ".join(text.split())[:200]
