@@ -22,7 +22,13 @@ import pytest
 from shipway.errors import ShipwayError, TemporaryError
 from shipway.image import oci
 from shipway.image.auth import Credentials
-from shipway.image.registry import MAX_REDIRECTS, TOKEN_BYTES, RegistryClient
+from shipway.image.registry import (
+    ERROR_BYTES,
+    MANIFEST_BYTES,
+    MAX_REDIRECTS,
+    TOKEN_BYTES,
+    RegistryClient,
+)
 from tests.helpers.fake_registry import Handler, Reply, Request, Serve
 
 USER = Credentials("alice", "hunter2-password")
@@ -522,3 +528,32 @@ def test_storage_gets_no_credentials_from_netrc_or_from_the_location(
     assert download(registry.client(USER)) == LAYER
     assert store.authorizations() == [None]
     assert registry.authorizations() == [None, BASIC]
+
+
+# -- other answers, read bounded -------------------------------------------------------
+def test_a_manifest_past_the_bound_is_refused(serve: Serve) -> None:
+    registry = serve(handle=answering(b" " * (MANIFEST_BYTES + 1)))
+    message = refused(lambda: manifest(registry.client()))
+    assert message == (
+        f"registry {registry.host}: the manifest of app:v1 is larger than 4 MiB; check the image"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (b'{"errors": [{"message": "bad\\n\\u001b[2Jtag"}]}', ": bad \x1b[2Jtag"),
+        (b'{"errors": [{"message": "' + b"x" * ERROR_BYTES + b'"}]}', ""),
+        (b'{"errors": 7}', ""),
+    ],
+)
+def test_an_error_answer_is_quoted_on_one_line_and_bounded(
+    serve: Serve, body: bytes, shown: str
+) -> None:
+    """Control characters are the CLI's to strip; line breaks would split the message."""
+    registry = serve(handle=answering(body, 400))
+    message = refused(lambda: manifest(registry.client()))
+    assert (
+        message
+        == f"registry {registry.host}: could not read the manifest of app:v1 (HTTP 400{shown})"
+    )

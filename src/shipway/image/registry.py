@@ -51,6 +51,10 @@ NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
 #: Redirects followed for one request: a blob download is sent on once or twice (to a
 #: CDN, to object storage); more is a loop.
 MAX_REDIRECTS = 5
+#: Bytes read of a manifest or index: distribution refuses to store one past 4 MiB.
+MANIFEST_BYTES = 4 << 20
+#: Bytes read of an error's answer, for the message it carries.
+ERROR_BYTES = 64 << 10
 #: Bytes read of a token service's answer: tokens are JWTs of a few kilobytes.
 TOKEN_BYTES = 1 << 20
 #: A bearer token as RFC 6750 has it (token68): nothing that could end a header line.
@@ -190,7 +194,11 @@ class RegistryClient:
     # -- manifests -----------------------------------------------------------------
     def get_manifest(self, repo: str, ref: str, accept: list[str]) -> tuple[bytes, str]:
         response = self._call(
-            "GET", f"/v2/{repo}/manifests/{ref}", repo, headers={"Accept": ", ".join(accept)}
+            "GET",
+            f"/v2/{repo}/manifests/{ref}",
+            repo,
+            headers={"Accept": ", ".join(accept)},
+            stream=True,
         )
         if response.status_code == 404:
             raise ShipwayError(
@@ -199,7 +207,13 @@ class RegistryClient:
             )
         self._expect(response, 200, f"read the manifest of {repo}:{ref}")
         media_type = response.headers.get("Content-Type", "").split(";")[0]
-        return response.content, media_type
+        body = self._bounded(response, MANIFEST_BYTES)
+        if body is None:
+            raise ShipwayError(
+                f"registry {self.host}: the manifest of {repo}:{ref} is larger than "
+                f"{MANIFEST_BYTES >> 20} MiB; check the image"
+            )
+        return body, media_type
 
     def put_manifest(self, repo: str, ref: str, body: bytes, media_type: str) -> None:
         response = self._call(
@@ -453,7 +467,7 @@ class RegistryClient:
     def _expect(self, response: requests.Response, status: int, what: str) -> None:
         if response.status_code == status:
             return
-        detail = _error_detail(response)
+        detail = _error_detail(self._bounded(response, ERROR_BYTES))
         error = TemporaryError if response.status_code >= 500 else ShipwayError
         raise error(
             f"registry {self.host}: could not {what} (HTTP {response.status_code}"
@@ -474,10 +488,11 @@ class _Header(requests.auth.AuthBase):
         return request
 
 
-def _error_detail(response: requests.Response) -> str:
+def _error_detail(body: bytes | None) -> str:
+    """The messages of a distribution error answer, on one line."""
     try:
-        errors = response.json().get("errors", [])
+        errors = json.loads(body or b"").get("errors", [])
         text = " ".join(str(e.get("message", e.get("code", ""))) for e in errors)
-    except (ValueError, AttributeError, requests.exceptions.RequestException):
+    except (ValueError, AttributeError, TypeError):
         return ""
     return " ".join(text.split())[:200]
