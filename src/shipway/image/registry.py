@@ -20,7 +20,7 @@ decided in one place (``_follow``, every request's path):
   and with no ``Authorization`` once they leave the origin;
 - an upload location or a next page on another origin is refused: the image's data and
   the token would go with it;
-- messages name a foreign URL by its host only, never its user, path or query.
+- messages name a foreign URL by its host and port only, never its user, path or query.
 """
 
 from __future__ import annotations
