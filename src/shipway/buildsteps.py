@@ -19,6 +19,7 @@ import hashlib
 import io
 import posixpath
 import secrets
+import shutil
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -28,7 +29,9 @@ from pathlib import Path
 from shipway import objects as o
 from shipway.errors import ShipwayError
 from shipway.image.blobs import BlobStore
+from shipway.image.compression import TarStream, decompressed, entry_path, read_tar
 from shipway.image.layer import Entry, Layer, cached_layer, with_parents, write_layer
+from shipway.image.rootview import canonical
 from shipway.kube import store
 from shipway.kube.client import Client
 from shipway.kube.pods import OneOff
@@ -143,48 +146,62 @@ def layer_from_tar(data: bytes, store: BlobStore) -> Layer:
 
 def _entries(data: bytes, tmp: Path) -> list[Entry]:
     entries: list[Entry] = []
+    links: dict[str, str] = {}
     total = 0
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for index, member in enumerate(tar):
-                if index >= MAX_MEMBERS:
-                    raise ShipwayError(f"the build steps wrote more than {MAX_MEMBERS} files")
-                name = _checked_name(member.name)
-                if member.isdir():
-                    entries.append(Entry(name, owner=APP_UID))
-                elif member.issym():
-                    link = _checked_link(name, member.linkname)
-                    entries.append(Entry(name, link=link, owner=APP_UID))
-                elif member.isfile():
-                    total += member.size
-                    if total > MAX_BYTES:
-                        raise ShipwayError("the build steps wrote more than 512 MiB under /app")
-                    entries.append(_file(tar, member, name, tmp / str(index)))
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ShipwayError(f"the build steps' output is not a valid archive ({exc})") from None
+    label = "the build steps' output"
+    with (
+        decompressed(io.BytesIO(data), "gz", label, len(data)) as stream,
+        read_tar(stream, label) as tar,
+    ):
+        for index, member in enumerate(tar):
+            if index >= MAX_MEMBERS:
+                raise ShipwayError(f"the build steps wrote more than {MAX_MEMBERS} files")
+            name = _checked_name(member.name)
+            if member.isdir():
+                entries.append(Entry(name, owner=APP_UID))
+            elif member.issym():
+                links[name] = member.linkname
+                entries.append(Entry(name, link=member.linkname, owner=APP_UID))
+            elif member.isfile():
+                total += member.size
+                if total > MAX_BYTES:
+                    raise ShipwayError("the build steps wrote more than 512 MiB under /app")
+                entries.append(_file(tar, member, name, tmp / str(index)))
+            # hard links, devices and FIFOs are left out: the layer holds none
+    _check_links(entries, links)
     return entries
 
 
-def _file(tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, dest: Path) -> Entry:
-    source = tar.extractfile(member)
-    assert source is not None
-    with source, dest.open("wb") as out:
-        out.write(source.read(member.size))
+def _file(tar: TarStream, member: tarfile.TarInfo, name: str, dest: Path) -> Entry:
+    with tar.data(member) as source, dest.open("wb") as out:
+        shutil.copyfileobj(source, out)
     return Entry(name, source=dest, executable=bool(member.mode & 0o111), owner=APP_UID)
 
 
 def _checked_name(name: str) -> str:
-    clean = posixpath.normpath(name)
-    if clean.startswith(("/", "..")) or not clean.startswith("app/") or "\0" in clean:
-        raise ShipwayError(f"the build steps' output names a path outside /app: {clean[:80]!r}")
+    clean = entry_path(name)
+    if clean is None or not clean.startswith("app/"):
+        raise ShipwayError(f"the build steps' output names a path outside /app: {name[:80]!r}")
     return clean
 
 
-def _checked_link(name: str, target: str) -> str:
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
-    if posixpath.isabs(target) or not resolved.startswith("app/"):
-        raise ShipwayError(f"the build steps made a link out of /app: {name[:80]!r}")
-    return target
+def _check_links(entries: list[Entry], links: dict[str, str]) -> None:
+    """Every link, resolved through the others (``a -> .`` then ``b -> a/..``), points
+    into /app, and no entry lies under one of them: the layer is written sorted, so such
+    an entry would be written through the link (the classic tar attack)."""
+    for name, target in links.items():
+        resolved = canonical(posixpath.join(posixpath.dirname(name), target), links, full=True)
+        if resolved != "app" and not resolved.startswith("app/"):
+            raise ShipwayError(f"the build steps made a link out of /app: {name[:80]!r}")
+    for entry in entries:
+        parent = posixpath.dirname(entry.name)
+        while parent:
+            if parent in links:
+                raise ShipwayError(
+                    f"the build steps' output puts {entry.name[:80]!r} under its own link "
+                    f"{parent[:80]!r}"
+                )
+            parent = posixpath.dirname(parent)
 
 
 def pod_runner(

@@ -6,20 +6,22 @@ machine: each regular file is copied to a numbered file in a staging directory, 
 entry can write outside it, whatever links it sets up first. Names are checked too, for
 the image's sake: absolute names, ``..`` and relative links that climb out of the root
 make the package refused; device nodes and FIFOs are skipped (a container has its own).
+Decompression and the tars are read within the bounds of ``compression``.
 """
 
 from __future__ import annotations
 
 import io
 import posixpath
-import tarfile
-from contextlib import AbstractContextManager
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
 from shipway.errors import ShipwayError
-from shipway.image.compression import decompressed
+from shipway.image.compression import TarStream, decompressed, entry_path, read_tar
 
 AR_MAGIC = b"!<arch>\n"
 AR_HEADER = 60
@@ -54,12 +56,10 @@ def extract_deb(deb: Path, staging: Path, label: str) -> DebContents:
     contents = DebContents()
     with deb.open("rb") as handle:
         members = _ar_members(handle, label)
-        control, control_kind = _member(members, "control.tar", label)
-        data, data_kind = _member(members, "data.tar", label)
-        with _open(handle, control, control_kind) as stream:
-            _read_control(stream, contents)
-        with _open(handle, data, data_kind) as stream:
-            _extract(stream, staging, label, contents.members)
+        with _tar(handle, members, "control.tar", label) as tar:
+            _read_control(tar, contents)
+        with _tar(handle, members, "data.tar", label) as tar:
+            _extract(tar, staging, label, contents.members)
     return contents
 
 
@@ -77,12 +77,20 @@ def _ar_members(handle: IO[bytes], label: str) -> dict[str, tuple[int, int]]:
     return members
 
 
-def _member(
-    members: dict[str, tuple[int, int]], stem: str, label: str
-) -> tuple[tuple[int, int], str]:
+@contextmanager
+def _tar(
+    handle: IO[bytes], members: dict[str, tuple[int, int]], stem: str, label: str
+) -> Iterator[TarStream]:
+    """The tar of the ar member ``stem`` (``data.tar``: ``data.tar.xz``, ``.gz`` ...), read
+    in place and decompressed within Shipway's bounds."""
     for suffix, kind in SUFFIXES.items():
         if stem + suffix in members:
-            return members[stem + suffix], kind
+            offset, size = members[stem + suffix]
+            where = f"{label}: {stem}{suffix}"
+            raw = io.BufferedReader(_Slice(handle, offset, size))
+            with decompressed(raw, kind, where, size) as stream, read_tar(stream, where) as tar:
+                yield tar
+            return
     raise ShipwayError(f"{label}: the .deb has no {stem}.xz, .gz or .zst member")
 
 
@@ -104,63 +112,51 @@ class _Slice(io.RawIOBase):
         return len(data)
 
 
-def _open(handle: IO[bytes], span: tuple[int, int], kind: str) -> AbstractContextManager[IO[bytes]]:
-    return decompressed(io.BufferedReader(_Slice(handle, *span)), kind)
+def _read_control(tar: TarStream, contents: DebContents) -> None:
+    for member in tar:
+        name = posixpath.normpath(member.name)
+        if member.isfile() and member.size <= MAX_CONTROL and name in ("control", "md5sums"):
+            raw = tar.data(member).read()
+            if name == "control":
+                contents.control = raw.decode("utf-8", "replace").strip()
+            else:
+                contents.md5sums = raw
 
 
-def _read_control(stream: IO[bytes], contents: DebContents) -> None:
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
-        for member in tar:
-            name = posixpath.normpath(member.name)
-            if member.isfile() and member.size <= MAX_CONTROL and name in ("control", "md5sums"):
-                data = tar.extractfile(member)
-                raw = data.read() if data else b""
-                if name == "control":
-                    contents.control = raw.decode("utf-8", "replace").strip()
-                else:
-                    contents.md5sums = raw
-
-
-def _extract(stream: IO[bytes], staging: Path, label: str, out: list[Member]) -> None:
+def _extract(tar: TarStream, staging: Path, label: str, out: list[Member]) -> None:
     staged: dict[str, Member] = {}
     total = 0
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
-        for count, member in enumerate(tar):
-            if count >= MAX_ENTRIES or total > MAX_BYTES:
-                raise ShipwayError(f"{label}: the .deb is larger than Shipway unpacks")
-            name = safe_name(member.name, label)
-            if name is None:  # the root entry "./"
-                continue
-            if member.islnk():
-                out.append(_hardlink(name, member.linkname, staged, label))
-            elif member.isdir():
-                out.append(Member(name, "dir"))
-            elif member.issym():
-                out.append(Member(name, "link", link=safe_link(name, member.linkname, label)))
-            elif member.isreg():
-                target = staging / str(count)
-                total += _stage(tar, member, target)
-                staged[name] = Member(name, "file", target, executable=bool(member.mode & 0o111))
-                out.append(staged[name])
-            # device nodes and FIFOs are skipped: a container runtime makes its own
-
-
-def _stage(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> int:
-    copied = 0
-    source = tar.extractfile(member)
-    with target.open("xb") as sink:
-        while source is not None and (chunk := source.read(1 << 20)):
-            sink.write(chunk)
-            copied += len(chunk)
-    return copied
+    for count, member in enumerate(tar):
+        total += member.size if member.isreg() else 0
+        if count >= MAX_ENTRIES or total > MAX_BYTES:
+            raise ShipwayError(
+                f"{label}: the .deb is larger than Shipway unpacks ({MAX_ENTRIES} entries, "
+                f"{MAX_BYTES >> 30} GiB)"
+            )
+        name = safe_name(member.name, label)
+        if name is None:  # the root entry "./"
+            continue
+        if member.islnk():
+            out.append(_hardlink(name, member.linkname, staged, label))
+        elif member.isdir():
+            out.append(Member(name, "dir"))
+        elif member.issym():
+            out.append(Member(name, "link", link=safe_link(name, member.linkname, label)))
+        elif member.isreg():
+            target = staging / str(count)
+            with tar.data(member) as source, target.open("xb") as sink:
+                shutil.copyfileobj(source, sink)
+            staged[name] = Member(name, "file", target, executable=bool(member.mode & 0o111))
+            out.append(staged[name])
+        # device nodes and FIFOs are skipped: a container runtime makes its own
 
 
 def safe_name(raw: str, label: str) -> str | None:
     """The entry's path relative to the root; None for the root itself."""
-    if raw.startswith("/") or ".." in raw.split("/") or "\0" in raw:
+    name = entry_path(raw)
+    if name is None:
         raise _unsafe(label, raw)
-    name = posixpath.normpath(raw)
-    return None if name == "." else name
+    return name or None
 
 
 def safe_link(name: str, target: str, label: str) -> str:

@@ -36,6 +36,8 @@ from shipway.image.deb822 import IndexFile, paragraphs, release_files
 
 KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 MAX_RELEASE = 8 << 20
+#: A suite's package index, decompressed: Debian's largest (sid, amd64) is ~70 MB.
+MAX_INDEX = 512 << 20
 CHUNK = 1 << 20
 RELEASE_FIELDS = frozenset({"Origin", "Suite", "Codename", "Valid-Until", "Acquire-By-Hash"})
 
@@ -78,7 +80,11 @@ class Mirror:
                 else f"dists/{suite}/{entry.path}"
             )
             blob = self._fetch(path, entry)
-            with blob.open("rb") as raw, decompressed(raw, kind) as stream:
+            where = f"the Debian mirror's {path}"
+            with (
+                blob.open("rb") as raw,
+                decompressed(raw, kind, where, entry.size, MAX_INDEX) as stream,
+            ):
                 return parse_index(stream.read().decode("utf-8", "replace"))
         raise ShipwayError(
             f"the Debian mirror has no main/binary-{arch} index for {suite}; "

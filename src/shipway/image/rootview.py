@@ -10,14 +10,12 @@ systems, ``/etc/os-release`` -> ``../usr/lib/os-release``).
 from __future__ import annotations
 
 import posixpath
-import tarfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from shipway.errors import ShipwayError
-from shipway.image.compression import open_layer
+from shipway.image.compression import TarStream, entry_path, open_layer, read_tar
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -25,6 +23,9 @@ OPAQUE = ".wh..wh..opq"
 MAX_FILE = 64 << 20
 #: The kernel gives up after 40 links in one path.
 MAX_HOPS = 40
+#: What one layer may make the view hold (names, links and wanted files): a real image's
+#: links and whiteouts take a few MB.
+MAX_VIEW = 256 << 20
 
 
 @dataclass
@@ -47,6 +48,16 @@ class _LayerScan:
     replaced: set[str] = field(default_factory=set)
     deleted: set[str] = field(default_factory=set)
     emptied: set[str] = field(default_factory=set)
+    #: Bytes held so far, bounded by MAX_VIEW.
+    held: int = 0
+
+    def hold(self, count: int, label: str) -> None:
+        self.held += count
+        if self.held > MAX_VIEW:
+            raise ShipwayError(
+                f"{label}: holds more links, whiteouts and wanted files than Shipway reads "
+                f"(over {MAX_VIEW >> 20} MiB); the base image is refused"
+            )
 
 
 def read_root(layers: Iterable[tuple[Path, str]], wanted: set[str]) -> RootView:
@@ -55,28 +66,40 @@ def read_root(layers: Iterable[tuple[Path, str]], wanted: set[str]) -> RootView:
     view = RootView()
     for blob, media_type in layers:
         with open_layer(blob, media_type) as stream:
-            scan = _scan(stream, wanted)
+            label = f"image layer {blob.name[:16]}"
+            with read_tar(stream, label) as tar:
+                scan = _scan(tar, wanted, view, label)
         _apply(view, scan)
     return view
 
 
-def _scan(stream: IO[bytes], wanted: set[str]) -> _LayerScan:
+def _scan(tar: TarStream, wanted: set[str], view: RootView, label: str) -> _LayerScan:
+    """One layer's changes to ``view``. Nothing here becomes a path on this machine; names
+    that climb out of the image's root are refused as Docker refuses them."""
     scan = _LayerScan()
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
-        for member in tar:
-            name = posixpath.normpath(member.name.lstrip("/")).removeprefix("./")
-            parent, base = posixpath.split(name)
-            if base == OPAQUE:
-                scan.emptied.add(parent)
-            elif base.startswith(WHITEOUT):
-                scan.deleted.add(posixpath.join(parent, base[len(WHITEOUT) :]))
-            elif member.issym():
-                scan.links[name] = member.linkname
-            else:
-                scan.replaced.add(name)
-                if _wanted(name, wanted) and member.isfile() and member.size <= MAX_FILE:
-                    handle = tar.extractfile(member)
-                    scan.files[name] = handle.read() if handle else b""
+    for member in tar:
+        name = entry_path(member.name)
+        if name is None:
+            raise ShipwayError(
+                f"{label}: holds an entry outside the image's root ({member.name[:80]!r}); "
+                "the base image is refused"
+            )
+        parent, base = posixpath.split(name)
+        if base == OPAQUE:
+            scan.emptied.add(parent)
+        elif base.startswith(WHITEOUT):
+            scan.deleted.add(posixpath.join(parent, base[len(WHITEOUT) :]))
+        elif member.issym():
+            scan.links[name] = member.linkname
+            scan.hold(len(member.linkname), label)
+        elif _wanted(name, wanted) and member.isfile() and member.size <= MAX_FILE:
+            scan.files[name] = tar.data(member).read()
+            scan.hold(member.size, label)
+        elif name in view.files or name in view.links:
+            scan.replaced.add(name)
+        else:
+            continue  # changes nothing the view holds: nothing to remember
+        scan.hold(len(name), label)
     return scan
 
 
@@ -85,22 +108,27 @@ def _wanted(name: str, wanted: set[str]) -> bool:
 
 
 def _apply(view: RootView, scan: _LayerScan) -> None:
-    for gone in scan.deleted:
-        _drop(view, gone, keep_self=False)
-    for emptied in scan.emptied:
-        _drop(view, emptied, keep_self=True)
-    for name in scan.replaced | scan.links.keys():
+    if scan.deleted or scan.emptied:  # one pass over the view, however many whiteouts
+        for table in (view.files, view.links):
+            for name in [n for n in table if _whited_out(n, scan)]:
+                del table[name]
+    for name in scan.replaced | scan.links.keys() | scan.files.keys():
         view.links.pop(name, None)
         view.files.pop(name, None)
     view.links.update(scan.links)
     view.files.update(scan.files)
 
 
-def _drop(view: RootView, path: str, keep_self: bool) -> None:
-    prefix = path + "/"
-    for table in (view.files, view.links):
-        for name in [n for n in table if n.startswith(prefix) or (n == path and not keep_self)]:
-            del table[name]
+def _whited_out(name: str, scan: _LayerScan) -> bool:
+    """Whether the layer deletes ``name`` or a parent, or empties a parent (opaque)."""
+    if name in scan.deleted:
+        return True
+    parent = posixpath.dirname(name)
+    while parent:
+        if parent in scan.deleted or parent in scan.emptied:
+            return True
+        parent = posixpath.dirname(parent)
+    return False
 
 
 def canonical(path: str, links: Mapping[str, str], full: bool) -> str:
@@ -125,7 +153,7 @@ def canonical(path: str, links: Mapping[str, str], full: bool) -> str:
             continue
         hops += 1
         if hops > MAX_HOPS:
-            raise ShipwayError(f"/{path}: too many levels of symbolic links in the base image")
+            raise ShipwayError(f"/{path}: too many levels of symbolic links in the image")
         if target.startswith("/"):
             done = []
         pending.extend(reversed(target.split("/")))
