@@ -3,7 +3,6 @@ addons, apps, destroy, platform."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ from rich.table import Table
 
 from shipway import appstate, operate, releases
 from shipway import platform as platform_settings
-from shipway.cli.common import JsonFlag, app, err, out, print_json, styled
+from shipway.cli.common import JsonFlag, app, err, out, print_json, styled, write_line
 from shipway.cli.progress import RichProgress
 from shipway.deploy import DeployFailed, Outcome, Target, deploy
 from shipway.errors import ShipwayError
@@ -335,11 +334,14 @@ def logs_cmd(
     if not pods:
         raise ShipwayError(f"{name} has no pods{f' of type {process}' if process else ''}")
 
-    def emit(pod: str, line: str) -> None:
-        sys.stdout.write(f"{pod} | {line}\n")
-        sys.stdout.flush()
-
-    stream_logs(target.client, target.namespace, pods, follow, tail, emit)
+    stream_logs(
+        target.client,
+        target.namespace,
+        pods,
+        follow,
+        tail,
+        lambda pod, line: write_line(f"{pod} | {line}"),
+    )
 
 
 @app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -352,11 +354,7 @@ def run_cmd(
 ) -> None:
     """Run a command once in a new pod with the app's image and config; exits with its code."""
 
-    def emit(line: str) -> None:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-
-    code = operate.run(target_of(name, context, namespace), command, emit, timeout)
+    code = operate.run(target_of(name, context, namespace), command, write_line, timeout)
     raise typer.Exit(code)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Annotated, Any
 
@@ -35,10 +36,31 @@ err = LiteralConsole(stderr=True, markup=False, highlight=False)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
 
+#: Whole escape sequences, dropped with their parameters so a coloured log reads as
+#: plain text: CSI (colours, cursor moves; \x9b its C1 form), OSC (titles, OSC 8
+#: hyperlinks) ended by BEL or ST, and the other escapes. Intermediate bytes exclude the
+#: space, so a sequence cut short by a message's truncation does not eat the words after.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[!-/]*[@-~]"
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[!-/]*[0-~]"
+)
+
+
 def literal(text: str, keep_newlines: bool = False) -> str:
-    """``text`` without control characters (an app's escape sequences stay off the
-    terminal): each becomes a space, newlines too unless kept."""
-    return "".join(c if c.isprintable() or (keep_newlines and c == "\n") else " " for c in text)
+    """``text`` safe for the terminal, the one sanitiser of everything Shipway prints
+    (apps' files, registries' and pods' answers, logs): escape sequences are dropped, any
+    other control or invisible formatting character (``\\r``, BEL, C1 controls, bidi
+    overrides) becomes a space. Tabs stay, and newlines when asked."""
+    kept = "\t\n" if keep_newlines else "\t"
+    return "".join(c if c.isprintable() or c in kept else " " for c in _ESCAPES.sub("", text))
+
+
+def write_line(text: str) -> None:
+    """One line of a pod's output (``logs``, ``run``) on stdout, as it comes: plain
+    text, not through Rich (no wrapping, no markup), but sanitised all the same."""
+    sys.stdout.write(literal(text) + "\n")
+    sys.stdout.flush()
 
 
 def styled(style: str, head: str, rest: str = "") -> Text:

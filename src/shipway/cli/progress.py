@@ -14,7 +14,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from shipway.cli.common import err, styled
+from shipway.cli.common import err, literal, styled
 
 
 class RichProgress:
@@ -22,7 +22,7 @@ class RichProgress:
         self.enabled = enabled
         self._progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             DownloadColumn(),
             TimeElapsedColumn(),
@@ -49,5 +49,5 @@ class RichProgress:
             self._progress.console.print(styled("dim", "• ", text))
 
     def transfer(self, label: str, total: int) -> Callable[[int], None]:
-        task = self._progress.add_task(f"  {label}", total=total)
+        task = self._progress.add_task(f"  {literal(label)}", total=total)
         return lambda n: self._progress.advance(task, n)
