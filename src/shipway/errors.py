@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+#: How much of an app's own file an error may quote (a value, a line).
+EXCERPT = 40
+#: Field names come from user files too (``env.<key>``): long ones are cut.
+MAX_FIELD = 80
+
 
 class ShipwayError(Exception):
     """A problem the user can fix; the message is one line, shown as is."""
@@ -46,9 +51,9 @@ class SpecError(ShipwayError):
         self.field = field
         self.problem = problem
         self.fix = fix
-        place = str(where)
+        place = _one_line(str(where))
         if field:
-            place = f"{place}: {_printable(field)}"
+            place = f"{place}: {_printable(excerpt(field, MAX_FIELD))}"
         super().__init__(f"{place}: {_one_line(problem)}; {_one_line(fix)}")
 
 
@@ -59,10 +64,18 @@ def validation_message(problem: str, default_fix: str) -> tuple[str, str]:
     return text, fix or default_fix
 
 
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """``text`` fit to quote in a one-line message: whitespace runs made one space,
+    control and format characters (escape sequences, bidi overrides) dropped, at most
+    ``limit`` characters. Never pass a config var's value: name its key instead."""
+    clean = _one_line(text)
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
+
+
 def _printable(text: str) -> str:
     """Field names come from user files: show odd ones quoted, never across lines."""
     return text if text.isprintable() and " " not in text else repr(text)
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return "".join(char for char in " ".join(text.split()) if char.isprintable())

@@ -179,12 +179,12 @@ def test_app_yaml_that_is_not_app_engines_is_ignored(tmp_path: Path, app_yaml: s
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        ({"railway.json": "{"}, "railway.json: invalid JSON"),
+        ({"railway.json": "{"}, "railway.json:1: invalid JSON"),
         ({"railway.toml": "[deploy\n"}, "railway.toml: invalid TOML"),
         ({"fly.toml": "app = \n"}, "fly.toml: invalid TOML"),
         ({"render.yaml": "services: [\n"}, "render.yaml:2: invalid YAML"),
         ({"nixpacks.toml": "x" * 300_000}, "nixpacks.toml: is larger than 256 KiB"),
-        ({"railway.json": "[" * 100_000 + "]" * 100_000}, "railway.json: invalid JSON"),
+        ({"railway.json": "[" * 100_000 + "]" * 100_000}, "railway.json: is nested more than 32"),
     ],
 )
 def test_broken_platform_files(tmp_path: Path, files: dict[str, str], message: str) -> None:

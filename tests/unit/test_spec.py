@@ -162,7 +162,10 @@ def test_name_from_directory(tmp_path: Path) -> None:
             "shipway.yaml:2: runtime.version: Python 2.7 is not supported",
         ),
         ({"shipway.yaml": "name: a\nprocesses:\n  web: [\n"}, "shipway.yaml:4: invalid YAML"),
-        ({"shipway.yaml": "name: a\nname: b\n"}, "invalid YAML (found duplicate key"),
+        (
+            {"shipway.yaml": "name: a\nname: b\n"},
+            "shipway.yaml:2: invalid YAML (the key 'name' is given twice)",
+        ),
         ({"shipway.yaml": "- a\n- b\n"}, "shipway.yaml: the file must be a mapping"),
         (
             {"shipway.yaml": "name: a\nprocesses: {redis: redis-server}\n"},
@@ -211,7 +214,9 @@ def test_missing_app_dir(tmp_path: Path) -> None:
 def test_not_utf8(tmp_path: Path) -> None:
     app = make_app(tmp_path, {})
     (app / "shipway.yaml").write_bytes(b"name: \xff\xfe\n")
-    with pytest.raises(ShipwayError, match=r"shipway\.yaml: the file is not UTF-8 text"):
+    with pytest.raises(
+        ShipwayError, match=r"^shipway\.yaml: cannot be read as UTF-8 text; save it as UTF-8$"
+    ):
         load_spec(app)
 
 

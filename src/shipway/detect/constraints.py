@@ -15,7 +15,7 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from shipway.detect import files, poetry
-from shipway.errors import SpecError
+from shipway.errors import SpecError, excerpt
 
 MINOR = re.compile(r"^\d+\.\d+")
 
@@ -72,7 +72,10 @@ def _pep440(text: str) -> Part:
         return Part("pyproject.toml", field, SpecifierSet(text))
     except InvalidSpecifier:
         raise SpecError(
-            "pyproject.toml", field, f"'{text[:60]}' is not a specifier", "write e.g. '>=3.11'"
+            "pyproject.toml",
+            field,
+            f"'{excerpt(text, 60)}' is not a specifier",
+            "write e.g. '>=3.11'",
         ) from None
 
 
@@ -82,7 +85,7 @@ def _poetry(text: str) -> Part:
         return Part("pyproject.toml", field, SpecifierSet(poetry.to_pep440(text)))
     except (ValueError, InvalidSpecifier) as exc:
         raise SpecError(
-            "pyproject.toml", field, f"'{text[:60]}' is not a version constraint ({exc})",
+            "pyproject.toml", field, f"'{excerpt(text, 60)}' is not a version constraint ({exc})",
             "write e.g. '^3.11' or '>=3.10,<3.14'",
         ) from None  # fmt: skip
 

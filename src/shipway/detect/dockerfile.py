@@ -8,7 +8,6 @@ stage counts: it is the image that runs.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from pathlib import Path
 
 from shipway.detect import files
 from shipway.detect.listen import port_number
+from shipway.errors import SpecError
+from shipway.spec import documents
 
 FILENAME = "Dockerfile"
 INSTRUCTION = re.compile(r"^\s*([A-Za-z]+)\s+(.*)$", re.S)
@@ -81,9 +82,9 @@ def _logical_lines(content: str) -> list[str]:
 
 def _command(rest: str) -> str | list[str] | None:
     if rest.startswith("["):
-        try:
-            value = json.loads(rest)
-        except json.JSONDecodeError:
+        try:  # Docker reads what is not a JSON array of strings as the shell form
+            value = documents.parse_json(rest, Path(FILENAME)).data
+        except SpecError:
             return rest
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
             return value or None

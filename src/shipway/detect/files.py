@@ -1,106 +1,134 @@
-"""Bounded, contained reads of an app's files for detection.
+"""Detection's reads of an app's files, through the one contained, bounded reader.
 
-Detection reads files the app's author wrote (and, once the server exists, anyone who
-pushes): every read stays inside the app directory after symlinks are resolved and is
-capped in size, and a file that cannot be parsed is a one-line ``SpecError``.
+Every read goes through ``shipway.spec.appfile`` (inside the app after links are
+resolved, a regular file, size-capped) and every parse through
+``shipway.spec.documents`` (bounded depth, aliases, values and numbers). Files whose
+shape a specification fixes (``pyproject.toml``, ``Pipfile``) are checked against it, so
+a ``tool`` that is not a table is a one-line error rather than silently nothing.
 """
 
 from __future__ import annotations
 
-import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from shipway.errors import SpecError
-from shipway.spec import yamlfile
+from shipway.spec import appfile, documents
+from shipway.spec.documents import Shape
 
-MAX_BYTES = 256 * 1024
-#: Requirement files pinned with hashes (``pip-compile --generate-hashes``) run long.
-MAX_REQUIREMENTS_BYTES = 4 * 1024 * 1024
+MAX_BYTES = appfile.MAX_BYTES
+MAX_REQUIREMENTS_BYTES = appfile.MAX_REQUIREMENTS_BYTES
+
+_TABLE = (dict, "a table")
+_ARRAY = (list, "an array")
+_STRING = (str, "a string")
+#: What PEP 517/518/621 and the tools' documentation fix, for the fields Shipway reads.
+PYPROJECT: Shape = {
+    ("project",): _TABLE,
+    ("project", "name"): _STRING,
+    ("project", "requires-python"): _STRING,
+    ("project", "dependencies"): _ARRAY,
+    ("project", "dependencies", "*"): _STRING,
+    ("project", "optional-dependencies"): _TABLE,
+    ("project", "optional-dependencies", "*"): _ARRAY,
+    ("project", "optional-dependencies", "*", "*"): _STRING,
+    ("project", "dynamic"): _ARRAY,
+    ("project", "dynamic", "*"): _STRING,
+    ("project", "scripts"): _TABLE,
+    ("project", "scripts", "*"): _STRING,
+    ("project", "gui-scripts"): _TABLE,
+    ("project", "entry-points"): _TABLE,
+    ("project", "entry-points", "*"): _TABLE,
+    ("build-system",): _TABLE,
+    ("build-system", "requires"): _ARRAY,
+    ("build-system", "requires", "*"): _STRING,
+    ("build-system", "build-backend"): _STRING,
+    ("tool",): _TABLE,
+    ("tool", "*"): _TABLE,
+    ("tool", "poetry", "dependencies"): _TABLE,
+    ("tool", "poetry", "dev-dependencies"): _TABLE,
+    ("tool", "poetry", "group"): _TABLE,
+    ("tool", "poetry", "group", "*"): _TABLE,
+    ("tool", "poetry", "group", "*", "dependencies"): _TABLE,
+    ("tool", "poetry", "scripts"): _TABLE,
+    ("tool", "poetry", "source"): _ARRAY,
+    ("tool", "poetry", "source", "*"): _TABLE,
+    ("tool", "poetry", "package-mode"): (bool, "true or false"),
+    ("tool", "uv", "package"): (bool, "true or false"),
+    ("tool", "setuptools", "dynamic"): _TABLE,
+    ("tool", "setuptools", "dynamic", "*"): _TABLE,
+    ("tool", "setuptools", "package-dir"): _TABLE,
+    ("tool", "flit", "module"): _TABLE,
+}
+PIPFILE: Shape = {
+    ("packages",): _TABLE,
+    ("dev-packages",): _TABLE,
+    ("requires",): _TABLE,
+    ("source",): _ARRAY,
+    ("source", "*"): _TABLE,
+    ("scripts",): _TABLE,
+}
+SHAPES: dict[str, tuple[Shape, str]] = {
+    "pyproject.toml": (PYPROJECT, "see the pyproject.toml specification (PEP 621)"),
+    "Pipfile": (PIPFILE, "see Pipenv's Pipfile format"),
+}
 
 
 def inside(app_dir: Path, file: Path) -> bool:
     """Whether ``file``, symlinks resolved, is a regular file within ``app_dir``."""
     try:
-        real = file.resolve()
-        return real.is_relative_to(app_dir.resolve()) and real.is_file()
-    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL in the name
+        return appfile.locate(app_dir, str(file.relative_to(app_dir))) is not None
+    except (SpecError, ValueError):
         return False
 
 
 def app_file(app_dir: Path, rel: str) -> Path | None:
-    """``app_dir/rel`` if it is a file; one that links outside the app is an error."""
-    file = app_dir / rel
-    if not file.is_file():
-        return None
-    if not inside(app_dir, file):
-        raise SpecError(
-            rel, None, "links outside the app directory", "copy the file into the app instead"
-        )
-    return file
+    """``app_dir/rel`` if the app has that file; one that links outside the app, loops
+    or is a directory is an error."""
+    return None if appfile.locate(app_dir, rel) is None else app_dir / rel
 
 
 def text(app_dir: Path, rel: str, limit: int = MAX_BYTES) -> str | None:
     """The UTF-8 text of ``rel``, or ``None`` when the app has no such file."""
-    file = app_file(app_dir, rel)
-    return None if file is None else read(file, rel, limit)
+    return appfile.read_text(app_dir, rel, limit)
 
 
 def read(file: Path, label: str, limit: int = MAX_BYTES) -> str:
-    try:
-        with file.open("rb") as stream:
-            raw = stream.read(limit + 1)
-    except OSError:
-        raise SpecError(label, None, "cannot be read", "check the file's permissions") from None
-    if len(raw) > limit:
-        raise SpecError(label, None, f"is larger than {limit // 1024} KiB", "make it smaller")
-    try:
-        return raw.decode("utf-8-sig")  # Windows editors start files with a BOM
-    except UnicodeDecodeError:
-        raise SpecError(label, None, "cannot be read as UTF-8 text", "save it as UTF-8") from None
+    """The text of ``file``, which the caller has checked is inside the app."""
+    return appfile.read_file(file, label, limit)
 
 
 def source(app_dir: Path, rel: str) -> str:
     """Python source to scan for hints: ``""`` when absent, outside, too big or unreadable."""
-    file = app_dir / rel
-    if not inside(app_dir, file):
-        return ""
     try:
-        with file.open("rb") as stream:
-            raw = stream.read(MAX_BYTES + 1)
-    except OSError:
+        return appfile.read_text(app_dir, rel) or ""
+    except SpecError:
         return ""
-    return "" if len(raw) > MAX_BYTES else raw.decode("utf-8", errors="replace")
 
 
 def toml(app_dir: Path, rel: str) -> dict[str, Any] | None:
     content = text(app_dir, rel)
-    if content is None:
-        return None
-    try:
-        return tomllib.loads(content)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(rel, None, f"invalid TOML ({exc})", "fix its syntax") from None
+    return None if content is None else parse_toml(content, rel)
+
+
+def parse_toml(content: str, rel: str) -> dict[str, Any]:
+    """TOML within the bounds; ``pyproject.toml`` and ``Pipfile`` checked for shape."""
+    doc = documents.parse_toml(content, Path(rel))
+    shape = SHAPES.get(Path(rel).name)
+    if shape is not None:
+        documents.check_shape(doc, *shape)
+    data: dict[str, Any] = doc.data
+    return data
 
 
 def json_file(app_dir: Path, rel: str) -> Any:
-    content = text(app_dir, rel)
-    if content is None:
-        return None
-    try:
-        return json.loads(content)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        problem = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-        raise SpecError(rel, None, f"invalid JSON ({problem})", "fix its syntax") from None
+    doc = documents.load(app_dir, rel, documents.parse_json)
+    return None if doc is None else doc.data
 
 
 def yaml_file(app_dir: Path, rel: str) -> Any:
-    file = app_file(app_dir, rel)
-    if file is None:
-        return None
-    read(file, rel)  # the size cap of detection, tighter than the spec loader's
-    return yamlfile.load(file).data
+    doc = documents.load(app_dir, rel, documents.parse_yaml)
+    return None if doc is None else doc.data
 
 
 def table(data: Any, *keys: str) -> dict[str, Any]:

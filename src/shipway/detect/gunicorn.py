@@ -14,7 +14,7 @@ from typing import Any
 from shipway.detect import files, pyconfig
 from shipway.detect.listen import Bound, Context, Listen, bound, int_value, last, options
 from shipway.detect.shell import Simple
-from shipway.errors import SpecError
+from shipway.errors import SpecError, excerpt
 
 DEFAULT_CONFIG = "gunicorn.conf.py"
 DEFAULT_PORT = "8000"
@@ -68,9 +68,11 @@ def read_config(ctx: Context, reference: str | None) -> ConfigFile:
     if not source:
         if reference and files.app_file(ctx.app_dir, rel) is None:
             raise SpecError(
-                ctx.origin, "processes.web", f"gunicorn's config file '{rel}' is not in the app",
+                ctx.origin,
+                "processes.web",
+                f"gunicorn's config file '{excerpt(rel)}' is not in the app",
                 "add it, or remove -c from the command",
-            )  # fmt: skip
+            )
         return ConfigFile()
     values = pyconfig.settings(source)
     return ConfigFile(

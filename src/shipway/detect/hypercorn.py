@@ -7,12 +7,12 @@ The config is TOML (``-c hypercorn.toml``) or Python (``-c python:module`` or
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 from shipway.detect import files, pyconfig
 from shipway.detect.listen import Bound, Context, Listen, bound, int_value, last, options
 from shipway.detect.shell import Simple
+from shipway.errors import SpecError
 
 DEFAULT_BIND = "127.0.0.1:8000"
 FIX = "--bind 0.0.0.0:$PORT"
@@ -42,8 +42,8 @@ def _config_binds(ctx: Context, reference: str) -> list[str] | Any:
         return pyconfig.UNKNOWN
     if rel.endswith(".toml"):
         try:
-            value = tomllib.loads(source).get("bind")
-        except tomllib.TOMLDecodeError:
+            value = files.parse_toml(source, rel).get("bind")
+        except SpecError:
             return pyconfig.UNKNOWN
     else:
         value = pyconfig.settings(source).get("bind")

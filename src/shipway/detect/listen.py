@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipway.detect.shell import PORT_REF, UNKNOWN
-from shipway.errors import SpecError
+from shipway.errors import SpecError, excerpt
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,8 @@ def not_tcp(ctx: Context, server: str, address: str, field: str = "processes.web
     return SpecError(
         ctx.origin,
         field,
-        f"{server} listens on '{address[:60]}', not a TCP port, which a Service cannot reach",
+        f"{server} listens on '{excerpt(address, 60)}', not a TCP port, "
+        "which a Service cannot reach",
         "listen on 0.0.0.0:$PORT instead",
     )
 

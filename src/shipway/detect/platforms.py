@@ -24,6 +24,7 @@ from typing import Any
 from shipway.detect import files
 from shipway.detect.listen import port_number
 from shipway.errors import SpecError
+from shipway.spec import documents
 
 HEALTHCHECK = re.compile(r"^/\S*$")
 
@@ -166,10 +167,7 @@ def _list(value: Any) -> list[Any]:
 
 def _app_engine(app_dir: Path, name: str) -> Hints | None:
     """``app.yaml`` is App Engine's only when it names a Python runtime; else not ours."""
-    try:
-        data = files.yaml_file(app_dir, name)
-    except SpecError:
-        return None
+    data = _app_engine_yaml(app_dir, name)
     runtime = data.get("runtime") if isinstance(data, dict) else None
     if not (isinstance(runtime, str) and runtime.startswith("python")):
         return None
@@ -178,13 +176,20 @@ def _app_engine(app_dir: Path, name: str) -> Hints | None:
 
 def app_engine_python(app_dir: Path) -> str | None:
     """App Engine's ``runtime: python313`` as a version (``3.13``); None otherwise."""
-    try:
-        data = files.yaml_file(app_dir, "app.yaml")
-    except SpecError:
-        return None
+    data = _app_engine_yaml(app_dir, "app.yaml")
     runtime = data.get("runtime") if isinstance(data, dict) else None
     match = re.fullmatch(r"python3(\d{1,2})", runtime) if isinstance(runtime, str) else None
     return f"3.{match.group(1)}" if match else None
+
+
+def _app_engine_yaml(app_dir: Path, name: str) -> Any:
+    """The data of ``app.yaml``, which may be another tool's file: one that Shipway cannot
+    parse is not App Engine's (but one that links out of the app is still an error)."""
+    content = files.text(app_dir, name)
+    try:
+        return None if content is None else documents.parse_yaml(content, Path(name)).data
+    except SpecError:
+        return None
 
 
 Reader = Callable[[Path, str], Hints | None]

@@ -13,6 +13,7 @@ import re
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from shipway.detect.pyversion import MINOR_RANGE, minor_allowed
+from shipway.errors import excerpt
 
 VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
 WILDCARD = re.compile(r"^\d+(\.\d+){0,1}\.\*$")
@@ -50,7 +51,7 @@ def _term(term: str) -> list[str]:
         return [f"=={term}.*" if term.count(".") < 2 else f"=={term}"]
     match = OPERATOR.match(term)
     if match is None:
-        raise ValueError(f"'{term}' is not a version constraint")
+        raise ValueError(f"'{excerpt(term)}' is not a version constraint")
     operator = "==" if match.group(1) == "=" else match.group(1)
     _check(f"{operator}{match.group(2)}")
     return [f"{operator}{match.group(2)}"]
@@ -58,7 +59,7 @@ def _term(term: str) -> list[str]:
 
 def _parts(version: str) -> list[int]:
     if not VERSION.match(version):
-        raise ValueError(f"'{version}' is not a version")
+        raise ValueError(f"'{excerpt(version)}' is not a version")
     return [int(part) for part in version.split(".")]
 
 
@@ -83,7 +84,7 @@ def _check(specifier: str) -> None:
     try:
         SpecifierSet(specifier)
     except InvalidSpecifier:
-        raise ValueError(f"'{specifier}' is not a version constraint") from None
+        raise ValueError(f"'{excerpt(specifier)}' is not a version constraint") from None
 
 
 def _union(sets: list[SpecifierSet]) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from shipway.errors import excerpt
 from shipway.spec.model import SUPPORTED_PYTHON
 
 #: Python 3 minors considered when a constraint is reduced to minors (3.0 to 3.39).
@@ -48,7 +49,7 @@ def parse(word: str, line: int) -> Request:
     match = CPYTHON.match(word)
     problem = _problem(word, match)
     if problem or match is None:
-        return Request(word, line, problem=problem or f"'{word[:40]}' is not a Python version")
+        return Request(word, line, problem=problem or f"'{excerpt(word)}' is not a Python version")
     version = match.group("version")
     if "." not in version:
         return Request(word, line, specifier=SpecifierSet(f"=={version}.*"))
@@ -57,14 +58,14 @@ def parse(word: str, line: int) -> Request:
 
 def _problem(word: str, match: re.Match[str] | None) -> str | None:
     if OTHER_INTERPRETERS.match(word):
-        return f"'{word[:40]}' is not CPython; Shipway runs CPython"
+        return f"'{excerpt(word)}' is not CPython; Shipway runs CPython"
     if match is None:
-        return f"'{word[:40]}' is not a Python version"
+        return f"'{excerpt(word)}' is not a Python version"
     rest = match.group("rest")
     if rest.startswith("/"):
-        return f"'{word[:40]}' names a pyenv virtualenv; write its Python version instead"
+        return f"'{excerpt(word)}' names a pyenv virtualenv; write its Python version instead"
     if rest and not (match.group("prefix") and PLATFORM_SUFFIX.match(rest)):
-        return f"'{word[:40]}' is not a CPython release"
+        return f"'{excerpt(word)}' is not a CPython release"
     return None
 
 
@@ -72,7 +73,7 @@ def _specifier(word: str, line: int) -> Request:
     try:
         return Request(word, line, specifier=SpecifierSet(word))
     except InvalidSpecifier:
-        return Request(word, line, problem=f"'{word[:40]}' is not a version specifier")
+        return Request(word, line, problem=f"'{excerpt(word)}' is not a version specifier")
 
 
 def minor_of(version: str) -> str:

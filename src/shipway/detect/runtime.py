@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from shipway.detect import constraints, files, platforms
 from shipway.detect import pyversion as pv
-from shipway.errors import Location, SpecError, validation_message
+from shipway.errors import Location, SpecError, excerpt, validation_message
 from shipway.spec.model import SUPPORTED_PYTHON, AppSpec, Runtime
 
 DEFAULT_PYTHON = "3.12"
@@ -68,7 +68,7 @@ def _runtime_txt(content: str) -> list[pv.Request]:
         raise SpecError(
             Location(Path("runtime.txt"), number),
             "runtime",
-            f"'{first[:40]}' is not a Python runtime",
+            f"'{excerpt(first)}' is not a Python runtime",
             "write e.g. 'python-3.12.4'",
         )
     return [request]
@@ -110,7 +110,9 @@ def _from_requests(
         raise SpecError(where, "version", first.problem, "write e.g. 3.12")
     if first.version:
         _validated(first.version, where)
-    raise SpecError(where, "version", f"no supported Python matches '{first.text}'", _fix())
+    raise SpecError(
+        where, "version", f"no supported Python matches '{excerpt(first.text)}'", _fix()
+    )
 
 
 def _supported(request: pv.Request) -> bool:
@@ -147,9 +149,11 @@ def _from_constraint(allowed: constraints.Allowed) -> PythonChoice:
     version = pv.preferred(allowed.specifier, DEFAULT_PYTHON)
     if version is None:
         raise SpecError(
-            first.file, first.field, f"no supported Python satisfies '{allowed.text}'",
+            first.file,
+            first.field,
+            f"no supported Python satisfies '{excerpt(allowed.text or '', 60)}'",
             f"allow one of {', '.join(pv.supported_minors(None))}",
-        )  # fmt: skip
+        )
     return PythonChoice(version, first.file, allowed.text)
 
 

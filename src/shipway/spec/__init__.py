@@ -12,11 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shipway.errors import Location, SpecError
-from shipway.spec import cupaas, heroku, procfile, shipway_yaml
+from shipway.spec import appfile, cupaas, heroku, procfile, shipway_yaml
 from shipway.spec.model import AppSpec
 from shipway.spec.partial import Partial, Sourced, build, merge
 
-Loader = Callable[[Path], Partial]
+#: Reads the named description file of the app directory.
+Loader = Callable[[Path, str], Partial]
 LOADERS: tuple[tuple[tuple[str, ...], Loader], ...] = (
     (shipway_yaml.FILENAMES, shipway_yaml.load),
     ((procfile.FILENAME,), procfile.load),
@@ -38,17 +39,15 @@ def check_app_dir(app_dir: Path) -> None:
         )
 
 
-def spec_files(app_dir: Path) -> list[Path]:
-    """The description files present in ``app_dir``, in merge order."""
+def spec_files(app_dir: Path) -> list[str]:
+    """The description files present in ``app_dir``, in merge order; one that links out
+    of the app, loops or is a directory is an error (``appfile.locate``)."""
     found = []
     for names, _loader in LOADERS:
-        present = [app_dir / n for n in names if (app_dir / n).is_file()]
+        present = [name for name in names if appfile.locate(app_dir, name)]
         if len(present) > 1:
             raise SpecError(
-                present[1].name,
-                None,
-                f"both {names[0]} and {present[1].name} exist",
-                "keep only one of them",
+                present[1], None, f"both {names[0]} and {present[1]} exist", "keep only one of them"
             )
         found.extend(present)
     return found
@@ -65,17 +64,16 @@ def load_sourced(app_dir: Path) -> tuple[AppSpec, Partial]:
     check_app_dir(app_dir)
     loaders = {name: loader for names, loader in LOADERS for name in names}
     files = spec_files(app_dir)
-    merged = merge([loaders[f.name](f) for f in files])
+    merged = merge([loaders[name](app_dir, name) for name in files])
     if not any(path[0] == "name" for path in merged):
         merged[("name",)] = _default_name(app_dir, files)
     return build(merged), merged
 
 
-def _default_name(app_dir: Path, files: list[Path]) -> Sourced:
+def _default_name(app_dir: Path, files: list[str]) -> Sourced:
     """No file names the app: use app.json's name, else the directory's, made DNS-safe."""
-    json_file = app_dir / heroku.FILENAME
-    source = heroku.display_name(json_file) if json_file in files else None
-    where = Location(json_file) if source else Location(app_dir.resolve())
+    source = heroku.display_name(app_dir) if heroku.FILENAME in files else None
+    where = Location(app_dir / heroku.FILENAME) if source else Location(app_dir.resolve())
     name = slug(source or app_dir.resolve().name)
     if not name:
         raise SpecError(

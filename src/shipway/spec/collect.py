@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from shipway.errors import Location, SpecError
-from shipway.spec import yamlfile
+from shipway.errors import Location, SpecError, excerpt
+from shipway.spec import documents
+from shipway.spec.documents import Document
 from shipway.spec.partial import FieldPath, Partial, Sourced
-from shipway.spec.yamlfile import Document
 
 
 class Collector:
@@ -66,7 +66,7 @@ def parse_runtime(text: str, where: Location, field: str) -> dict[str, str]:
         raise SpecError(
             where,
             field,
-            f"runtime '{text}' is not supported",
+            f"runtime '{excerpt(text)}' is not supported",
             "Shipway builds Python apps: write 'python' or 'python-3.12'",
         )
     version = match.group("version")
@@ -128,12 +128,12 @@ def addon_entry(kind: str, spec: Any, col: Collector, at: tuple[str | int, ...])
 Handler = Callable[["Collector", str, Any], None]
 
 
-def load_mapping(file: Path, handlers: Mapping[str, Handler], hint: str) -> Partial:
+def load_mapping(app_dir: Path, name: str, handlers: Mapping[str, Handler], hint: str) -> Partial:
     """Load a YAML mapping, giving each top-level key to its handler (others kept as is)."""
-    doc = yamlfile.load(file)
-    col = Collector(doc)
-    if doc.data is None:
+    doc = documents.load(app_dir, name, documents.parse_yaml)
+    if doc is None or doc.data is None:
         return {}
+    col = Collector(doc)
     if not isinstance(doc.data, dict):
         raise col.error("", "the file must be a mapping of settings", hint)
     for key, value in doc.data.items():

@@ -11,9 +11,9 @@ from shipway.spec.partial import Partial
 FILENAMES = (".cupaas.yml", ".cupaas.yaml")
 
 
-def load(file: Path) -> Partial:
+def load(app_dir: Path, name: str) -> Partial:
     handlers = {"runtime": runtime, "entrypoint": _entrypoint, "services": services}
-    return load_mapping(file, handlers, "see the seed article's example")
+    return load_mapping(app_dir, name, handlers, "see the seed article's example")
 
 
 def _entrypoint(col: Collector, key: str, value: Any) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from shipway.errors import Location, SpecError
-from shipway.spec import yamlfile
+from shipway.errors import SpecError, excerpt
+from shipway.spec import appfile, documents
 from shipway.spec.collect import Collector, scalar_text
-from shipway.spec.model import ADDON_KINDS
+from shipway.spec.documents import Shape
+from shipway.spec.model import ADDON_KINDS, MAX_REPLICAS
 from shipway.spec.partial import Partial
 
 FILENAME = "app.json"
@@ -41,53 +41,59 @@ DYNO_MEMORY = {
 }
 
 
-def load(file: Path) -> Partial:
-    doc = _parse(file)
+#: The fields of Heroku's app.json schema Shipway reads, and their types.
+SHAPE: Shape = {
+    ("name",): (str, "a string"),
+    ("env",): (dict, "an object of config vars"),
+    ("env", "*", "generator"): (str, "a string"),
+    ("env", "*", "required"): (bool, "true or false"),
+    ("addons",): (list, "a list"),
+    ("formation",): (dict, "an object of process types"),
+    ("formation", "*"): (dict, "an object"),
+    ("formation", "*", "size"): (str, "a dyno size"),
+}
+SCHEMA = "see Heroku's app.json schema"
+QUANTITY = 'write e.g. {"quantity": 2}'
+
+
+def load(app_dir: Path, name: str) -> Partial:
+    doc = _parse(app_dir, name)
     col = Collector(doc)
-    if not isinstance(doc.data, dict):
-        raise col.error("", "must be a JSON object", "see Heroku's app.json schema")
     data = doc.data
-    if isinstance(data.get("env"), dict):
+    if "env" in data:
         _env(col, data["env"])
     if "addons" in data:
         _addons(col, data["addons"])
-    if isinstance(data.get("formation"), dict):
+    if "formation" in data:
         _formation(col, data["formation"])
     return col.fields
 
 
-def display_name(file: Path) -> str | None:
-    """app.json's free-text ``name``, which can become the app name when nothing sets one."""
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+def display_name(app_dir: Path) -> str | None:
+    """app.json's free-text ``name``, which can become the app name when nothing sets one
+    (``load`` has checked the file)."""
+    data = documents.parse_json(_text(app_dir, FILENAME), app_dir / FILENAME).data
     name = data.get("name") if isinstance(data, dict) else None
     return name if isinstance(name, str) else None
 
 
-def _parse(file: Path) -> yamlfile.Document:
-    text = yamlfile.read_text(file)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(
-            Location(file, exc.lineno),
-            None,
-            f"invalid JSON ({exc.msg})",
-            "fix the syntax at that line",
-        ) from None
-    except RecursionError:
-        raise SpecError(
-            file.name, None, "the document is nested too deeply", "flatten it"
-        ) from None
+def _parse(app_dir: Path, name: str) -> documents.Document:
+    file = app_dir / name
+    text = _text(app_dir, name)
+    doc = documents.parse_json(text, file)
     try:  # JSON is YAML: reading it again as YAML gives us line numbers
-        doc = yamlfile.load(file)
-        if doc.data == data:
-            return doc
+        as_yaml = documents.parse_yaml(text, file)
+        doc = as_yaml if as_yaml.data == doc.data else doc
     except SpecError:
         pass
-    return yamlfile.Document(file, data, {})
+    if not isinstance(doc.data, dict):
+        raise SpecError(doc.at(), None, "must be a JSON object", SCHEMA)
+    documents.check_shape(doc, SHAPE, SCHEMA)
+    return doc
+
+
+def _text(app_dir: Path, name: str) -> str:
+    return appfile.read_text(app_dir, name) or "{}"
 
 
 def _env(col: Collector, env: dict[str, Any]) -> None:
@@ -113,9 +119,7 @@ def col_generated(col: Collector) -> list[str]:
     return list(item.value) if item else []
 
 
-def _addons(col: Collector, addons: Any) -> None:
-    if not isinstance(addons, list):
-        raise col.error("addons", "must be a list", 'write e.g. ["heroku-postgresql"]', "addons")
+def _addons(col: Collector, addons: list[Any]) -> None:
     for index, entry in enumerate(addons):
         plan = entry.get("plan") if isinstance(entry, dict) else entry
         alias = entry.get("as") if isinstance(entry, dict) else None
@@ -132,7 +136,7 @@ def _addons(col: Collector, addons: Any) -> None:
         if kind is None:
             raise col.error(
                 f"addons[{index}]",
-                f"unknown addon '{service}'",
+                f"unknown addon '{excerpt(service)}'",
                 "Shipway provides mongodb, postgresql and redis; remove it",
                 "addons",
                 index,
@@ -147,16 +151,8 @@ def _alias_var(alias: str) -> str:
     return name if name.endswith("_URL") else f"{name}_URL"
 
 
-def _formation(col: Collector, formation: dict[str, Any]) -> None:
+def _formation(col: Collector, formation: dict[str, dict[str, Any]]) -> None:
     for name, spec in formation.items():
-        if not isinstance(spec, dict):
-            raise col.error(
-                f"formation.{name}",
-                "must be an object",
-                'write e.g. {"quantity": 1}',
-                "formation",
-                name,
-            )
         at = ("formation", name)
         if "quantity" in spec:
             quantity = spec["quantity"]
@@ -164,18 +160,26 @@ def _formation(col: Collector, formation: dict[str, Any]) -> None:
                 raise col.error(
                     f"formation.{name}.quantity",
                     "must be a whole number",
-                    'write e.g. {"quantity": 2}',
+                    QUANTITY,
+                    *at,
+                    "quantity",
+                )
+            if not 0 <= quantity <= MAX_REPLICAS:
+                raise col.error(
+                    f"formation.{name}.quantity",
+                    f"must be from 0 to {MAX_REPLICAS}",
+                    QUANTITY,
                     *at,
                     "quantity",
                 )
             col.put(("processes", str(name), "replicas"), quantity, *at, "quantity")
         size = spec.get("size")
-        if isinstance(size, str):
+        if size is not None:
             memory = DYNO_MEMORY.get(size.lower())
             if memory is None:
                 raise col.error(
                     f"formation.{name}.size",
-                    f"unknown dyno size '{size}'",
+                    f"unknown dyno size '{excerpt(size)}'",
                     f"use one of {', '.join(DYNO_MEMORY)}",
                     *at,
                     "size",

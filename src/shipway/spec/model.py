@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shipway.errors import excerpt
+
 #: Kubernetes DNS-1123 label; the app name also prefixes object names, hence the short cap.
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 APP_NAME_MAX = 40
@@ -18,6 +20,10 @@ ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 PROCESS_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$"
 DOMAIN = r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+#: Pods per process type; more is a typo (or a hostile app.json), not a plan.
+MAX_REPLICAS = 100
+#: Process types of one app: each is a Deployment.
+MAX_PROCESSES = 50
 SUPPORTED_PYTHON = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.8")
 
 AddonKind = Literal["mongodb", "postgresql", "redis"]
@@ -44,7 +50,8 @@ class Process(Model):
     """
 
     command: str | list[str] | None = None
-    replicas: int = Field(default=1, ge=0, le=100)
+    #: Strict: YAML's ``false`` must not mean 0 replicas.
+    replicas: int = Field(default=1, ge=0, le=MAX_REPLICAS, strict=True)
     resources: Resources | None = None
 
     @field_validator("command")
@@ -76,7 +83,9 @@ class Runtime(Model):
         if value is None:
             return None
         if not re.fullmatch(r"\d{1,2}\.\d{1,2}(\.\d{1,2})?", value):
-            raise ValueError(f"'{value}' is not a Python version; write it like 3.12 or 3.12.4")
+            raise ValueError(
+                f"'{excerpt(value)}' is not a Python version; write it like 3.12 or 3.12.4"
+            )
         minor = ".".join(value.split(".")[:2])
         if minor not in SUPPORTED_PYTHON:
             supported = ", ".join(sorted(SUPPORTED_PYTHON, key=lambda v: int(v.split(".")[1])))
@@ -89,8 +98,10 @@ class AppSpec(Model):
 
     name: str = Field(pattern=DNS_LABEL, max_length=APP_NAME_MAX)
     runtime: Runtime = Runtime()
-    processes: dict[Annotated[str, Field(pattern=PROCESS_NAME, max_length=20)], Process] = {}
-    port: int | None = Field(default=None, ge=1, le=65535)
+    processes: dict[Annotated[str, Field(pattern=PROCESS_NAME, max_length=20)], Process] = Field(
+        default={}, max_length=MAX_PROCESSES
+    )
+    port: int | None = Field(default=None, ge=1, le=65535, strict=True)
     env: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = {}
     services: dict[AddonKind, Service] = {}
     healthcheck: str | None = Field(default=None, pattern=r"^/[^\s]*$")
@@ -103,7 +114,7 @@ class AppSpec(Model):
     build: str | None = None
     #: A read-only root file system (only /tmp writable); by default the app may write
     #: beside its code, as on Heroku (ephemeral: gone with the pod).
-    read_only: bool = False
+    read_only: bool = Field(default=False, strict=True)
     #: Config vars whose value Shipway generates once and keeps (app.json ``generator``).
     generated_env: list[Annotated[str, Field(pattern=ENV_NAME)]] = []
 

@@ -13,10 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shipway.errors import Location, SpecError, validation_message
-from shipway.spec.model import AppSpec
+from shipway.errors import Location, SpecError, excerpt, validation_message
+from shipway.spec.documents import dotted
+from shipway.spec.model import MAX_PROCESSES, MAX_REPLICAS, AppSpec
 
 FieldPath = tuple[str, ...]
+#: Fields whose values are config vars: errors name their keys and lines, never values.
+SECRET_FIELDS = frozenset({"env"})
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,18 @@ def merge(partials: list[Partial]) -> Partial:
                 raise SpecError(
                     item.where,
                     dotted(path),
-                    f"says {item.value!r} but {seen.where} says {seen.value!r}",
+                    _disagreement(path, item, seen),
                     "keep this setting in one file only",
                 )
             merged.setdefault(path, item)
     return merged
+
+
+def _disagreement(path: FieldPath, item: Sourced, seen: Sourced) -> str:
+    if path[0] in SECRET_FIELDS:
+        return f"differs from the value {seen.where} gives"
+    mine, theirs = (excerpt(repr(v)) for v in (item.value, seen.value))
+    return f"says {mine} but {seen.where} says {theirs}"
 
 
 def build(partial: Partial) -> AppSpec:
@@ -75,19 +85,22 @@ def _shape_error(item: Sourced, path: FieldPath) -> SpecError:
     )
 
 
-def dotted(path: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in path)
-
-
 def _explain(exc: ValidationError, partial: Partial) -> SpecError:
     error = exc.errors()[0]
     loc = tuple(str(p) for p in error["loc"] if not _is_type_tag(p))
     where = _nearest(loc, partial)
-    message = str(error["msg"])
+    message = _without_input(str(error["msg"]), error.get("input"), loc)
     if error["type"] == "literal_error" and loc[:1] == ("services",) and len(loc) > 1:
-        message = f"unknown addon '{loc[1]}'"
+        message = f"unknown addon '{excerpt(loc[1])}'"
     problem, fix = validation_message(message, _fix_for(error, loc))
     return SpecError(where, dotted(loc) or None, problem, fix)
+
+
+def _without_input(message: str, given: Any, loc: tuple[str, ...]) -> str:
+    """A validator may quote the value it rejects: never a config var's."""
+    if not loc or loc[0] not in SECRET_FIELDS or not isinstance(given, str) or not given:
+        return message
+    return message.replace(given, "...")
 
 
 def _is_type_tag(part: Any) -> bool:
@@ -116,13 +129,24 @@ FIXES = {
 }
 
 
+#: Fixes for an error type at a field (``*``: any field), before those of ``FIXES``.
+TYPE_FIXES = {
+    ("missing", ("name",)): "add 'name: <app-name>' to shipway.yaml, "
+    "or run from a directory named like the app",
+    ("extra_forbidden", "*"): "remove it or check its spelling against the README's "
+    "shipway.yaml reference",
+    ("too_long", ("processes",)): f"declare at most {MAX_PROCESSES} process types",
+}
+
+
 def _fix_for(error: Any, loc: tuple[str, ...]) -> str:
-    if error["type"] == "missing" and loc == ("name",):
-        return "add 'name: <app-name>' to shipway.yaml, or run from a directory named like the app"
-    if error["type"] == "extra_forbidden":
-        return "remove it or check its spelling against the README's shipway.yaml reference"
+    for (kind, where), fix in TYPE_FIXES.items():
+        if error["type"] == kind and where in ("*", loc):
+            return fix
     if error["type"] == "literal_error" and loc[:1] == ("services",):
         return FIXES[("services",)]
+    if loc[-1:] == ("replicas",):
+        return f"use a whole number from 0 to {MAX_REPLICAS}"
     for key, fix in FIXES.items():
         if loc[: len(key)] == key:
             return fix

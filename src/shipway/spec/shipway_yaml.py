@@ -18,8 +18,8 @@ from shipway.spec.partial import Partial
 FILENAMES = ("shipway.yaml", "shipway.yml")
 
 
-def load(file: Path) -> Partial:
-    return load_mapping(file, HANDLERS, "start with 'name: <app-name>'")
+def load(app_dir: Path, name: str) -> Partial:
+    return load_mapping(app_dir, name, HANDLERS, "start with 'name: <app-name>'")
 
 
 def _runtime(col: Collector, key: str, value: Any) -> None:
