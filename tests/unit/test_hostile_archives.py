@@ -28,6 +28,7 @@ from shipway.image.debmirror import Mirror
 from shipway.image.reference import parse
 from shipway.image.rootview import read_root
 from tests.helpers.fake_registry import Registry
+from tests.unit.test_apt_extract import ar, make_deb
 
 MiB = 1 << 20
 GZIP_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -321,21 +322,8 @@ def test_base_layer_links_never_read_this_machines_files(tmp_path: Path) -> None
     assert view.files == {"etc/host/secret": b"inside"}
 
 
-def ar(members: list[tuple[str, bytes]]) -> bytes:
-    out = [b"!<arch>\n"]
-    for name, data in members:
-        header = f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n"
-        out += [header.encode(), data, b"\n" if len(data) % 2 else b""]
-    return b"".join(out)
-
-
 def deb_of(path: Path, files: list[tuple[tarfile.TarInfo, bytes]]) -> Path:
-    control = gzip.compress(tar_of([entry("./control", data=b"Package: evil\nVersion: 1\n")]))
-    data = lzma.compress(tar_of(files))
-    path.write_bytes(
-        ar([("debian-binary", b"2.0\n"), ("control.tar.gz", control), ("data.tar.xz", data)])
-    )
-    return path
+    return make_deb(path, [(info, data or None) for info, data in files])
 
 
 def test_a_package_writing_through_its_own_link_stays_in_the_image(tmp_path: Path) -> None:
