@@ -13,7 +13,7 @@ import pytest
 
 from shipway.errors import ShipwayError
 from shipway.image import base, oci
-from shipway.image.blobs import BlobStore
+from shipway.image.blobs import BlobStore, sha256_bytes
 from shipway.image.reference import parse
 from tests.helpers.fake_registry import Answer, Registry
 
@@ -78,3 +78,62 @@ def test_the_blob_store_names_files_by_valid_digests_only(tmp_path: Path, digest
     with pytest.raises(ShipwayError, match="is not a sha256 digest"):
         BlobStore(tmp_path).path(digest)
     assert BlobStore(tmp_path).path(GOOD) == tmp_path / "sha256" / ("a" * 64)
+
+
+def serving_config(config: bytes, sent: bytes | None = None) -> Answer:
+    """A registry whose manifest lists ``config`` by its true digest and size, and that
+    sends ``sent`` (default: the config itself) for it."""
+    descriptor = {"mediaType": oci.CONFIG, "digest": sha256_bytes(config), "size": len(config)}
+
+    def answer(path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        if "/manifests/" in path:
+            return 200, {"Content-Type": oci.MANIFEST}, manifest(descriptor)
+        return 200, {}, config if sent is None else sent
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        b"[]",
+        b'{"config": []}',
+        b'{"config": {"Env": "PATH=/x"}}',
+        b'{"config": {"Env": [1]}}',
+        b'{"rootfs": {"diff_ids": ["sha256:../../x"]}}',
+        b'{"rootfs": "layers"}',
+        b'{"history": [1]}',
+        b'{"architecture": ["amd64"]}',
+        b"not json",
+        b"[" * 100_000,
+    ],
+)
+def test_a_malformed_base_config_is_refused_in_one_line(
+    serve: Callable[[Answer], Registry], config: bytes, tmp_path: Path
+) -> None:
+    registry = serve(serving_config(config))
+    ref = parse(f"{registry.host}/base/python:3.12", "base")
+    with pytest.raises(ShipwayError, match=r"config"):
+        base.fetch(registry.client(), ref, BlobStore(tmp_path / "blobs"))
+
+
+def test_a_blob_larger_than_its_descriptor_is_cut_off(
+    serve: Callable[[Answer], Registry], tmp_path: Path
+) -> None:
+    config = b'{"architecture": "amd64"}'
+    registry = serve(serving_config(config, sent=config + b" " * (1 << 20)))
+    ref = parse(f"{registry.host}/base/python:3.12", "base")
+    with pytest.raises(ShipwayError, match=r"larger than the 25 bytes its descriptor states"):
+        base.fetch(registry.client(), ref, BlobStore(tmp_path / "blobs"))
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and p.stat().st_size > 25]
+
+
+def test_a_config_listed_over_the_bound_is_not_fetched(
+    serve: Callable[[Answer], Registry], tmp_path: Path
+) -> None:
+    huge = {"mediaType": oci.CONFIG, "digest": GOOD, "size": base.CONFIG_BYTES + 1}
+    registry = serve(answering(manifest(huge)))
+    ref = parse(f"{registry.host}/base/python:3.12", "base")
+    with pytest.raises(ShipwayError, match=r"config over 4 MiB"):
+        base.fetch(registry.client(), ref, BlobStore(tmp_path / "blobs"))
+    assert not any("/blobs/" in r for r in registry.requests)

@@ -44,7 +44,7 @@ def image_config(
         "rootfs": {
             "type": "layers",
             "diff_ids": [
-                *base.get("rootfs", {}).get("diff_ids", []),
+                *((base.get("rootfs") or {}).get("diff_ids") or []),
                 *(layer.diff_id for layer in layers),
             ],
         },

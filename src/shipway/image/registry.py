@@ -177,12 +177,26 @@ class RegistryClient:
         self._expect(done, 201, f"finish the upload of {digest[:19]} to {repo}")
 
     def download_blob(
-        self, repo: str, digest: str, out: BinaryIO, progress: Progress | None = None
+        self,
+        repo: str,
+        digest: str,
+        out: BinaryIO,
+        progress: Progress | None = None,
+        size: int | None = None,
     ) -> None:
+        """Write the blob to ``out``; ``size``, from its descriptor, bounds what is
+        accepted (a registry that keeps sending must not fill the disk)."""
         response = self._call("GET", f"/v2/{repo}/blobs/{digest}", repo, stream=True)
         self._expect(response, 200, f"download {digest[:19]} from {repo}")
+        received = 0
         try:
             for chunk in response.iter_content(CHUNK):
+                received += len(chunk)
+                if size is not None and received > size:
+                    raise ShipwayError(
+                        f"registry {self.host}: {digest[:19]} is larger than the {size} "
+                        "bytes its descriptor states; refused"
+                    )
                 out.write(chunk)
                 if progress:
                     progress(len(chunk))
