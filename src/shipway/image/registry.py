@@ -387,7 +387,7 @@ class RegistryClient:
         except requests.exceptions.SSLError:
             raise ShipwayError(
                 f"{name}: TLS failed; if it serves plain HTTP, pass "
-                "--insecure-registry (or point SSL_CERT_FILE at its CA)"
+                "--insecure-registry (or point REQUESTS_CA_BUNDLE at its CA)"
             ) from None
         except requests.exceptions.ConnectionError as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else "unreachable"
