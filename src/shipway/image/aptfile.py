@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipway.errors import Location, SpecError
+from shipway.errors import Location, SpecError, excerpt
+from shipway.spec import appfile
 
 NAME = "Aptfile"
 #: An Aptfile lists package names: a few KiB at most; anything larger is not one.
@@ -28,30 +29,11 @@ class AptPackage:
     where: Location
 
 
-def aptfile_path(app_dir: Path) -> Path | None:
-    """The app's Aptfile, or None; one that leads outside the app is an error."""
-    path = app_dir / NAME
-    if not path.exists() and not path.is_symlink():
-        return None
-    resolved = path.resolve()
-    if not resolved.is_relative_to(app_dir.resolve()) or not resolved.is_file():
-        raise SpecError(
-            path, None, "is not a file inside the app directory", "make it a plain file"
-        )
-    return resolved
-
-
 def read_aptfile(app_dir: Path) -> list[AptPackage] | None:
-    """The packages the app's Aptfile names, in order, each once; None without one."""
-    path = aptfile_path(app_dir)
-    if path is None:
-        return None
-    data = path.read_bytes()[: MAX_BYTES + 1]
-    if len(data) > MAX_BYTES:
-        raise SpecError(
-            path, None, f"is larger than {MAX_BYTES // 1024} KiB", "list package names only"
-        )
-    return parse_aptfile(data.decode("utf-8", errors="replace"), app_dir / NAME)
+    """The packages the app's Aptfile names, in order, each once; None without one.
+    Read as every app file is (contained, regular, bounded: ``spec.appfile``)."""
+    text = appfile.read_text(app_dir, NAME, MAX_BYTES)
+    return None if text is None else parse_aptfile(text, app_dir / NAME)
 
 
 def parse_aptfile(text: str, file: Path) -> list[AptPackage]:
@@ -93,12 +75,12 @@ def _check(word: str, where: Location) -> None:
         raise SpecError(
             where,
             None,
-            f"{word!r}: version pins and architectures are not supported",
+            f"{excerpt(word)!r}: version pins and architectures are not supported",
             "write the package name alone, e.g. libpq5",
         )
     raise SpecError(
         where,
         None,
-        f"{word[:80]!r} is not a Debian package name",
+        f"{excerpt(word)!r} is not a Debian package name",
         "use lower-case letters, digits and + - . (e.g. libpq5)",
     )
