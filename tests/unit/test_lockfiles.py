@@ -85,7 +85,7 @@ def test_local_projects_wheels_and_links_stay_in_the_app(tmp_path: Path) -> None
             "requirements.txt": (
                 "-e .\n./libs/util\nvendor/tiny-1.0-py3-none-any.whl --hash=sha256:00\n"
                 "other @ file:vendor/other-2.0.tar.gz ; python_version >= '3'\n"
-                "--find-links wheels\n--extra-index-url https://example.org/simple\n"
+                "--find-links wheels\n--no-index\n--extra-index-url https://example.org/simple\n"
                 "git+https://example.org/x.git@v1#egg=x\n"
             ),
             "libs/util/pyproject.toml": "",
@@ -104,6 +104,7 @@ def test_local_projects_wheels_and_links_stay_in_the_app(tmp_path: Path) -> None
         "/copy/vendor/tiny-1.0-py3-none-any.whl --hash=sha256:00",
         "other @ file:///copy/vendor/other-2.0.tar.gz ; python_version >= '3'",
         "--find-links /copy/wheels",
+        "--no-index",
         "--extra-index-url https://example.org/simple",
         "git+https://example.org/x.git@v1#egg=x",
     ]

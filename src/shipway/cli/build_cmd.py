@@ -15,6 +15,7 @@ from shipway.errors import ShipwayError
 from shipway.image import reference
 from shipway.image.auth import Credentials
 from shipway.image.builder import BuildRequest, BuildResult, build
+from shipway.image.deps import package_indexes
 from shipway.image.docker_builder import docker_build
 from shipway.image.outputs import parse_output
 
@@ -54,19 +55,31 @@ def build_cmd(
     if push is None and not outputs:
         raise ShipwayError("nothing to do: give --tag REGISTRY/REPO:TAG to push, or --output")
     base = reference.parse(base_image or proj.plan.base_image, "--base-image")
+    indexes = package_indexes(proj.app_dir, proj.plan, proj.context)
+    if not as_json:
+        _print_indexes(indexes)
     if builder == "docker":
         if push is None or outputs:
             raise ShipwayError("--builder docker pushes to --tag; it cannot write --output")
         with RichProgress(enabled=not as_json) as progress:
             digest = docker_build(proj, push, base, ca_bundle, progress)
-        _report({"image": str(push), "digest": digest, "layers": [], "builder": "docker"}, as_json)
+        report = {"image": str(push), "digest": digest, "layers": [], "builder": "docker"}
+        _report({**report, "package_indexes": indexes}, as_json)
         return
     request = BuildRequest(
         proj, base, push, outputs, insecure_registry, _credentials(username, password_stdin)
     )
     with RichProgress(enabled=not as_json) as progress:
         result = build(request, progress=progress)
-    _report(_as_dict(result), as_json)
+    _report({**_as_dict(result), "package_indexes": indexes}, as_json)
+
+
+def _print_indexes(indexes: list[str]) -> None:
+    """The app's own choice of package indexes, before anything is installed from them."""
+    if indexes:
+        out.print("package indexes (a package comes from the first that has it):")
+    for number, index in enumerate(indexes, start=1):
+        out.print(f"  {number}. {index}", soft_wrap=True)
 
 
 def _credentials(username: str | None, password_stdin: bool) -> Credentials | None:

@@ -8,7 +8,14 @@ entry points) comes from ``pyproject.toml``, ``setup.py`` and ``setup.cfg``, and
 the version is dynamic, from the file the build backend reads it from: setuptools'
 ``attr:``/``file:``, hatch's and pdm's ``path``, flit's module. Of a Python file only the
 lines assigning the version count, so editing the code beside ``__version__`` in an
-``__init__.py`` does not rebuild the dependencies.
+``__init__.py`` does not rebuild the dependencies. A ``setup.py`` that reads requirement
+files (``open("requirements.txt")``) has them among its inputs too, and so do the files
+hatch's ``requirements_txt`` hook reads.
+
+Where a dependency comes from is not part of a package's metadata: ``[tool.uv.sources]``,
+uv's indexes and Poetry's ``source`` are lost when the metadata is built, and the
+package would come from the default index under the same name (dependency confusion).
+``check_sources`` refuses such a project unless a lock, or the requirement files, say.
 """
 
 from __future__ import annotations
@@ -18,10 +25,18 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from shipway.errors import SpecError
 from shipway.image.appread import contained, read_text, read_toml, table
+from shipway.image.reqfiles import normalise
 
 METADATA_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 VERSION_LINE = re.compile(r"^\s*(_*version_*|VERSION)\s*(:[^=]*)?=.*$", re.M | re.I)
+#: A file name in quotes in ``setup.py`` that says it lists requirements.
+REQUIREMENTS_NAME = re.compile(
+    r"""["']([\w./-]*(?:requirement|constraint)[\w.-]*\.(?:txt|in))["']""", re.I
+)
+#: Project-wide index settings of uv that a package's metadata cannot carry.
+UV_INDEX_KEYS = ("index", "index-url", "extra-index-url", "find-links")
 
 
 def is_package(root: Path, rel: str = ".") -> bool:
@@ -35,6 +50,38 @@ def is_package(root: Path, rel: str = ".") -> bool:
     if isinstance(uv_package, bool):
         return uv_package
     return bool(table(data, "build-system")) or (base / "setup.py").is_file()
+
+
+def check_sources(root: Path, rel: str, listed: set[str], indexes: bool) -> None:
+    """Refuse the project at ``rel`` if its ``pyproject.toml`` says where a dependency
+    comes from in a way only a lock records, unless the requirement files decide: they
+    list that package (``listed``: normalised names), or name indexes (``indexes``)."""
+    file = _join(rel, "pyproject.toml")
+    data = _pyproject(root, rel)
+    uv = table(data, "tool", "uv")
+    for name in table(uv, "sources"):
+        if normalise(name) not in listed:
+            raise _needs_lock(file, f"tool.uv.sources.{name}", "uv")
+    for key in UV_INDEX_KEYS:
+        if uv.get(key) and not indexes:
+            raise _needs_lock(file, f"tool.uv.{key}", "uv")
+    poetry = table(data, "tool", "poetry")
+    for name, value in table(poetry, "dependencies").items():
+        alternatives = value if isinstance(value, list) else [value]
+        pinned = any(isinstance(spec, dict) and "source" in spec for spec in alternatives)
+        if pinned and normalise(name) not in listed:
+            raise _needs_lock(file, f"tool.poetry.dependencies.{name}.source", "poetry")
+    if poetry.get("source") and not indexes:
+        raise _needs_lock(file, "tool.poetry.source", "poetry")
+
+
+def _needs_lock(file: str, field: str, tool: str) -> SpecError:
+    return SpecError(
+        file, field,
+        "says where packages come from, which only a lock records (without one they "
+        "would come from the default index, under the same names)",
+        f"run `{tool} lock` and commit {tool}.lock",
+    )  # fmt: skip
 
 
 def key_inputs(root: Path, rel: str = ".") -> list[tuple[str, bytes]]:
@@ -65,6 +112,10 @@ def _version_files(root: Path, rel: str) -> list[str]:
         named += _listed(table(data, "tool", tool, "version").get("path"))
     cfg_named, cfg_modules = _setup_cfg(root, rel)
     named, modules = named + cfg_named, modules + cfg_modules
+    named += _listed(
+        table(data, "tool", "hatch", "metadata", "hooks", "requirements_txt").get("files")
+    )
+    named += _setup_py_requirements(root, rel)
     backend = str(table(data, "build-system").get("build-backend", ""))
     if backend.startswith("flit") and "version" in table(data, "project").get("dynamic", []):
         module = table(data, "tool", "flit", "module").get("name")
@@ -88,6 +139,13 @@ def _setup_cfg(root: Path, rel: str) -> tuple[list[str], list[str]]:
     named = [f.strip() for v in values if v.startswith("file:") for f in v[5:].split(",")]
     modules = [v[5:].strip() for v in values if v.startswith("attr:")]
     return named, modules
+
+
+def _setup_py_requirements(root: Path, rel: str) -> list[str]:
+    """Requirement files ``setup.py`` names (it reads them to list its requirements)."""
+    if not _has(root, rel, "setup.py"):
+        return []
+    return REQUIREMENTS_NAME.findall(read_text(root, _join(rel, "setup.py")))
 
 
 def _module_files(rel: str, bases: list[str], attr: str) -> list[str]:

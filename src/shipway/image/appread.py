@@ -41,15 +41,15 @@ def contained(root: Path, base: str, value: str, limit: Path | None = None) -> s
     return Path(os.path.relpath(real, root)).as_posix()
 
 
-def read_text(root: Path, rel: str, limit: Path | None = None) -> str:
-    """The UTF-8 text of the ``root``-relative file ``rel``; a one-line error if it cannot
-    be read, or is outside ``limit`` (default: ``root``)."""
+def read_text(root: Path, rel: str, limit: Path | None = None, most: int = MAX_BYTES) -> str:
+    """The UTF-8 text of the ``root``-relative file ``rel``, at most ``most`` bytes; a
+    one-line error if it cannot be read, or is outside ``limit`` (default: ``root``)."""
     file = root / rel
     if contained(root, ".", rel, limit) is None:
         raise SpecError(rel, None, "is outside the app directory", "keep the file inside it")
     if not file.exists():
         raise SpecError(rel, None, "does not exist", "add it, or remove what names it")
-    return files.read(file, rel, MAX_BYTES)
+    return files.read(file, rel, most)
 
 
 def read_toml(root: Path, rel: str) -> dict[str, Any]:

@@ -12,8 +12,10 @@ first on the path, it hides a base image's own ``sitecustomize`` (Debian's only 
 Ubuntu's crash reporter, which these images do not have).
 
 The layer is cached by a key of everything it is made from: each requirement file read
-(includes too), lock, local wheel and ``--find-links`` directory, the projects' metadata
-inputs (``appproject``), the target and uv's version. A code change therefore reuses it.
+(includes and constraints too, however deep), lock, local wheel and ``--find-links``
+directory, the projects' metadata inputs (``appproject``: their ``pyproject.toml``,
+``setup.py``, ``setup.cfg`` and the files those read the version or requirements from),
+the target and uv's version. A code change therefore reuses it.
 A package with no wheel for the target is compiled only where ``installer`` finds a
 Python of the target's version with headers and a compiler; otherwise the build stops
 and says which package, where it is asked for, and what to use instead.
@@ -41,7 +43,9 @@ from shipway.image.layer import Entry, Layer, cached_layer, with_parents, write_
 from shipway.image.reqfiles import Requirements
 from shipway.image.target import ARCH_PLATFORMS, Target, target_for
 
-__all__ = ["ARCH_PLATFORMS", "DEPS_DIR", "Target", "dependencies_layer", "target_for"]
+__all__ = [
+    "ARCH_PLATFORMS", "DEPS_DIR", "Target", "dependencies_layer", "package_indexes", "target_for",
+]  # fmt: skip
 
 DEPS_DIR = "opt/shipway/deps"
 #: Bump when the layer's layout changes, so old cached layers are not reused.
@@ -78,6 +82,8 @@ class _Work:
         projects = list(req.projects)
         if package and "." not in projects:
             projects.insert(0, ".")
+        for rel in [] if req.complete else projects:  # their metadata adds requirements
+            appproject.check_sources(root, rel, set(req.origins), bool(req.indexes))
         limit = context.resolve() if context else root
         return cls(root, limit, req, projects, list(plan.extra_packages), target)
 
@@ -99,6 +105,16 @@ class _Work:
     def needs_copy(self) -> bool:
         """Projects are built, and local files read, from a copy of the app's files."""
         return bool(self.projects) or any(line.path for line in self.requirements.lines)
+
+
+def package_indexes(app_dir: Path, plan: BuildPlan, context: Path | None = None) -> list[str]:
+    """Where the app's files say its dependencies come from, in the order uv looks (a
+    package comes from the first that has it); empty when they name no index. Read
+    for the plan's Python on amd64: which indexes a file names does not depend on it."""
+    if plan.dependencies is None or plan.dependencies.kind is None:
+        return []
+    target = target_for({}, "amd64", plan)
+    return _Work.read(app_dir, plan, target, context).requirements.lookup_order()
 
 
 def dependencies_layer(

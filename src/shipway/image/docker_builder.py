@@ -10,10 +10,12 @@ import tempfile
 from pathlib import Path
 
 from shipway.errors import ShipwayError
+from shipway.image import reqfiles
 from shipway.image.appfiles import copy_app_files
 from shipway.image.dockerfile import CA_FILE, dockerfile
 from shipway.image.progress import Progress, Silent
 from shipway.image.reference import Reference
+from shipway.image.reqfiles import Requirements
 from shipway.project import Project
 
 DOCKERFILE = "Dockerfile.shipway"
@@ -68,9 +70,26 @@ def prepare_context(
         text = (project.app_dir / own).read_text()
     else:
         text = dockerfile(
-            project.plan, str(base), ca_bundle is not None, APP_SOURCE, app_dir=project.app_dir
-        )
+            project.plan, str(base), ca_bundle is not None, APP_SOURCE, project.app_dir,
+            _requirements(project),
+        )  # fmt: skip
     (context / DOCKERFILE).write_text(text)
+
+
+def _requirements(project: Project) -> Requirements | None:
+    """``requirements.txt`` read and checked as ``shipway build`` reads it; its files
+    must be in the app, which is all the build context holds."""
+    deps = project.plan.dependencies
+    if deps is None or deps.kind != "requirements":
+        return None
+    req = reqfiles.read(project.app_dir, "requirements.txt", project.context)
+    outside = next((rel for rel in req.files if rel.startswith("../")), None)
+    if outside is not None:
+        raise ShipwayError(
+            f"requirements.txt: includes {outside}, outside the app, which a Docker build "
+            "of the app's directory cannot read; build with the default builder"
+        )
+    return req
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

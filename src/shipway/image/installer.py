@@ -8,6 +8,13 @@ that has its C headers, with a C compiler, on the target's architecture. Otherwi
 build stops with one line naming the file that asks for the package and the fix: its
 binary alternative when there is a well-known one (``psycopg2`` → ``psycopg2-binary``),
 else ``--builder docker``.
+
+Where packages come from is the app's choice alone (``reqfiles``): uv runs with
+``--index-strategy first-index`` whatever the environment says, and reads no uv
+configuration from the directories above its working directory (a ``uv.toml`` planted in
+``/tmp`` would otherwise choose the index of every build); the operator's own
+``~/.config/uv/uv.toml`` and ``UV_*`` variables still apply. Its messages are shown with
+URL credentials hidden.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import sys
 from pathlib import Path
 
 from shipway.errors import ShipwayError
-from shipway.image.reqfiles import Requirements, normalise
+from shipway.image.reqfiles import Requirements, normalise, redact
 from shipway.image.target import Target
 
 #: The marks uv draws around its error messages.
@@ -59,8 +66,12 @@ def uv_version() -> str:
 
 
 def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run uv in ``cwd``, a directory of Shipway's own making."""
     # uv must never fetch a Python interpreter: only package indexes are reachable.
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+    # uv takes the nearest uv.toml or pyproject.toml above its working directory as the
+    # project's configuration: an empty one here ends that search.
+    (cwd / "uv.toml").touch()
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
 
 
@@ -68,6 +79,7 @@ def base_command(target: Target, root: Path) -> list[str]:
     return [
         uv(), "pip", "install", "--quiet", "--target", str(root),
         "--python-version", target.python_version, "--python-platform", target.platform,
+        "--index-strategy", "first-index",
     ]  # fmt: skip
 
 
@@ -147,7 +159,7 @@ def failed(source: str, stderr: str) -> ShipwayError:
 
 def last_line(text: str) -> str:
     """uv's reason on one line: its sentence from "Because", else the last line."""
-    lines = [line.strip(UV_DECORATION) for line in text.splitlines()]
+    lines = [redact(line).strip(UV_DECORATION) for line in text.splitlines()]
     lines = [line for line in lines if line and not line.startswith("hint")]
     joined = " ".join(lines)
     if "Because" in joined:

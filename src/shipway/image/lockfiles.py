@@ -11,26 +11,35 @@ needs its declared dependencies converted here.
 ``uv export`` turns ``uv.lock`` into requirements; it runs on a copy of ``pyproject.toml``
 and ``uv.lock`` alone, with no configuration, so it reads nothing else, and its output is
 kept by the lock's digest, so a rebuild does not run it again.
+
+Where a lock says a package comes from is honoured, never replaced by a package of the
+same name from the default index (dependency confusion): the indexes a lock records
+(``uv.lock``'s registries, ``Pipfile.lock``'s sources, ``poetry.lock``'s legacy sources)
+become index lines, looked up first, and the lock's hashes pin each file, so a package
+from anywhere else fails to install. Every line goes through ``reqfiles``' checks. A
+project file that sets where a dependency comes from in a way only a lock records
+(``[tool.uv.sources]``, ``[[tool.uv.index]]``, Poetry's ``source``) needs that lock.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from shipway.detect.plan import Dependencies
 from shipway.errors import ShipwayError, SpecError
-from shipway.image import installer, poetry, reqfiles
+from shipway.image import appproject, installer, poetry, reqfiles
 from shipway.image.appread import read_json, read_text, read_toml, table
 from shipway.image.blobs import cache_dir
-from shipway.image.reqfiles import Line, Requirements, normalise
+from shipway.image.reqfiles import DEFAULT_INDEX, Requirements, normalise
 from shipway.image.target import Target
 
 EXPORT = [
-    "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-hashes",
-    "--no-config", "--quiet", "--format", "requirements-txt",
+    "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-config",
+    "--quiet", "--format", "requirements-txt",
 ]  # fmt: skip
 
 
@@ -51,6 +60,7 @@ def select(
 
 def declared(root: Path, target: Target) -> Requirements:
     """What ``pyproject.toml`` declares, for a project that is not a package."""
+    appproject.check_sources(root, ".", listed=set(), indexes=False)
     data = read_toml(root, "pyproject.toml")
     project = table(data, "project")
     listed = project.get("dependencies")
@@ -78,7 +88,7 @@ def _pyproject(root: Path, target: Target, package: bool) -> Requirements:
 
 def _uv_lock(root: Path) -> Requirements:
     files = {name: read_text(root, name) for name in ("pyproject.toml", "uv.lock")}
-    digest = hashlib.sha256(installer.uv_version().encode())
+    digest = hashlib.sha256(json.dumps([installer.uv_version(), EXPORT]).encode())
     for name, text in files.items():
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     memo = cache_dir() / "uv-exports" / f"{digest.hexdigest()[:32]}.txt"
@@ -88,7 +98,19 @@ def _uv_lock(root: Path) -> Requirements:
     result = reqfiles.parse(root, memo.read_text(), "uv.lock")
     result.files = ["pyproject.toml", "uv.lock", *result.files]
     result.complete = True
+    for url in _registries(root):  # uv export leaves them out: the lock knows each one's
+        reqfiles.add(result, root, f"--extra-index-url {url}", "uv.lock")
     return result
+
+
+def _registries(root: Path) -> list[str]:
+    """The indexes ``uv.lock``'s packages come from, other than PyPI, in order."""
+    found: dict[str, None] = {}
+    for package in read_toml(root, "uv.lock").get("package", []):
+        registry = table(package, "source").get("registry")
+        if isinstance(registry, str) and registry.rstrip("/") != DEFAULT_INDEX:
+            found[registry] = None
+    return list(found)
 
 
 def _export(files: dict[str, str]) -> str:
@@ -102,48 +124,79 @@ def _export(files: dict[str, str]) -> str:
 
 
 def _pipfile_lock(root: Path) -> Requirements:
-    """``Pipfile.lock``'s ``default`` section (never ``develop``), pinned with markers."""
-    default = read_json(root, "Pipfile.lock")
+    """``Pipfile.lock``'s ``default`` section (never ``develop``), pinned with markers and
+    hashes, from the sources it names."""
+    lock = read_json(root, "Pipfile.lock")
+    entries = {name: e for name, e in sorted(table(lock, "default").items()) if isinstance(e, dict)}
     result = Requirements("Pipfile.lock", files=["Pipfile.lock"], complete=True)
-    for name, entry in sorted(table(default, "default").items()):
-        if not isinstance(entry, dict):
-            continue
+    _pipenv_sources(result, root, table(lock, "_meta").get("sources"), entries, "Pipfile.lock")
+    for name, entry in entries.items():
         result.origins[normalise(name)] = "Pipfile.lock"
-        _pipenv_entry(result, root, name, entry, pinned=True)
+        _pipenv_entry(result, root, name, entry, ("Pipfile.lock", "default"), pinned=True)
     return result
 
 
 def _pipfile(root: Path) -> Requirements:
-    packages = table(read_toml(root, "Pipfile"), "packages")
+    data = read_toml(root, "Pipfile")
+    entries = {name: {"version": spec} if isinstance(spec, str) else spec
+               for name, spec in sorted(table(data, "packages").items())}  # fmt: skip
+    entries = {name: entry for name, entry in entries.items() if isinstance(entry, dict)}
     result = Requirements("Pipfile", files=["Pipfile"])
-    for name, spec in sorted(packages.items()):
-        entry = {"version": spec} if isinstance(spec, str) else spec
-        if isinstance(entry, dict):
-            result.origins[normalise(name)] = "Pipfile"
-            _pipenv_entry(result, root, name, entry, pinned=False)
+    _pipenv_sources(result, root, data.get("source"), entries, "Pipfile")
+    for name, entry in entries.items():
+        result.origins[normalise(name)] = "Pipfile"
+        _pipenv_entry(result, root, name, entry, ("Pipfile", "packages"), pinned=False)
     return result
 
 
-def _pipenv_entry(
-    result: Requirements, root: Path, name: str, entry: dict[str, Any], pinned: bool
+def _pipenv_sources(
+    result: Requirements, root: Path, sources: Any, entries: dict[str, Any], file: str
 ) -> None:
+    """Pipenv's sources as uv's indexes: the first is the index (pipenv installs a
+    package without ``index`` from it alone), one a package names is an extra index,
+    which uv looks in first."""
+    listed = [s for s in sources if isinstance(s, dict)] if isinstance(sources, list) else []
+    by_name = {str(source.get("name")): source for source in listed}
+    for name, entry in entries.items():
+        index = entry.get("index")
+        if index is not None and str(index) not in by_name:
+            raise SpecError(file, f"{name}.index", f"names no source of the {file}",
+                            "add a [[source]] of that name, or drop the index")  # fmt: skip
+    used = {str(entry.get("index")) for entry in entries.values()}
+    for number, source in enumerate(listed):
+        if number == 0 or str(source.get("name")) in used:
+            option = "--index-url" if number == 0 else "--extra-index-url"
+            where = f"{file}: source {source.get('name')}"
+            reqfiles.add(result, root, f"{option} {source.get('url')}", where)
+
+
+def _pipenv_entry(
+    result: Requirements,
+    root: Path,
+    name: str,
+    entry: dict[str, Any],
+    place: tuple[str, str],
+    pinned: bool,
+) -> None:
+    """One package of a Pipfile (``place``: the file and section) as a checked line."""
     extras = entry.get("extras") or []
     head = f"{name}[{','.join(map(str, extras))}]" if extras else name
     marker = f" ; {entry['markers']}" if isinstance(entry.get("markers"), str) else ""
+    where = f"{place[0]}: {place[1]}.{name}"
     if "path" in entry or ("file" in entry and not str(entry["file"]).startswith("http")):
         path = str(entry.get("path") or entry.get("file"))
-        local = reqfiles.parse(root, f"-e {path}" if entry.get("editable") else path, name)
-        result.projects += [p for p in local.projects if p not in result.projects]
-        result.files += local.files
-        result.lines += local.lines
+        line = reqfiles.local_line(path)
+        reqfiles.add(result, root, f"-e {line}" if entry.get("editable") else line, where)
     elif "git" in entry:
         ref = entry.get("ref")
-        result.lines.append(Line(f"{head} @ git+{entry['git']}{'@' + ref if ref else ''}{marker}"))
+        line = f"{head} @ git+{entry['git']}{'@' + str(ref) if ref else ''}{marker}"
+        reqfiles.add(result, root, line, where)
     elif "file" in entry:
-        result.lines.append(Line(f"{head} @ {entry['file']}{marker}"))
+        reqfiles.add(result, root, f"{head} @ {entry['file']}{marker}", where)
     else:
         version = str(entry.get("version", "*"))
         if version in ("*", "") and pinned:
-            raise SpecError("Pipfile.lock", f"default.{name}", "has no version",
+            raise SpecError(place[0], f"{place[1]}.{name}", "has no version",
                             "run `pipenv lock` again")  # fmt: skip
-        result.lines.append(Line(f"{head}{'' if version in ('*', '') else version}{marker}"))
+        pin = f"{head}{'' if version in ('*', '') else version}{marker}"
+        reqfiles.add(result, root, pin + reqfiles.hash_options(entry.get("hashes"), where), where)

@@ -10,6 +10,11 @@ and extras, keeping the edges whose markers and ``python`` constraints hold for 
 image's Python and platform, and pin what is reached (``name==version``). Dev groups are
 never reached. Without a lock, the constraints themselves become PEP 508 requirements
 (``^1.2`` is ``>=1.2,<2.0``; a ``||`` union has no PEP 508 form and needs the lock).
+
+A locked package keeps where it came from: a legacy (simple) index becomes an index line
+uv looks in first, its files' hashes pin it, and a source of a kind Shipway does not
+install is refused rather than replaced by a package of the same name from the default
+index. Every line goes through ``reqfiles``' checks (paths inside the app, remote URLs).
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from packaging.version import InvalidVersion, Version
 from shipway.detect import poetry as poetry_syntax
 from shipway.detect.pyversion import minor_allowed
 from shipway.errors import SpecError
-from shipway.image.appread import contained, read_toml, table
-from shipway.image.reqfiles import MARK, Line, Requirements, normalise
+from shipway.image import reqfiles
+from shipway.image.appread import read_toml, table
+from shipway.image.reqfiles import Requirements, normalise
 from shipway.image.target import Target
 
 BARE_VERSION = re.compile(r"^\d+(\.\d+)*$")
@@ -96,8 +102,9 @@ def declared(root: Path, target: Target) -> Requirements:
 
 def locked(root: Path, target: Target) -> Requirements:
     """The pins of ``poetry.lock`` the main group needs on the target."""
+    lock = read_toml(root, "poetry.lock")
     packages: dict[str, list[dict[str, Any]]] = {}
-    for entry in read_toml(root, "poetry.lock").get("package", []):
+    for entry in lock.get("package", []):
         if isinstance(entry, dict) and isinstance(entry.get("name"), str):
             packages.setdefault(normalise(entry["name"]), []).append(entry)
     walk = _Walk(target, packages)
@@ -105,44 +112,65 @@ def locked(root: Path, target: Target) -> Requirements:
         if dep.applies(target):
             walk.visit(dep)
     result = Requirements("poetry.lock", files=["pyproject.toml", "poetry.lock"], complete=True)
+    old_files = table(lock, "metadata", "files")  # Poetry < 1.5 lists files there
     for name in sorted(walk.chosen):
-        _add_locked(result, name, walk.chosen[name][0], root)
+        entry = walk.chosen[name][0]
+        files = entry.get("files", old_files.get(str(entry.get("name"))))
+        _add_locked(result, name, entry, files, root)
     return result
 
 
 def _add_declared(result: Requirements, dep: Dependency, root: Path) -> None:
     where = f"tool.poetry.dependencies.{dep.name}"
+    label = f"pyproject.toml: {where}"
     spec = dep.spec
     extras = f"[{','.join(dep.extras)}]" if dep.extras else ""
     marker = f" ; {spec['markers']}" if isinstance(spec.get("markers"), str) else ""
     if "path" in spec:
-        _local(result, dep.name, str(spec["path"]), root, ("pyproject.toml", where))
+        reqfiles.add(result, root, reqfiles.local_line(spec["path"]), label)
     elif "git" in spec:
         ref = spec.get("rev") or spec.get("tag") or spec.get("branch")
-        result.lines.append(Line(f"{dep.name}{extras} @ {_git(spec['git'], ref, spec)}{marker}"))
+        line = f"{dep.name}{extras} @ {_git(spec['git'], ref, spec)}{marker}"
+        reqfiles.add(result, root, line, label)
     elif "url" in spec:
-        result.lines.append(Line(f"{dep.name}{extras} @ {spec['url']}{marker}"))
+        reqfiles.add(result, root, f"{dep.name}{extras} @ {spec['url']}{marker}", label)
     else:
-        result.lines.append(Line(f"{dep.name}{extras}{_specifier(spec, where)}{marker}"))
-    result.origins.setdefault(dep.name, "pyproject.toml")
+        line = f"{dep.name}{extras}{_specifier(spec, where)}{marker}"
+        reqfiles.add(result, root, line, label)
+    result.origins[dep.name] = "pyproject.toml"
 
 
-def _add_locked(result: Requirements, name: str, entry: dict[str, Any], root: Path) -> None:
+#: ``poetry.lock`` source types Shipway installs (a package with no source is PyPI's).
+LOCK_SOURCES = (None, "legacy", "directory", "file", "git", "url")
+
+
+def _add_locked(
+    result: Requirements, name: str, entry: dict[str, Any], files: Any, root: Path
+) -> None:
     source = table(entry, "source")
     kind, url = source.get("type"), str(source.get("url", ""))
-    result.origins[name] = "poetry.lock"
+    label = f"poetry.lock: package.{name}"
+    if kind not in LOCK_SOURCES:
+        raise SpecError(
+            "poetry.lock", f"package.{name}.source.type",
+            f"'{str(kind)[:40]}' is not a source Shipway installs",
+            "use a legacy (simple) index, git, url, file or directory source",
+        )  # fmt: skip
     if kind in ("directory", "file"):
-        _local(result, name, url, root, ("poetry.lock", f"package.{name}.source.url"))
+        reqfiles.add(result, root, reqfiles.local_line(url), label)
     elif kind == "git":
-        result.lines.append(Line(f"{name} @ {_git(url, source.get('resolved_reference'), source)}"))
+        git = _git(url, source.get("resolved_reference"), source)
+        reqfiles.add(result, root, f"{name} @ {git}", label)
     elif kind == "url":
-        result.lines.append(Line(f"{name} @ {url}"))
+        reqfiles.add(result, root, f"{name} @ {url}", label)
     else:
-        if kind is not None and url.startswith(("http://", "https://")):
-            index = Line(f"--extra-index-url {url}")
-            if index not in result.lines:
-                result.lines.insert(0, index)
-        result.lines.append(Line(f"{name}=={entry.get('version')}"))
+        if kind == "legacy":
+            reqfiles.add(result, root, f"--extra-index-url {url}", label)
+        listed = files if isinstance(files, list) else []
+        digests = [f.get("hash") for f in listed if isinstance(f, dict)]
+        pin = f"{name}=={entry.get('version')}{reqfiles.hash_options(digests, label)}"
+        reqfiles.add(result, root, pin, label)
+    result.origins[name] = "poetry.lock"
 
 
 def _git(url: str, ref: Any, spec: dict[str, Any]) -> str:
@@ -161,19 +189,6 @@ def _specifier(spec: dict[str, Any], where: str) -> str:
         raise SpecError("pyproject.toml", where, f"'{text[:60]}' is a union",
                         "run `poetry lock` (a union needs poetry.lock)")  # fmt: skip
     return str(alternatives[0])
-
-
-def _local(result: Requirements, name: str, path: str, root: Path, where: tuple[str, str]) -> None:
-    rel = contained(root, ".", path.removeprefix("file://"))
-    if rel is None:
-        raise SpecError(*where, f"{path} is outside the app directory",
-                        "keep local dependencies inside it")  # fmt: skip
-    if (root / rel).is_dir():
-        if rel not in result.projects:
-            result.projects.append(rel)
-    else:
-        result.files.append(rel)
-        result.lines.append(Line(f"{name} @ file://{MARK}", rel))
 
 
 def _python_allows(text: str, target: Target) -> bool:
