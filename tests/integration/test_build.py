@@ -316,6 +316,7 @@ DOCKERIGNORES = {
     "exceptions": "logs\n!logs/keep.log\nbuild\n!build/keep\n*.md\n!**/top.md\n",
     "globs": "**/foo\n**/*.tmp\na/**/b\nc?d\nc[xy]z\nlit\\*\ntmp**\n**secret\n",
     "everything-but": "*\n!app.py\n!keep\n!a/b\n.dockerignore\n",
+    "trailing-stars": "**/deep/**\ns*/**\nbuild/*/**\n",
 }
 
 

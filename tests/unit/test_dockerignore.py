@@ -5,6 +5,7 @@ one out of the app, and a loop, a dangling link or a hostile pattern never crash
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 import traceback
@@ -80,6 +81,8 @@ ALL = set(TREE)
         ("lit\\*\n", {"lit*"}),
         # Docker's own shortcuts: "x**" is a prefix, "**x" a suffix of the whole path.
         ("tmp**\n", {"tmp/secret", "tmp/other"}),
+        ("**/deep/**\n", {"sub/deep/y.tmp"}),  # a trailing ** after a wildcard: any rest
+        ("s*/**\n", {"sub/x.tmp", "sub/deep/y.tmp"}),
         ("**secret\n", {"tmp/secret"}),
         ("**secret.txt\n", {"secret.txt", "docs/secret.txt"}),
         # A directory's matches carry to what it holds, as patternmatcher computes them
@@ -99,6 +102,37 @@ def test_gitignore_keeps_gits_rules_when_there_is_no_dockerignore(tmp_path: Path
     assert shipped(app) - {".gitignore"} == ALL - {"foo", "a/foo"}
     (app / ".dockerignore").write_text("foo\n")  # then git's file is not read at all
     assert shipped(app) - {".gitignore", ".dockerignore"} == ALL - {"foo"}
+
+
+@pytest.mark.parametrize(
+    "ignore",
+    [
+        "foo\n!a/b/foo\n",
+        "*.tmp\n!sub/x.tmp\n",
+        "/logs\nbuild/\nkeep/\n",
+        "a/**/b\n**/secret.txt\n",
+        "docs/*\n!docs/secret.txt\nlogs/**\n!logs/keep.log\n",
+        "c?d\nc[xy]z\n[!l]it*\n",
+        "\\#hash\nlit\\*\n   \ntmp/**\ntop.md   \n",
+        "# comment\nd\n!d/f\n*/top.md\n",
+        "a**b\n**\n!*.md\n",
+    ],
+)
+def test_gitignore_ignores_what_git_ignores(tmp_path: Path, ignore: str) -> None:
+    app = app_with(tmp_path, ignore, name=".gitignore")
+    subprocess.run(["git", "init", "-q", str(app)], check=True)
+    untracked = subprocess.run(
+        ["git", "-C", str(app), "ls-files", "--others", "--exclude-standard"],
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert shipped(app) == {name.strip('"').replace("\\#", "#") for name in untracked}
+
+
+def test_a_gitignore_line_built_to_backtrack_runs_in_linear_time(tmp_path: Path) -> None:
+    app = make_app(tmp_path, {".gitignore": "a*" * 40 + "b\n", "a" * 200 + "c": ""})
+    started = time.monotonic()
+    assert shipped(app) == {".gitignore", "a" * 200 + "c"}
+    assert time.monotonic() - started < 2  # pathspec's regexp needs centuries for it
 
 
 def test_never_shipped_whatever_the_file_says(tmp_path: Path) -> None:

@@ -20,17 +20,15 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import pathspec
-
 from shipway.detect import files
 from shipway.errors import ShipwayError
-from shipway.image import dockerignore
+from shipway.image import dockerignore, gitignore
 from shipway.image.layer import Entry, with_parents
 from shipway.objects import APP_UID
 
 #: Never shipped, whatever the ignore files say: VCS data, local state, caches and
 #: virtualenvs (git's rules: anywhere in the tree).
-ALWAYS_IGNORED = pathspec.GitIgnoreSpec.from_lines(
+ALWAYS_IGNORED = gitignore.parse(
     [
         ".git/",
         ".hg/",
@@ -54,24 +52,22 @@ class Ignores:
     (which ``.dockerignore`` patterns matched it)."""
 
     docker: dockerignore.DockerIgnore | None = None
-    git: pathspec.GitIgnoreSpec | None = None
+    git: gitignore.GitIgnore | None = None
 
     def check(
         self, rel: str, is_dir: bool, parent: tuple[bool, ...]
     ) -> tuple[bool, tuple[bool, ...]]:
         """Whether ``rel`` is excluded, and the state its children are checked with."""
-        if ALWAYS_IGNORED.match_file(f"{rel}/" if is_dir else rel):
+        if ALWAYS_IGNORED.excluded(rel, is_dir):
             return True, ()
         if self.docker is not None:
             return self.docker.match(rel, parent)
-        if self.git is not None:
-            return self.git.match_file(f"{rel}/" if is_dir else rel), ()
-        return False, ()
+        return self.git is not None and self.git.excluded(rel, is_dir), ()
 
     def walks_into(self, rel: str) -> bool:
         """Whether an excluded directory is walked all the same (a ``!`` line may
         re-include something in it; never under git's rules, nor for ALWAYS_IGNORED)."""
-        always = ALWAYS_IGNORED.match_file(f"{rel}/")
+        always = ALWAYS_IGNORED.excluded(rel, is_dir=True)
         return not always and self.docker is not None and self.docker.walks_into(rel)
 
 
@@ -83,7 +79,7 @@ def ignores(app_dir: Path) -> Ignores:
         return Ignores(docker=dockerignore.parse(text))
     text = files.text(app_dir, GITIGNORE)
     if text is not None:
-        return Ignores(git=pathspec.GitIgnoreSpec.from_lines(text.splitlines()))
+        return Ignores(git=gitignore.parse(text.split("\n")))
     return Ignores()
 
 

@@ -64,6 +64,8 @@ class Op(Enum):
 
 
 class Token(NamedTuple):
+    """One step of a pattern: a character, or one of the repeating ``Op`` forms."""
+
     op: Op
     literal: str | None = None  # the character, for a literal CHAR
     test: re.Pattern[str] | None = None  # a class or escape, for another CHAR
@@ -75,32 +77,28 @@ class Token(NamedTuple):
         return self.test.fullmatch(char) is not None
 
 
+#: The loops of STAR (``[^/]*``) and REST (``.*``), and the one character each stops at.
+STOPS = {Op.STAR: "/", Op.REST: "\n"}
+#: ``?``: any one character but ``/``.
+ONE_CHAR = Token(Op.CHAR, test=re.compile("[^/]"))
+
+
 @dataclass
-class Pattern:
-    text: str
-    exclusion: bool
-    kind: Kind
-    tokens: tuple[Token, ...] = ()
-    #: Literal text every match starts and ends with: a cheap test before the automaton.
-    head: str = ""
-    tail: str = ""
+class Glob:
+    """A wildcard pattern as tokens, matched by a Thompson simulation: time linear in
+    the path's length, whatever the pattern (git's rules use it too)."""
+
+    tokens: tuple[Token, ...]
     _start: frozenset[int] | None = None
     _steps: dict[tuple[frozenset[int], str], frozenset[int]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Literal text every match starts and ends with: a cheap test first.
+        self.head, self.tail = _literal_ends(self.tokens)
+
     def matches(self, path: str) -> bool:
-        if self.kind is Kind.EXACT:
-            return path == self.text
-        if self.kind is Kind.PREFIX:
-            return path.startswith(self.text[:-2])
-        if self.kind is Kind.SUFFIX:
-            suffix = self.text[2:]
-            return path.endswith(suffix) or (suffix.startswith("/") and path == suffix[1:])
         if not (path.startswith(self.head) and path.endswith(self.tail)):
             return False
-        return self._run(path)
-
-    def _run(self, path: str) -> bool:
-        """A Thompson simulation of the tokens: time linear in the path's length."""
         if self._start is None:
             self._start = _closure(self.tokens, {0}, at_start=True)
         states = self._start
@@ -115,6 +113,24 @@ class Pattern:
             if not states:
                 return False
         return 2 * len(self.tokens) in states
+
+
+@dataclass(frozen=True)
+class Pattern:
+    text: str
+    exclusion: bool
+    kind: Kind
+    glob: Glob
+
+    def matches(self, path: str) -> bool:
+        if self.kind is Kind.EXACT:
+            return path == self.text
+        if self.kind is Kind.PREFIX:
+            return path.startswith(self.text[:-2])
+        if self.kind is Kind.SUFFIX:
+            suffix = self.text[2:]
+            return path.endswith(suffix) or (suffix.startswith("/") and path == suffix[1:])
+        return self.glob.matches(path)
 
 
 @dataclass(frozen=True)
@@ -171,8 +187,7 @@ def _pattern(line: str, where: str) -> Pattern:
     if len(text) > 1 and text.startswith("/"):
         text = text[1:]
     kind, tokens = _compile(text, where)
-    head, tail = _literal_ends(tokens)
-    return Pattern(text, exclusion, kind, tokens, head, tail)
+    return Pattern(text, exclusion, kind, Glob(tokens))
 
 
 def _compile(text: str, where: str) -> tuple[Kind, tuple[Token, ...]]:
@@ -180,7 +195,7 @@ def _compile(text: str, where: str) -> tuple[Kind, tuple[Token, ...]]:
     kind, tokens, i, first = Kind.EXACT, [], 0, True
     while i < len(text):
         char, i = text[i], i + 1
-        if char == "*" and text[i : i + 1] == "*":
+        if char == "*" and text[i : i + 1] == "*":  # some flavour of "**"
             i += 1 + (text[i + 1 : i + 2] == "/")
             if i < len(text):
                 tokens.append(Token(Op.DEEP))
@@ -209,7 +224,7 @@ def _wildcard(text: str, start: int, where: str) -> tuple[Token, int]:
     if char == "*":
         return Token(Op.STAR), start + 1
     if char == "?":
-        return Token(Op.CHAR, test=_regex("[^/]", where)), start + 1
+        return ONE_CHAR, start + 1
     if char == "]":
         return Token(Op.CHAR, "]"), start + 1
     if char == "\\":
@@ -219,13 +234,13 @@ def _wildcard(text: str, start: int, where: str) -> tuple[Token, int]:
         if escaped.isascii() and escaped.isalnum():  # \d, \w, \s…: a class in a regexp
             return Token(Op.CHAR, test=_regex(f"\\{escaped}", where)), start + 2
         return Token(Op.CHAR, escaped), start + 2
-    end = _class_end(text, start)
+    end = class_end(text, start)
     if end is None:
         raise SpecError(where, None, "has a '[' that is never closed", "close it with ']'")
     return Token(Op.CHAR, test=_regex(text[start:end], where)), end
 
 
-def _class_end(text: str, start: int) -> int | None:
+def class_end(text: str, start: int) -> int | None:
     """The index after the ``]`` closing the class at ``start`` (a ``]`` first in it,
     after an optional ``^``, is a member, as in Go's and Python's regexps)."""
     i = start + 1
@@ -242,12 +257,20 @@ def _class_end(text: str, start: int) -> int | None:
 
 
 def _regex(source: str, where: str) -> re.Pattern[str]:
+    compiled = one_char(source)
+    if compiled is None:
+        raise SpecError(where, None, "is not a valid pattern", "fix its [...] or \\")
+    return compiled
+
+
+def one_char(source: str) -> re.Pattern[str] | None:
+    """A regexp (a class, an escape) tested against one character; None if invalid."""
     try:
         with warnings.catch_warnings():  # "possible nested set" for [[…]
             warnings.simplefilter("ignore")
             return re.compile(source)
     except re.error:
-        raise SpecError(where, None, "is not a valid pattern", "fix its [...] or \\") from None
+        return None
 
 
 def _literal_ends(tokens: tuple[Token, ...]) -> tuple[str, str]:
@@ -268,7 +291,8 @@ def _literal_ends(tokens: tuple[Token, ...]) -> tuple[str, str]:
 
 
 def _closure(tokens: tuple[Token, ...], states: set[int], at_start: bool) -> frozenset[int]:
-    """``2p``: before token ``p``; ``2p+1``: inside the loop of a DEEP or REST token."""
+    """``2p``: before token ``p`` (STAR and REST loop there); ``2p+1``: inside DEEP's
+    ``.*``, which only a ``/`` leaves."""
     pending, seen = list(states), set(states)
     while pending:
         state = pending.pop()
@@ -279,7 +303,7 @@ def _closure(tokens: tuple[Token, ...], states: set[int], at_start: bool) -> fro
         following = []
         if op in (Op.STAR, Op.DEEP, Op.REST) or (op is Op.START and at_start):
             following.append(2 * position + 2)
-        if op in (Op.DEEP, Op.REST):
+        if op is Op.DEEP:
             following.append(state + 1)
         for new in following:
             if new not in seen:
@@ -295,11 +319,11 @@ def _step(tokens: tuple[Token, ...], states: frozenset[int], char: str) -> froze
         if position == len(tokens):
             continue
         token = tokens[position]
-        if inside and char != "\n":  # DEEP's and REST's ".": any character but a newline
+        if inside and char != "\n":  # DEEP's ".": any character but a newline
             after.add(state)
-            if token.op is Op.DEEP and char == "/":
+            if char == "/":
                 after.add(2 * position + 2)
-        elif not inside and token.op is Op.STAR and char != "/":
+        elif not inside and token.op in STOPS and char != STOPS[token.op]:
             after.add(state)
         elif not inside and token.op is Op.CHAR and token.accepts(char):
             after.add(2 * position + 2)
