@@ -518,3 +518,22 @@ def _wheel(directory: Path, name: str, version: str) -> Path:
         )
         wheel.writestr(f"{info}/RECORD", "")
     return directory
+
+
+@pytest.mark.parametrize(
+    ("files", "kind", "file", "message"),
+    [
+        ({"pyproject.toml": '[tool.poetry.dependencies]\nsix = "^1"\n',
+          "poetry.lock": "a = " + "[" * 5000 + "]" * 5000 + "\n"},
+         "pyproject", "pyproject.toml", "poetry.lock: is nested too deeply"),
+        ({"Pipfile": "", "Pipfile.lock": '{"default": {"six": {"version": ' + "9" * 5000 + "}}}"},
+         "pipfile", "Pipfile", "Pipfile.lock: holds a number too long"),
+        ({"Pipfile": "", "Pipfile.lock": "[" * 100_000 + "]" * 100_000},
+         "pipfile", "Pipfile", "Pipfile.lock: is nested too deeply"),
+    ],
+)  # fmt: skip
+def test_a_lock_built_to_crash_the_parser_is_a_one_line_error(
+    tmp_path: Path, files: dict[str, str], kind: str, file: str, message: str
+) -> None:
+    app = make_app(tmp_path, files)
+    assert refused(select, app, kind, file).startswith(message)

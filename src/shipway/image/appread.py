@@ -53,17 +53,32 @@ def read_text(root: Path, rel: str, limit: Path | None = None, most: int = MAX_B
 
 
 def read_toml(root: Path, rel: str) -> dict[str, Any]:
+    """Lock files are read whole (they run to megabytes, beyond the bounds of
+    description files), so only what would crash the parser is caught here."""
     try:
         return tomllib.loads(read_text(root, rel))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(rel, None, f"invalid TOML ({exc})", "fix its syntax") from None
+    except (RecursionError, ValueError) as exc:
+        raise _unparsable(rel, exc) from None
 
 
 def read_json(root: Path, rel: str) -> Any:
     try:
         return json.loads(read_text(root, rel))
-    except (json.JSONDecodeError, RecursionError):
+    except json.JSONDecodeError:
         raise SpecError(rel, None, "is not valid JSON", "fix its syntax") from None
+    except (RecursionError, ValueError) as exc:
+        raise _unparsable(rel, exc) from None
+
+
+def _unparsable(rel: str, exc: Exception) -> SpecError:
+    """A document nested past the interpreter's recursion limit, or holding a number of
+    thousands of digits."""
+    problem = (
+        "is nested too deeply" if isinstance(exc, RecursionError) else "holds a number too long"
+    )
+    return SpecError(rel, None, problem, "fix the file (lock again)")
 
 
 def digest_path(
