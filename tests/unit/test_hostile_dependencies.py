@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from shipway import project
 from shipway.detect.plan import BuildPlan, Dependencies
 from shipway.errors import SpecError
-from shipway.image import deps, dockerfile, installer, lockfiles, poetry, reqfiles
+from shipway.image import deps, docker_builder, dockerfile, installer, lockfiles, poetry, reqfiles
+from shipway.image.reference import parse as parse_reference
 from shipway.image.target import Target
 from tests.helpers.appdir import make_app
 
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.unit
 
 TARGET = Target("3.12", "x86_64-manylinux_2_28")
 CANARY = "CANARY-deps-3b1f"
+BASE = parse_reference("127.0.0.1:5000/base/python:3.12", "--base-image")
 SIX = "sha256:8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254"
 
 
@@ -537,3 +540,24 @@ def test_a_lock_built_to_crash_the_parser_is_a_one_line_error(
 ) -> None:
     app = make_app(tmp_path, files)
     assert refused(select, app, kind, file).startswith(message)
+
+
+def test_the_docker_builders_context_holds_what_the_requirements_read(tmp_path: Path) -> None:
+    repo = make_app(
+        tmp_path,
+        {".git/HEAD": "", "common.txt": "six\n",
+         "api/Procfile": "web: python app.py\n", "api/app.py": "",
+         "api/requirements.txt": "-r reqs/base.txt\n", "api/reqs/base.txt": "six\n"},
+        "repo",
+    )  # fmt: skip
+    app = repo / "api"
+    context = tmp_path / "context"
+    docker_builder.prepare_context(project.load(app), BASE, None, context)
+    text = (context / docker_builder.DOCKERFILE).read_text()
+    assert "COPY app/reqs/base.txt reqs/base.txt\n" in text
+    assert (context / "app" / "reqs" / "base.txt").read_text() == "six\n"
+    (app / "requirements.txt").write_text("-r ../common.txt\n")  # the repository's file
+    message = refused(
+        docker_builder.prepare_context, project.load(app), BASE, None, tmp_path / "c2"
+    )
+    assert message.startswith("requirements.txt: includes ../common.txt, outside the app")

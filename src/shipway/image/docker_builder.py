@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from shipway.errors import ShipwayError
+from shipway.errors import ShipwayError, SpecError
 from shipway.image import reqfiles
 from shipway.image.appfiles import copy_app_files
 from shipway.image.dockerfile import CA_FILE, dockerfile
@@ -85,10 +85,11 @@ def _requirements(project: Project) -> Requirements | None:
     req = reqfiles.read(project.app_dir, "requirements.txt", project.context)
     outside = next((rel for rel in req.files if rel.startswith("../")), None)
     if outside is not None:
-        raise ShipwayError(
-            f"requirements.txt: includes {outside}, outside the app, which a Docker build "
-            "of the app's directory cannot read; build with the default builder"
-        )
+        raise SpecError(
+            "requirements.txt", None,
+            f"includes {outside}, outside the app, which a Docker build of the app's "
+            "directory cannot read", "build with the default builder",
+        )  # fmt: skip
     return req
 
 
