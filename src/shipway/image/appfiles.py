@@ -48,8 +48,8 @@ GITIGNORE = ".gitignore"
 class Ignores:
     """The app's own ignore rules: ``.dockerignore``'s, else ``.gitignore``'s, else none.
 
-    ``state`` is what a directory's check passes on to the checks of what it holds
-    (which ``.dockerignore`` patterns matched it)."""
+    A check returns, besides the verdict, what the checks of a directory's contents get
+    as ``parent``: which ``.dockerignore`` patterns matched the directory."""
 
     docker: dockerignore.DockerIgnore | None = None
     git: gitignore.GitIgnore | None = None
