@@ -9,8 +9,10 @@ from pydantic import ValidationError
 
 from shipway.credentials import CredentialStore
 from shipway.detect import BuildPlan, detect
-from shipway.errors import ShipwayError
+from shipway.errors import ShipwayError, SpecError
+from shipway.image import reqfiles
 from shipway.image.dockerfile import dockerfile
+from shipway.image.reqfiles import Requirements
 from shipway.objects import Obj
 from shipway.render import RenderOptions, render, secrets_needed
 from shipway.spec import AppSpec, load_sourced
@@ -74,4 +76,27 @@ def render_project(project: Project, options: RenderOptions, store: CredentialSt
     credentials = store.ensure(namespace, project.spec.name, secrets_needed(project.spec))
     objects = render(project.spec, project.plan, options, credentials)
     own = project.plan.dockerfile is not None
-    return Rendered(objects, None if own else dockerfile(project.plan, app_dir=project.app_dir))
+    if own:
+        return Rendered(objects, None)
+    requirements = docker_requirements(project)
+    return Rendered(
+        objects, dockerfile(project.plan, app_dir=project.app_dir, requirements=requirements)
+    )
+
+
+def docker_requirements(project: Project) -> Requirements | None:
+    """``requirements.txt`` read and checked as ``shipway build`` reads it, for a
+    generated Dockerfile (it installs the same files, with the same index rule); its files
+    must be in the app, which is all a Docker build context of the app holds."""
+    deps = project.plan.dependencies
+    if deps is None or deps.kind != "requirements":
+        return None
+    req = reqfiles.read(project.app_dir, "requirements.txt", project.context)
+    outside = next((rel for rel in req.files if rel.startswith("../")), None)
+    if outside is not None:
+        raise SpecError(
+            "requirements.txt", None,
+            f"includes {outside}, outside the app, which a Docker build of the app's "
+            "directory cannot read", "build with the default builder",
+        )  # fmt: skip
+    return req

@@ -66,11 +66,11 @@ def test_aptfile_outside_the_app_or_too_large_is_refused(tmp_path: Path) -> None
     outside.write_text("libpq5\n")
     app = make_app(tmp_path, {"app.py": ""})
     (app / "Aptfile").symlink_to(outside)
-    with pytest.raises(SpecError, match="^Aptfile: links outside the app directory; copy"):
+    with pytest.raises(SpecError, match=r"^Aptfile: links outside the app directory; copy"):
         read_aptfile(app)
     (app / "Aptfile").unlink()
     (app / "Aptfile").symlink_to("Aptfile")
-    with pytest.raises(SpecError, match="^Aptfile: is a symbolic link loop"):
+    with pytest.raises(SpecError, match=r"^Aptfile: is a symbolic link loop"):
         read_aptfile(app)
     (app / "Aptfile").unlink()
     (app / "Aptfile").write_text("libpq5\n" * (MAX_BYTES // 7 + 1))

@@ -12,8 +12,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from shipway import project
+from shipway.cli import main
 from shipway.detect.plan import BuildPlan, Dependencies
 from shipway.errors import SpecError
 from shipway.image import deps, docker_builder, dockerfile, installer, lockfiles, poetry, reqfiles
@@ -348,7 +350,7 @@ def test_the_docker_builder_installs_extra_indexes_with_uvs_rule(tmp_path: Path)
         {"requirements.txt": "-r reqs/base.txt\n", "reqs/base.txt": "--extra-index-url https://private.example/simple\nsix\n"},
     )  # fmt: skip
     text = dockerfile.dockerfile(plan(), requirements=reqfiles.read(app, "requirements.txt"))
-    assert "COPY requirements.txt requirements.txt\nCOPY reqs/base.txt reqs/base.txt\n" in text
+    assert "COPY requirements.txt ./\nCOPY reqs/base.txt reqs/base.txt\n" in text
     assert (
         "RUN pip install uv && uv pip install --system --index-strategy first-index "
         "-r requirements.txt && pip uninstall -y uv"
@@ -561,3 +563,16 @@ def test_the_docker_builders_context_holds_what_the_requirements_read(tmp_path: 
         docker_builder.prepare_context, project.load(app), BASE, None, tmp_path / "c2"
     )
     assert message.startswith("requirements.txt: includes ../common.txt, outside the app")
+
+
+def test_render_writes_the_dockerfile_with_the_same_index_rule(tmp_path: Path) -> None:
+    """``shipway render``'s Dockerfile reads requirements as the builders do: an extra
+    index is looked up first (uv's rule), never merged with PyPI by pip."""
+    reqs = "--extra-index-url https://private.example/simple\nmylib\n"
+    app = make_app(tmp_path, {"requirements.txt": reqs, "app.py": ""})
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main.app, ["render", str(app), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = (out / "Dockerfile").read_text()
+    assert "uv pip install --system --index-strategy first-index -r requirements.txt" in text
+    assert "RUN pip install -r requirements.txt" not in text

@@ -9,14 +9,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from shipway.errors import ShipwayError, SpecError
-from shipway.image import reqfiles
+from shipway.errors import ShipwayError
 from shipway.image.appfiles import copy_app_files
 from shipway.image.dockerfile import CA_FILE, dockerfile
 from shipway.image.progress import Progress, Silent
 from shipway.image.reference import Reference
-from shipway.image.reqfiles import Requirements
-from shipway.project import Project
+from shipway.project import Project, docker_requirements
+from shipway.spec import appfile
 
 DOCKERFILE = "Dockerfile.shipway"
 #: Where the app's files go in a generated build context.
@@ -67,30 +66,13 @@ def prepare_context(
     if ca_bundle is not None:
         shutil.copyfile(ca_bundle, context / CA_FILE)
     if own:
-        text = (project.app_dir / own).read_text()
+        text = appfile.read_text(project.app_dir, own) or ""
     else:
         text = dockerfile(
             project.plan, str(base), ca_bundle is not None, APP_SOURCE, project.app_dir,
-            _requirements(project),
+            docker_requirements(project),
         )  # fmt: skip
     (context / DOCKERFILE).write_text(text)
-
-
-def _requirements(project: Project) -> Requirements | None:
-    """``requirements.txt`` read and checked as ``shipway build`` reads it; its files
-    must be in the app, which is all the build context holds."""
-    deps = project.plan.dependencies
-    if deps is None or deps.kind != "requirements":
-        return None
-    req = reqfiles.read(project.app_dir, "requirements.txt", project.context)
-    outside = next((rel for rel in req.files if rel.startswith("../")), None)
-    if outside is not None:
-        raise SpecError(
-            "requirements.txt", None,
-            f"includes {outside}, outside the app, which a Docker build of the app's "
-            "directory cannot read", "build with the default builder",
-        )  # fmt: skip
-    return req
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

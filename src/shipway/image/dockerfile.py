@@ -130,7 +130,11 @@ def _copy_requirements(src: str, req: Requirements | None) -> list[str]:
         return [f"COPY {src}requirements.txt ./"]
     if req.projects:
         return [f"COPY {src or '.'} ."]
-    return [f"COPY {src}{shlex.quote(rel)} {shlex.quote(rel)}" for rel in req.files]
+    return [f"COPY {src}{shlex.quote(rel)} {_destination(rel)}" for rel in req.files]
+
+
+def _destination(rel: str) -> str:
+    return shlex.quote(rel) if "/" in rel else "./"
 
 
 def _install_requirements(extra: str, req: Requirements | None) -> str:
