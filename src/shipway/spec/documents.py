@@ -41,9 +41,10 @@ Shape = dict[tuple[str, ...], tuple[type, str]]
 MAX_DEPTH = 32
 #: YAML aliases (``*name``) in one document; real files use a handful, if any.
 MAX_ALIASES = 100
-#: Values in one document once its aliases are expanded (a 256 KiB file of ``[1,1,…``
-#: holds 128k); this bounds the time and memory of every walk over it.
-MAX_VALUES = 50_000
+#: Values in one document once its aliases are expanded: real files hold hundreds. It
+#: bounds every walk over the data, and stops pure-Python parsing of a long document
+#: early (a 256 KiB ``[1,1,…`` holds 128k and takes seconds to parse).
+MAX_VALUES = 20_000
 #: Digits of a number: a longer one is not a setting, and Python cannot print it.
 MAX_DIGITS = 100
 #: A parser's quoted excerpt longer than this is dropped (it may be a secret's value).
@@ -182,8 +183,8 @@ class _Walk:
 
     def plain(self, node: Any, path: Path_) -> Any:
         self.values += 1
-        if self.values > MAX_VALUES:
-            raise self._error(path, *_TOO_MANY)
+        if self.values > MAX_VALUES:  # named at the top-level key whose value grew so
+            raise self._error(path[:1], *_TOO_MANY)
         if len(path) > MAX_DEPTH:
             raise self._error(path, NESTED, "flatten it")
         if isinstance(node, dict):

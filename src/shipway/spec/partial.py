@@ -89,18 +89,11 @@ def _explain(exc: ValidationError, partial: Partial) -> SpecError:
     error = exc.errors()[0]
     loc = tuple(str(p) for p in error["loc"] if not _is_type_tag(p))
     where = _nearest(loc, partial)
-    message = _without_input(str(error["msg"]), error.get("input"), loc)
+    message = str(error["msg"])  # for env: pydantic names a type or pattern, never the value
     if error["type"] == "literal_error" and loc[:1] == ("services",) and len(loc) > 1:
         message = f"unknown addon '{excerpt(loc[1])}'"
     problem, fix = validation_message(message, _fix_for(error, loc))
     return SpecError(where, dotted(loc) or None, problem, fix)
-
-
-def _without_input(message: str, given: Any, loc: tuple[str, ...]) -> str:
-    """A validator may quote the value it rejects: never a config var's."""
-    if not loc or loc[0] not in SECRET_FIELDS or not isinstance(given, str) or not given:
-        return message
-    return message.replace(given, "...")
 
 
 def _is_type_tag(part: Any) -> bool:
