@@ -22,7 +22,8 @@ from shipway.errors import SpecError
 MAX_BYTES = 256 * 1024
 #: Requirement files pinned with hashes (``pip-compile --generate-hashes``) run long.
 MAX_REQUIREMENTS_BYTES = 4 * 1024 * 1024
-#: Opening never follows a link swapped in after the check, nor blocks on a FIFO.
+#: The resolved file is opened without following a link (one swapped in since the check)
+#: and without blocking on a FIFO; its type is then checked on the open file.
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 
