@@ -576,3 +576,20 @@ def test_render_writes_the_dockerfile_with_the_same_index_rule(tmp_path: Path) -
     text = (out / "Dockerfile").read_text()
     assert "uv pip install --system --index-strategy first-index -r requirements.txt" in text
     assert "RUN pip install -r requirements.txt" not in text
+
+
+def test_an_app_given_by_a_relative_path_or_a_link_reads_its_own_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Containment compares resolved paths on both sides: the app's own pyproject.toml is
+    inside the app however the app directory is named on the command line."""
+    project = "[project]\nname = 'demo'\nversion = '1'\ndependencies = ['six']\n"
+    files = {"pyproject.toml": project, "demo.py": "", "Procfile": "web: python demo.py\n"}
+    make_app(tmp_path, files, name="a")
+    (tmp_path / "via-link").symlink_to("a")
+    monkeypatch.chdir(tmp_path)
+    for number, given in enumerate(("a", "via-link", str(tmp_path / "via-link"))):
+        out = f"out{number}"
+        result = CliRunner().invoke(main.app, ["render", given, "--out", out])
+        assert result.exit_code == 0, result.output
+        assert "-r pyproject.toml" in (tmp_path / out / "Dockerfile").read_text()

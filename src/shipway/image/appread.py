@@ -31,12 +31,13 @@ def contained(root: Path, base: str, value: str, limit: Path | None = None) -> s
     once symlinks are resolved; ``../`` appears only when ``limit`` is wider."""
     if not value or value.startswith("~"):
         return None
+    root = root.resolve()  # the app may be given as a relative path, or through a link
     path = Path(value) if os.path.isabs(value) else root / base / value
     try:
         real = path.resolve()
     except (OSError, RuntimeError):  # a symlink loop
         return None
-    if not real.is_relative_to(limit or root):
+    if not real.is_relative_to((limit or root).resolve()):
         return None
     return Path(os.path.relpath(real, root)).as_posix()
 
