@@ -19,6 +19,7 @@ from shipway.detect.plan import BuildPlan
 from shipway.errors import ShipwayError
 from shipway.image.blobs import BlobStore
 from shipway.image.builder import BuildRequest, BuildResult, BuildStep, build
+from shipway.image.deps import package_indexes
 from shipway.image.layer import Layer
 from shipway.image.progress import Progress, Silent
 from shipway.image.reference import Reference, parse
@@ -114,6 +115,7 @@ def deploy(
         if steps
         else None,
     )
+    _show_indexes(ready.project, progress)
     built = build(request, progress=progress)
     release = Release(
         version=version,
@@ -149,6 +151,14 @@ def addon_versions(
         running.addon_versions if running else {},
     )
     return {str(kind): s.version or "" for kind, s in resolved.items()}, warnings
+
+
+def _show_indexes(proj: project.Project, progress: Progress) -> None:
+    """The app's own choice of package indexes is visible before anything is installed
+    from them, as ``shipway build`` prints it."""
+    indexes = package_indexes(proj.app_dir, proj.plan, proj.context)
+    if indexes:
+        progress.step(f"package indexes, first that has a package wins: {', '.join(indexes)}")
 
 
 def _build_step(

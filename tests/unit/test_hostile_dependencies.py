@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from shipway import project
+from shipway import deploy, project
 from shipway.cli import main
 from shipway.detect.plan import BuildPlan, Dependencies
 from shipway.errors import SpecError
 from shipway.image import deps, docker_builder, dockerfile, installer, lockfiles, poetry, reqfiles
+from shipway.image.progress import Silent
 from shipway.image.reference import parse as parse_reference
 from shipway.image.target import Target
 from tests.helpers.appdir import make_app
@@ -593,3 +594,17 @@ def test_an_app_given_by_a_relative_path_or_a_link_reads_its_own_files(
         result = CliRunner().invoke(main.app, ["render", given, "--out", out])
         assert result.exit_code == 0, result.output
         assert "-r pyproject.toml" in (tmp_path / out / "Dockerfile").read_text()
+
+
+def test_deploy_shows_the_apps_indexes_before_building(tmp_path: Path) -> None:
+    reqs = "--extra-index-url https://user:pw@private.example/simple\nmylib\n"
+    app = make_app(tmp_path, {"requirements.txt": reqs, "app.py": ""})
+    steps: list[str] = []
+
+    class Recorder(Silent):
+        def step(self, text: str) -> None:
+            steps.append(text)
+
+    deploy._show_indexes(project.load(app), Recorder())
+    assert len(steps) == 1 and "private.example/simple" in steps[0]
+    assert "pw" not in steps[0] and "first that has a package wins" in steps[0]
