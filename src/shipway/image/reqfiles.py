@@ -52,6 +52,13 @@ MAX_FILES = 64
 MAX_TOTAL_BYTES = 16 * 1024 * 1024
 MAX_LINES = 50_000
 DEFAULT_INDEX = "https://pypi.org/simple"
+#: What Pipfiles and locks write for the default index: PyPI by its names, or pip's own
+#: setting (pipenv expands ``${PIP_INDEX_URL}``). Each means whatever index the builder
+#: is configured with (a mirror, a proxy), so none becomes an index line; no other
+#: variable is expanded (an app's file must not read the builder's environment).
+DEFAULT_INDEXES = frozenset(
+    {DEFAULT_INDEX, "https://pypi.python.org/simple", "${PIP_INDEX_URL}", "$PIP_INDEX_URL"}
+)
 #: Schemes of remote requirements (after a ``git+``…): never ``file``, which reads the
 #: builder's disk; local files of the app are named by their path.
 REMOTE_SCHEMES = ("https", "http", "ssh", "git")
@@ -427,6 +434,10 @@ def _name(spec: str) -> str | None:
         if "://" in spec:
             return ""
         return None
+
+
+def is_default_index(url: str) -> bool:
+    return url.strip().rstrip("/") in DEFAULT_INDEXES
 
 
 def normalise(name: str) -> str:
