@@ -8,11 +8,11 @@ Both push to the same local registry and start from the same Debian base image.
 
 Run from the repository root after `make setup`:  .venv/bin/python bench/build_bench.py
 It starts what it needs (a registry, a Docker engine) with the scripts in hack/infra.
+`--smoke` (what CI runs): one rebuild, outputs checked, bench/results/build.json untouched.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, sh, timed  # noqa: E402
+from bench.common import arguments, expect, free_port, save, sh, timed  # noqa: E402
 
 from hack.platform_images import push_rootfs  # noqa: E402
 from shipway import project  # noqa: E402
@@ -66,7 +66,7 @@ class Bench:
 
     def start(self) -> None:
         sh(ROOT / "hack/infra/install.sh")
-        sh(ROOT / "hack/infra/registry.sh", "start", self.work / "registry", self.port, "-")
+        sh(ROOT / "hack/infra/registry.sh", "start", self.work / "registry", str(self.port), "-")
         sh(ROOT / "hack/infra/dockerd.sh", "start")
         rootfs = Path(
             sh(ROOT / "hack/infra/base-rootfs.sh", self.work / "rootfs.tar")
@@ -96,7 +96,9 @@ class Bench:
             "--json",
             env=self.env,
         )
-        return seconds, json.loads(stdout), rss
+        result = json.loads(stdout)
+        expect(str(result.get("digest", "")).startswith("sha256:"), f"shipway build: {stdout}")
+        return seconds, result, rss
 
     def docker(self, tag: str, cold: bool) -> float:
         """What a Docker user runs: docker build (the generated Dockerfile) + docker push."""
@@ -139,11 +141,12 @@ class Bench:
             uploaded["docker"].append(
                 new_layer_bytes(self.client, "bench/docker", previous, f"r{n}")
             )
-        deps = next(layer for layer in cold_result["layers"] if layer["role"] == "dependencies")
+        deps = [layer for layer in cold_result["layers"] if layer["role"] == "dependencies"]
+        expect(len(deps) == 1, f"one dependencies layer: {cold_result['layers']}")
         med = {k: statistics.median(v) for k, v in rebuilds.items()}
         return {
             "app": "bench/apps/data-api",
-            "dependencies_layer_bytes": deps["size"],
+            "dependencies_layer_bytes": deps[0]["size"],
             "cold_seconds": {"shipway": cold_shipway, "docker": cold_docker},
             "cold_speedup": cold_docker / cold_shipway,
             "rebuild_seconds_median": med,
@@ -155,18 +158,16 @@ class Bench:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="rebuilds to take the median of")
-    args = parser.parse_args()
+    args = arguments(__doc__ or "", 5, "rebuilds").parse_args()
+    runs = 1 if args.smoke else args.runs
     with tempfile.TemporaryDirectory(prefix="shipway-bench-") as tmp:
-        bench = Bench(Path(tmp), args.runs)
+        bench = Bench(Path(tmp), runs)
         bench.start()
         try:
             results = bench.run()
         finally:
             bench.stop()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    save(results, RESULTS, args.smoke)
     cold, reb = results["cold_seconds"], results["rebuild_seconds_median"]
     up = results["rebuild_uploaded_bytes_median"]
     print(
@@ -175,7 +176,7 @@ def main() -> None:
     )
     print(
         f"rebuild (1-line edit): shipway {reb['shipway']:6.2f} s   docker {reb['docker']:6.2f} s"
-        f"   → {results['rebuild_speedup']:.1f}x faster  (median of {args.runs})"
+        f"   → {results['rebuild_speedup']:.1f}x faster  (median of {runs})"
     )
     print(f"uploaded on rebuild:   shipway {up['shipway']:,.0f} B   docker {up['docker']:,.0f} B")
     print(

@@ -1,7 +1,10 @@
-"""What the benchmarks share: running a command, timing it, a free local port."""
+"""What the benchmarks share: running and timing commands, their arguments (the CI smoke
+mode among them), the cluster they run against, and where results go."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +12,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMOKE_HELP = (
+    "one run of each measure, every output checked, no results written and no targets: "
+    "what CI runs so the benchmark keeps working"
+)
 
 
 def sh(*args: str | Path, env: dict[str, str] | None = None) -> str:
@@ -38,3 +49,50 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def expect(ok: bool, what: str) -> None:
+    """A check of the smoke mode (and of every run): unlike ``assert``, it survives ``-O``."""
+    if not ok:
+        sys.exit(f"check failed: {what}")
+
+
+def arguments(doc: str, runs: int, what: str, cluster: bool = False) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=doc.split("\n", maxsplit=1)[0])
+    parser.add_argument("--runs", type=int, default=runs, help=f"{what} to take the median of")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
+    if cluster:
+        parser.add_argument(
+            "--kubeconfig",
+            type=Path,
+            help="a running cluster's kubeconfig [default: the repo's cluster, started if down]",
+        )
+        parser.add_argument(
+            "--kubectl", type=Path, help="[default: the one beside the kubeconfig, in bin/]"
+        )
+    return parser
+
+
+def cluster(kubeconfig: Path | None) -> Path:
+    """The kubeconfig given, or the repo's cluster's (``make cluster-up``: started if down,
+    its platform prepared)."""
+    if kubeconfig is not None:
+        return kubeconfig
+    return Path(sh(ROOT / "hack" / "cluster-up.sh").strip().splitlines()[-1])
+
+
+def kubectl_for(kubeconfig: Path, given: Path | None) -> Path:
+    """The repo's cluster keeps the kubectl it was built with beside its kubeconfig; a
+    kubectl from PATH may be another version, which would skew an anchor."""
+    found = given or kubeconfig.parent / "bin" / "kubectl"
+    expect(found.exists(), f"no kubectl at {found} (name one with --kubectl)")
+    return found
+
+
+def save(results: dict[str, Any], path: Path, smoke: bool) -> None:
+    """A smoke run's numbers (one run, under test load) would mislead: they are not kept."""
+    if smoke:
+        print("smoke: ok (one run, outputs checked, results not written)")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")

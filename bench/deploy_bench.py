@@ -10,11 +10,11 @@ change at all (CLI wall time, and the call inside a warm process). Medians of --
 
 Run from the repository root after `make setup`:  .venv/bin/python bench/deploy_bench.py
 It starts what it needs (the cluster, a Docker engine) with the scripts in hack/.
+`--smoke` (what CI runs): one run of each step, outputs checked, bench/results untouched.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import sh  # noqa: E402
+from bench.common import arguments, cluster, expect, kubectl_for, save, sh  # noqa: E402
 
 from shipway import project  # noqa: E402
 from shipway.credentials import CredentialStore  # noqa: E402
@@ -87,10 +87,10 @@ class App:
 class ByHand:
     """The seed's workflow: docker build + docker push + kubectl apply + rollout status."""
 
-    def __init__(self, work: Path, kubeconfig: Path, platform: Any):
+    def __init__(self, work: Path, kubeconfig: Path, kubectl: Path, platform: Any):
         self.app = App(work, "bench-by-hand")
         self.work, self.platform = work, platform
-        self.kubectl = [str(kubeconfig.parent / "bin" / "kubectl"), "--kubeconfig", str(kubeconfig)]
+        self.kubectl = [str(kubectl), "--kubeconfig", str(kubeconfig)]
         self.manifests = work / "manifests"
 
     def image(self, n: int) -> str:
@@ -187,14 +187,8 @@ class WithShipway:
         )
 
 
-def start_cluster() -> Path:
-    lines = sh(ROOT / "hack" / "cluster-up.sh").strip().splitlines()
+def measure(runs: int, work: Path, kubeconfig: Path, kubectl: Path) -> dict[str, Any]:
     sh(ROOT / "hack" / "infra" / "dockerd.sh", "start")
-    return Path(lines[-1])
-
-
-def measure(runs: int, work: Path) -> dict[str, Any]:
-    kubeconfig = start_cluster()
     env = {
         **os.environ,
         "KUBECONFIG": str(kubeconfig),
@@ -203,8 +197,9 @@ def measure(runs: int, work: Path) -> dict[str, Any]:
     }
     os.environ.update({k: env[k] for k in ("KUBECONFIG", "SHIPWAY_CACHE_DIR", "SHIPWAY_STATE_DIR")})
     platform = load_platform(connect()).with_env()
-    sh("docker", "pull", "-q", platform.base_image, env=env)
-    hand, ours = ByHand(work, kubeconfig, platform), WithShipway(work, env)
+    expect(platform.base_image is not None, "the platform has no base image: make cluster-up")
+    sh("docker", "pull", "-q", str(platform.base_image), env=env)
+    hand, ours = ByHand(work, kubeconfig, kubectl, platform), WithShipway(work, env)
     try:
         return _runs(runs, hand, ours)
     finally:
@@ -216,6 +211,7 @@ def _runs(runs: int, hand: ByHand, ours: WithShipway) -> dict[str, Any]:
     hand.app.edit(0)
     ours.app.edit(0)
     ours_first, deployed = ours.deploy()
+    expect(deployed["status"] == "succeeded" and bool(deployed["url"]), f"first deploy: {deployed}")
     first = {"by_hand": hand.deploy(0, cold=True), "shipway": ours_first}
     urls = {"by_hand": hand.url(), "shipway": deployed["url"]}
     for url in urls.values():
@@ -228,11 +224,11 @@ def _runs(runs: int, hand: ByHand, ours: WithShipway) -> dict[str, Any]:
         timed["by_hand"].append(hand.deploy(n))
         live["by_hand"].append(timed["by_hand"][-1] + answers(urls["by_hand"], n))
         elapsed, result = ours.deploy()
-        assert result["status"] == "succeeded", result
+        expect(result["status"] == "succeeded", f"a deploy of a change: {result}")
         timed["shipway"].append(elapsed)
         live["shipway"].append(elapsed + answers(urls["shipway"], n))
     unchanged = [ours.deploy() for _ in range(runs)]
-    assert all(r["status"] == "unchanged" for _, r in unchanged), unchanged
+    expect(all(r["status"] == "unchanged" for _, r in unchanged), f"no change: {unchanged}")
     in_process = [seconds(lambda: deploy(ours.app.dir, None, {}, None, 300)) for _ in range(runs)]
     hand_unchanged = [hand.deploy(runs) for _ in range(runs)]
     med = {k: statistics.median(v) for k, v in timed.items()}
@@ -256,13 +252,12 @@ def _runs(runs: int, hand: ByHand, ours: WithShipway) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=3, help="deploys to take the median of")
-    args = parser.parse_args()
+    args = arguments(__doc__ or "", 3, "deploys", cluster=True).parse_args()
+    kubeconfig = cluster(args.kubeconfig)
+    kubectl = kubectl_for(kubeconfig, args.kubectl)
     with tempfile.TemporaryDirectory(prefix="shipway-deploy-bench-") as tmp:
-        results = measure(args.runs, Path(tmp))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        results = measure(1 if args.smoke else args.runs, Path(tmp), kubeconfig, kubectl)
+    save(results, RESULTS, args.smoke)
     first, med, live = (
         results["first_deploy_seconds"],
         results["change_seconds_median"],
