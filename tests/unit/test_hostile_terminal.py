@@ -17,7 +17,7 @@ import httpx2
 import pytest
 from typer.testing import CliRunner
 
-from shipway import buildsteps
+from shipway import buildsteps, operate
 from shipway.cli import apps_cmd
 from shipway.cli import main as cli_main
 from shipway.cli.common import app, literal
@@ -117,8 +117,8 @@ def pod(name: str) -> pods.ProcessPod:
 
 def test_logs_reach_the_terminal_sanitised(monkeypatch: pytest.MonkeyPatch) -> None:
     cluster = Cluster(LOG)
-    monkeypatch.setattr(apps_cmd, "target_of", lambda *_a: Target(cluster, "ns", "demo"))  # type: ignore[arg-type]
-    monkeypatch.setattr(apps_cmd, "app_pods", lambda *_a: [pod("demo-web-1")])
+    monkeypatch.setattr(apps_cmd, "cluster_of", lambda *_a: (cluster, "ns"))
+    monkeypatch.setattr(pods, "app_pods", lambda *_a: [pod("demo-web-1")])
     result = CliRunner().invoke(app, ["logs", "demo"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [f"demo-web-1 | {line}" for line in SHOWN]
@@ -136,7 +136,7 @@ def test_run_output_reaches_the_terminal_sanitised(monkeypatch: pytest.MonkeyPat
         return pods.OneOff(cluster, manifest).run(emit, timeout)  # type: ignore[arg-type]
 
     monkeypatch.setattr(apps_cmd, "target_of", lambda *_a: None)
-    monkeypatch.setattr(apps_cmd.operate, "run", run)
+    monkeypatch.setattr(operate, "run", run)
     result = CliRunner().invoke(app, ["run", "demo", "--", "sh", "-c", "evil"])
     assert result.exit_code == 3
     assert result.stdout.splitlines() == SHOWN
@@ -193,7 +193,7 @@ def test_a_failed_rollouts_events_and_log_are_shown_sanitised(
     def deploy(*_args: Any) -> None:
         raise DeployFailed(reason, 4)
 
-    monkeypatch.setattr(apps_cmd, "deploy", deploy)
+    monkeypatch.setattr("shipway.deploy.deploy", deploy)
     assert run_main(monkeypatch, "deploy", str(tmp_path)) == 1
     stderr = capsys.readouterr().err.lstrip("\n")  # the progress display's end
     assert stderr == (
@@ -210,7 +210,7 @@ def test_json_output_escapes_control_characters(
     def deploy(*_args: Any) -> None:
         raise DeployFailed(reason, None)
 
-    monkeypatch.setattr(apps_cmd, "deploy", deploy)
+    monkeypatch.setattr("shipway.deploy.deploy", deploy)
     assert run_main(monkeypatch, "deploy", str(tmp_path), "--json") == 1
     stdout = capsys.readouterr().out
     assert clean(stdout) and stdout.isascii()
@@ -234,7 +234,7 @@ def test_build_step_output_is_shown_sanitised(
         )
 
     monkeypatch.setenv("SHIPWAY_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(apps_cmd, "deploy", deploy)
+    monkeypatch.setattr("shipway.deploy.deploy", deploy)
     assert run_main(monkeypatch, "deploy", str(tmp_path)) == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line]
     assert lines[: len(HOSTILE)] == [f"• {shown}".expandtabs() for _, shown in HOSTILE]
@@ -259,6 +259,6 @@ def test_errors_from_outside_are_printed_on_one_clean_line(
     def deploy(*_args: Any) -> None:
         raise ShipwayError("registry said: \x1b[1mdenied\x1b[0m\ninjected line\r\x1b[1A")
 
-    monkeypatch.setattr(apps_cmd, "deploy", deploy)
+    monkeypatch.setattr("shipway.deploy.deploy", deploy)
     assert run_main(monkeypatch, "deploy", str(tmp_path)) == 2
     assert capsys.readouterr().err.lstrip("\n") == "error: registry said: denied injected line \n"

@@ -4,19 +4,17 @@ addons, apps, destroy, platform."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from shipway import appstate, operate, releases
-from shipway import platform as platform_settings
-from shipway.cli.common import JsonFlag, app, err, out, print_json, styled, write_line
+from shipway.cli.common import JsonFlag, app, err, out, print_json, styled, table, write_line
 from shipway.cli.progress import RichProgress
-from shipway.deploy import DeployFailed, Outcome, Target, deploy
 from shipway.errors import ShipwayError
-from shipway.kube.client import connect
-from shipway.kube.pods import app_pods, stream_logs
+
+if TYPE_CHECKING:
+    from shipway.deploy import Outcome, Target
+    from shipway.kube.client import Client
 
 Context = Annotated[str | None, typer.Option(help="kubeconfig context [default: current].")]
 Namespace = Annotated[str | None, typer.Option(help="[default: the app name]")]
@@ -24,8 +22,18 @@ AppName = Annotated[str, typer.Argument(help="The app's name.")]
 Timeout = Annotated[float, typer.Option(help="Seconds to wait for the rollout.")]
 
 
+def cluster_of(name: str, context: str | None, namespace: str | None) -> tuple[Client, str]:
+    """The cluster and the app's namespace: all that the read verbs need, without the
+    deploy machinery that a ``Target`` comes from."""
+    from shipway.kube.client import connect
+
+    return connect(context), namespace or name
+
+
 def target_of(name: str, context: str | None, namespace: str | None) -> Target:
-    return Target(connect(context), namespace or name, name)
+    from shipway.deploy import Target
+
+    return Target(*cluster_of(name, context, namespace), name)
 
 
 def _assignments(items: list[str]) -> dict[str, str]:
@@ -64,6 +72,8 @@ def deploy_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Build, push, provision addons, apply and wait: the app answers at the printed URL."""
+    from shipway.deploy import DeployFailed, deploy
+
     overrides = {
         "registry": registry,
         "pull_registry": pull_registry,
@@ -106,8 +116,9 @@ def releases_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's releases, newest first."""
-    target = target_of(name, context, namespace)
-    history = releases.history(target.client, target.namespace, name)
+    from shipway import releases
+
+    history = releases.history(*cluster_of(name, context, namespace), name)
     rows = [
         {
             "version": r.version,
@@ -122,12 +133,12 @@ def releases_cmd(
     if as_json:
         print_json(rows)
         return
-    table = Table("v", "status", "description", "by", "created")
+    listing = table("v", "status", "description", "by", "created")
     for row in rows:
-        table.add_row(
+        listing.add_row(
             *(str(row[key]) for key in ("version", "status", "description", "by", "created"))
         )
-    out.print(table)
+    out.print(listing)
 
 
 @app.command("rollback")
@@ -140,6 +151,8 @@ def rollback_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Roll back to a release (default: the one before the current): a new release."""
+    from shipway import operate
+
     target = target_of(name, context, namespace)
     with RichProgress(enabled=not as_json) as progress:
         outcome, wanted = operate.rollback(target, version, timeout, progress)
@@ -176,8 +189,9 @@ def config_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """The app's config vars (values hidden unless --reveal)."""
-    target = target_of(name, context, namespace)
-    env = appstate.config_vars(target.client, target.namespace, name)
+    from shipway import appstate
+
+    env = appstate.config_vars(*cluster_of(name, context, namespace), name)
     _show({k: (v if reveal else "(hidden)") for k, v in sorted(env.items())}, as_json, "=")
 
 
@@ -216,6 +230,8 @@ def _change_config(
     timeout: float,
     as_json: bool,
 ) -> None:
+    from shipway import operate
+
     target = target_of(name, context, namespace)
     with RichProgress(enabled=not as_json) as progress:
         outcome = operate.set_config(target, changes, timeout, progress)
@@ -237,6 +253,8 @@ def scale_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Set how many pods each process type runs (kept for later releases)."""
+    from shipway import operate
+
     wanted = _assignments(counts)
     for process, count in wanted.items():
         if not count.isdigit():
@@ -259,6 +277,8 @@ def restart_cmd(
     timeout: Timeout = 180,
 ) -> None:
     """Replace the app's pods one by one with fresh ones of the same release."""
+    from shipway import operate
+
     target = target_of(name, context, namespace)
     with RichProgress() as progress:
         progress.step("replacing the pods")
@@ -271,6 +291,8 @@ def info_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The running release, the app's URL, its processes and addons."""
+    from shipway import operate
+
     found = operate.info(target_of(name, context, namespace))
     if as_json:
         print_json(found.__dict__)
@@ -294,14 +316,15 @@ def ps_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's pods: process type, status, restarts."""
-    target = target_of(name, context, namespace)
-    pods = app_pods(target.client, target.namespace, name)
+    from shipway.kube.pods import app_pods
+
+    pods = app_pods(*cluster_of(name, context, namespace), name)
     if as_json:
         print_json([pod.__dict__ for pod in pods])
         return
-    table = Table("process", "pod", "status", "ready", "restarts", "release", "started")
+    listing = table("process", "pod", "status", "ready", "restarts", "release", "started")
     for pod in pods:
-        table.add_row(
+        listing.add_row(
             pod.process,
             pod.name,
             pod.phase,
@@ -310,7 +333,7 @@ def ps_cmd(
             pod.release,
             pod.started,
         )
-    out.print(table)
+    out.print(listing)
 
 
 @app.command("logs")
@@ -323,20 +346,23 @@ def logs_cmd(
     tail: Annotated[int | None, typer.Option(help="Lines per pod.")] = None,
 ) -> None:
     """The logs of all the app's pods, each line prefixed with its pod."""
-    target = target_of(name, context, namespace)
+    from shipway.kube import pods as kube_pods
+
+    client, ns = cluster_of(name, context, namespace)
     if process is not None:
-        operate.process_types(target, [process])
+        from shipway import operate
+        from shipway.deploy import Target
+
+        operate.process_types(Target(client, ns, name), [process])
     pods = [
-        p
-        for p in app_pods(target.client, target.namespace, name)
-        if process is None or p.process == process
+        p for p in kube_pods.app_pods(client, ns, name) if process is None or p.process == process
     ]
     if not pods:
         raise ShipwayError(f"{name} has no pods{f' of type {process}' if process else ''}")
 
-    stream_logs(
-        target.client,
-        target.namespace,
+    kube_pods.stream_logs(
+        client,
+        ns,
         pods,
         follow,
         tail,
@@ -353,6 +379,7 @@ def run_cmd(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for a start.")] = 300,
 ) -> None:
     """Run a command once in a new pod with the app's image and config; exits with its code."""
+    from shipway import operate
 
     code = operate.run(target_of(name, context, namespace), command, write_line, timeout)
     raise typer.Exit(code)
@@ -363,27 +390,32 @@ def addons_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's backing services and their state."""
+    from shipway import operate
+
     found = operate.addons(target_of(name, context, namespace))
     if as_json:
         print_json([a.__dict__ for a in found])
         return
-    table = Table("addon", "version", "ready", "storage")
+    listing = table("addon", "version", "ready", "storage")
     for addon in found:
-        table.add_row(addon.kind, addon.version, addon.ready, addon.storage)
-    out.print(table)
+        listing.add_row(addon.kind, addon.version, addon.ready, addon.storage)
+    out.print(listing)
 
 
 @app.command("apps")
 def apps_cmd(context: Context = None, as_json: JsonFlag = False) -> None:
     """The apps Shipway deployed in the cluster."""
+    from shipway import operate
+    from shipway.kube.client import connect
+
     listed = operate.apps(connect(context))
     if as_json:
         print_json(listed)
         return
-    table = Table("app", "namespace", "release", "status")
+    listing = table("app", "namespace", "release", "status")
     for row in listed:
-        table.add_row(row["app"], row["namespace"], row["release"], row["status"])
-    out.print(table)
+        listing.add_row(row["app"], row["namespace"], row["release"], row["status"])
+    out.print(listing)
 
 
 @app.command("destroy")
@@ -404,6 +436,8 @@ def destroy_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Delete the app (asks what to do with its addon data, and for its name, unless --yes)."""
+    from shipway import operate
+
     target = target_of(name, context, namespace)
     volumes = operate.data_volumes(target)
     if volumes and keep_data is None:
@@ -447,6 +481,9 @@ app.add_typer(platform_app, name="platform")
 @platform_app.command("show")
 def platform_show(context: Context = None, as_json: JsonFlag = False) -> None:
     """The cluster's platform settings, with environment overrides applied."""
+    from shipway import platform as platform_settings
+    from shipway.kube.client import connect
+
     settings = platform_settings.load(connect(context)).with_env()
     _show(settings.model_dump(), as_json, ": ")
 
@@ -456,6 +493,9 @@ def platform_set(
     assignments: Annotated[list[str], typer.Argument(help="KEY=VALUE …")], context: Context = None
 ) -> None:
     """Change platform settings, e.g. registry=127.0.0.1:5000 addon_images.mongodb=…"""
+    from shipway import platform as platform_settings
+    from shipway.kube.client import connect
+
     client = connect(context)
     changes = _assignments(assignments)
     updated = platform_settings.update(platform_settings.load(client), changes)

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from shipway import project
 from shipway.cli.common import JsonFlag, app, out, print_json, styled
 from shipway.cli.progress import RichProgress
 from shipway.errors import ShipwayError
-from shipway.image import reference
-from shipway.image.auth import Credentials
-from shipway.image.builder import BuildRequest, BuildResult, build
-from shipway.image.deps import package_indexes
-from shipway.image.docker_builder import docker_build
-from shipway.image.outputs import parse_output
+
+if TYPE_CHECKING:
+    from shipway.image.auth import Credentials
+    from shipway.image.builder import BuildResult
 
 Builder = Literal["shipway", "docker"]
 
@@ -49,6 +46,13 @@ def build_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's OCI image and push it to a registry."""
+    from shipway import project
+    from shipway.image import reference
+    from shipway.image.builder import BuildRequest, build
+    from shipway.image.deps import package_indexes
+    from shipway.image.docker_builder import docker_build
+    from shipway.image.outputs import parse_output
+
     proj = project.load(app_dir)
     push = reference.parse(tag, "--tag") if tag else None
     outputs = [parse_output(o) for o in output or []]
@@ -83,6 +87,8 @@ def _print_indexes(indexes: list[str]) -> None:
 
 
 def _credentials(username: str | None, password_stdin: bool) -> Credentials | None:
+    from shipway.image.auth import Credentials
+
     if password_stdin and not username:
         raise ShipwayError("--password-stdin needs --username")
     if username is None:

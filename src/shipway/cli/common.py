@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 app = typer.Typer(
     name="shipway",
@@ -18,6 +21,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _verbs() -> None:
+    # A callback keeps `shipway VERB …` a group of verbs when main registers only the
+    # verb being run: Typer runs an app of one command as that command, without its name.
+    pass
 
 
 class LiteralConsole(Console):
@@ -66,6 +76,13 @@ def write_line(text: str) -> None:
 def styled(style: str, head: str, rest: str = "") -> Text:
     """``head`` in ``style``, then ``rest``, both printed literally."""
     return Text.assemble((literal(head), style), literal(rest))
+
+
+def table(*headers: str, **options: Any) -> Table:
+    """A Rich table; rich.table is imported by the commands that print one."""
+    from rich.table import Table
+
+    return Table(*headers, **options)
 
 
 def print_json(data: Any) -> None:

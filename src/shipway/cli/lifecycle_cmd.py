@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shipway import lifecycle
 from shipway.cli.apps_cmd import AppName, Context, Namespace, Timeout, print_released, target_of
 from shipway.cli.common import JsonFlag, app, err, out, print_json
 from shipway.cli.progress import RichProgress
-from shipway.deploy import Outcome
 from shipway.errors import ShipwayError
+
+if TYPE_CHECKING:
+    from shipway.deploy import Outcome
 
 
 @app.command("create")
@@ -19,6 +20,8 @@ def create_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """Create an app before its first deploy (then addons:create, config:set, deploy)."""
+    from shipway import lifecycle
+
     target = target_of(name, context, namespace)
     lifecycle.create(target)
     if as_json:
@@ -41,6 +44,8 @@ def addons_create_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a backing service; a deployed app gets it at once, as a new release."""
+    from shipway import lifecycle
+
     request = lifecycle.parse_addon(addon, storage, env_var)
     target = target_of(name, context, namespace)
     with RichProgress(enabled=not as_json) as progress:
@@ -61,6 +66,8 @@ def addons_destroy_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Remove a backing service made with addons:create, and its data."""
+    from shipway import lifecycle
+
     kind = lifecycle.parse_addon(addon).kind
     if confirm is None:
         err.print(f"This removes the {kind} addon of {name} and DELETES its data.")

@@ -5,20 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-
 from shipway.cli.common import err, literal, styled
 
 
 class RichProgress:
     def __init__(self, enabled: bool = True):
+        # rich.progress is imported when work starts, not with the command line.
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.enabled = enabled
         self._progress = Progress(
             SpinnerColumn(),

@@ -1,91 +1,32 @@
 """Render: a pure function from an app's spec, plan and credentials to the Kubernetes
 objects that run it. No cluster access, no randomness, a fixed order: the same input
-always gives the same objects."""
+always gives the same objects.
+
+The names below are re-exported lazily, so that the command line can read ``Expose``
+(its ``--expose`` choices) without importing pydantic, the addons and detection."""
 
 from __future__ import annotations
 
-from shipway import objects as o
-from shipway.addons import ADDONS, Binding, password_key, tls
-from shipway.detect.plan import BuildPlan
-from shipway.errors import SpecError
-from shipway.render import app
-from shipway.render.options import Expose, RenderOptions
-from shipway.spec.model import AppSpec
+import importlib
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from shipway.render.compose import generated_env_key, render, secrets_needed
+    from shipway.render.options import RenderOptions
+
+Expose = Literal["clusterip", "nodeport", "ingress"]
+
+_LAZY = {
+    "RenderOptions": "shipway.render.options",
+    "generated_env_key": "shipway.render.compose",
+    "render": "shipway.render.compose",
+    "secrets_needed": "shipway.render.compose",
+}
 
 __all__ = ["Expose", "RenderOptions", "generated_env_key", "render", "secrets_needed"]
 
 
-def generated_env_key(name: str) -> str:
-    return f"env.{name}"
-
-
-def secrets_needed(spec: AppSpec) -> list[str]:
-    """Names of the generated values render needs (addon passwords, generated vars)."""
-    return sorted(
-        [password_key(kind) for kind in spec.services]
-        + [generated_env_key(var) for var in spec.generated_env]
-    )
-
-
-def render(
-    spec: AppSpec, plan: BuildPlan, options: RenderOptions, credentials: dict[str, str]
-) -> list[o.Obj]:
-    _check_exposure(spec, plan, options)
-    ns = options.namespace or spec.name
-    bindings: dict[str, Binding] = {
-        kind: _binding(spec, kind, ns, options, credentials) for kind in spec.services
-    }
-    env = _app_env(spec, bindings, credentials)
-    config_hash = o.content_hash(env)
-    objects = [app.namespace(spec, ns), app.env_secret(spec, ns, env)]
-    for kind, binding in bindings.items():
-        objects.extend(ADDONS[kind].objects(binding))
-    ctx = app.AppContext(spec, plan, ns, options.image, config_hash, options.release)
-    for name, process in plan.processes.items():
-        objects.append(app.deployment(ctx, name, process))
-    if plan.web:
-        objects.append(app.service(spec, ns, options.expose))
-        if spec.domains or options.expose == "ingress":
-            objects.append(app.ingress(spec, ns, options))
-    if plan.release:
-        objects.append(app.release_job(ctx))
-    return objects
-
-
-def _check_exposure(spec: AppSpec, plan: BuildPlan, options: RenderOptions) -> None:
-    if plan.web is None and (spec.domains or options.expose != "clusterip"):
-        asked = "domains" if spec.domains else f"--expose {options.expose}"
-        raise SpecError(
-            "app",
-            "processes.web",
-            f"{asked} needs a web process but the app "
-            f"has only {', '.join(plan.processes) or 'no processes'}",
-            "add 'web: <command>' to the Procfile, or drop the exposure",
-        )
-
-
-def _binding(
-    spec: AppSpec, kind: str, ns: str, options: RenderOptions, credentials: dict[str, str]
-) -> Binding:
-    addon = ADDONS[kind]
-    service = spec.services[kind]  # type: ignore[index]
-    return Binding(
-        app=spec.name,
-        namespace=ns,
-        service=service,
-        password=credentials[password_key(kind)],
-        image=addon.image(service, options.addon_repositories.get(kind)),
-        tls=tls.from_credentials(kind, credentials),
-    )
-
-
-def _app_env(
-    spec: AppSpec, bindings: dict[str, Binding], credentials: dict[str, str]
-) -> dict[str, str]:
-    """Addon URLs, generated values, then the user's vars, which win on a clash."""
-    env: dict[str, str] = {}
-    for kind, binding in bindings.items():
-        env |= ADDONS[kind].app_env(binding)
-    for var in spec.generated_env:
-        env[var] = credentials[generated_env_key(var)]
-    return env | dict(spec.env)
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)

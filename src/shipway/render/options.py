@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from shipway.render import Expose
 from shipway.spec.model import DNS_LABEL
-
-Expose = Literal["clusterip", "nodeport", "ingress"]
 
 
 class RenderOptions(BaseModel):

@@ -1,0 +1,106 @@
+"""Issue 11: the command line starts fast because each verb imports only what it uses.
+
+Start-up is most of the time of a verb people type many times a day, and it is made of
+imports: these tests run the CLI as a user does, with ``python -X importtime``, and read
+which modules it imported (the timings themselves are in bench/, not asserted here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import shipway
+
+#: The tree under test (the worktree's copy, not an installed one).
+SOURCE = str(Path(shipway.__file__).resolve().parent.parent)
+
+#: The cluster client, both HTTP stacks, the image builder and the deploy machinery.
+HEAVY = [
+    "lightkube",
+    "httpx",
+    "httpx2",
+    "requests",
+    "shipway.kube",
+    "shipway.image",
+    "shipway.deploy",
+]
+#: Shipway's own models, and the core modules that load them.
+MODELS = ["shipway.spec", "shipway.detect", "shipway.project", "shipway.addons"]
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    path = os.pathsep.join([SOURCE, os.environ.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "shipway", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": path, **env},
+    )
+
+
+def modules_of(result: subprocess.CompletedProcess[str]) -> set[str]:
+    """The modules imported, from ``-X importtime``'s lines: ``import time: … | … | name``."""
+    modules = {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+    assert "shipway.cli.main" in modules  # the output was read: this copy was run
+    return modules
+
+
+def imported(*args: str) -> tuple[set[str], str]:
+    """The modules ``shipway ARGS`` imports, and what it printed."""
+    result = run(*args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return modules_of(result), result.stdout
+
+
+def loaded(modules: set[str], packages: list[str]) -> list[str]:
+    """The modules that are one of ``packages`` or inside one."""
+    return sorted(m for m in modules if any(m == p or m.startswith(f"{p}.") for p in packages))
+
+
+def test_the_tree_under_test_is_imported() -> None:
+    modules, _ = imported("version")
+    assert Path(SOURCE, "shipway", "cli", "main.py").is_file()
+    assert "shipway" in modules
+
+
+def test_version_imports_neither_typer_nor_rich_nor_pydantic() -> None:
+    modules, out = imported("version")
+    assert out == f"{shipway.__version__}\n"
+    assert loaded(modules, ["typer", "click", "rich", "pydantic", *HEAVY, *MODELS]) == []
+
+
+def test_help_lists_every_verb_without_importing_the_core() -> None:
+    modules, out = imported("--help")
+    for verb in ["render", "deploy", "ps", "logs", "config:set", "build", "addons:create"]:
+        assert f" {verb} " in out, verb
+    assert loaded(modules, ["pydantic", *HEAVY, *MODELS]) == []
+
+
+@pytest.mark.parametrize("verb", ["ps", "releases", "config", "deploy", "build", "create"])
+def test_a_verbs_help_imports_none_of_the_core(verb: str) -> None:
+    modules, out = imported(verb, "--help")
+    assert "Usage:" in out and f" {verb} " in out
+    # Typer imports pydantic itself to convert a command's parameters: Shipway's own
+    # models are what must stay out.
+    assert loaded(modules, [*HEAVY, *MODELS]) == []
+
+
+def test_a_read_verb_does_not_import_the_image_builder(tmp_path: Path) -> None:
+    """``ps`` runs up to connecting (which fails here: the kubeconfig has no cluster), having
+    imported the cluster client but not the deploy machinery nor the image builder."""
+    (tmp_path / "config").write_text("apiVersion: v1\nkind: Config\nclusters: []\n")
+    result = run("ps", "demo", KUBECONFIG=str(tmp_path / "config"))
+    assert result.returncode != 0 and "error:" in result.stderr
+    modules = modules_of(result)
+    assert "shipway.kube.pods" in modules
+    assert loaded(modules, ["shipway.image", "shipway.deploy", "requests"]) == []
