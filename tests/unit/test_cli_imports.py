@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import shipway
+from shipway.cli import main
 
 #: The tree under test (the worktree's copy, not an installed one).
 SOURCE = str(Path(shipway.__file__).resolve().parent.parent)
@@ -104,3 +105,17 @@ def test_a_read_verb_does_not_import_the_image_builder(tmp_path: Path) -> None:
     modules = modules_of(result)
     assert "shipway.kube.pods" in modules
     assert loaded(modules, ["shipway.image", "shipway.deploy", "requests"]) == []
+
+
+def test_every_verb_is_mapped_to_the_module_that_registers_it() -> None:
+    """A verb missing from ``COMMAND_MODULES`` would still run (every module is imported
+    then), only slowly; one mapped to the wrong module would not run at all."""
+    registered = {
+        command.name: command.callback.__module__.rpartition(".")[2]
+        for command in main.app.registered_commands
+        if command.name and command.callback
+    }
+    for group in main.app.registered_groups:  # ``platform show|set``: a group of verbs
+        callbacks = [c.callback for c in group.typer_instance.registered_commands]
+        registered[group.name] = next(c for c in callbacks if c).__module__.rpartition(".")[2]
+    assert registered == main.COMMAND_MODULES
