@@ -121,7 +121,12 @@ def ensure_app(env: dict[str, str], name: str, work: Path) -> str:
         return "reused"
     source = work / name
     shutil.copytree(APP, source)
-    (source / "shipway.yaml").write_text(f"name: {name}\nenv:\n  {CONFIG_VAR}: cli-bench\n")
+    (source / "shipway.yaml").write_text(f"name: {name}\n")
+    # A config var, not shipway.yaml's env: `shipway config` lists the former.
+    created = shipway(env, "create", name)
+    expect(created.returncode == 0, f"shipway create {name}:\n{created.stderr[-2000:]}")
+    configured = shipway(env, "config:set", name, f"{CONFIG_VAR}=cli-bench")
+    expect(configured.returncode == 0, f"shipway config:set {name}:\n{configured.stderr[-2000:]}")
     deployed = shipway(env, "deploy", source, "--timeout", "600")
     expect(deployed.returncode == 0, f"shipway deploy {name}:\n{deployed.stderr[-2000:]}")
     return "deployed"
