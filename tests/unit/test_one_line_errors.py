@@ -4,30 +4,16 @@ error, not a silent default."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.appdir import make_app
+from tests.helpers.cli import shipway
 from tests.unit.test_hostile_app_files import run_cli
 
 TOKEN = "sekrit-token-0123456789"
-
-
-def shipway(
-    *args: str | Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "shipway", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
