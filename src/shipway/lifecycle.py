@@ -10,20 +10,14 @@ from dataclasses import dataclass
 
 from shipway import appstate, releases
 from shipway.addons import ADDONS
-from shipway.deploy import (
-    Outcome,
-    Target,
-    addon_versions,
-    next_version,
-    platform_for,
-    roll_out,
-)
+from shipway.deploy import addon_versions, platform_for
 from shipway.errors import ShipwayError
 from shipway.image.progress import Progress, Silent
 from shipway.kube import store
 from shipway.objects import content_hash
 from shipway.operate import running_release
 from shipway.releases import Release
+from shipway.releasing import Outcome, Target, next_version, roll_out
 from shipway.render import app as app_objects
 from shipway.spec.heroku import ADDONS as HEROKU_ADDONS
 from shipway.spec.model import AppSpec, Service

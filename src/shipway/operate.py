@@ -12,16 +12,6 @@ from typing import Any
 
 from shipway import appstate, releases
 from shipway.addons import ADDONS
-from shipway.deploy import (
-    Outcome,
-    Target,
-    app_url,
-    next_version,
-    render_release,
-    roll_out,
-    rollback_to,
-    workloads,
-)
 from shipway.errors import ShipwayError, TemporaryError
 from shipway.image.progress import Progress, Silent
 from shipway.kube import store
@@ -38,6 +28,16 @@ from shipway.objects import (
     content_hash,
 )
 from shipway.releases import Release
+from shipway.releasing import (
+    Outcome,
+    Target,
+    app_url,
+    next_version,
+    render_release,
+    roll_out,
+    rollback_to,
+    workloads,
+)
 from shipway.render import app as app_objects
 from shipway.spec.model import ENV_NAME
 

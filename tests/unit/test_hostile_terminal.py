@@ -22,10 +22,10 @@ from shipway.cli import apps_cmd
 from shipway.cli import main as cli_main
 from shipway.cli.common import app, literal
 from shipway.cli.progress import RichProgress
-from shipway.deploy import DeployFailed, Target
 from shipway.errors import ShipwayError
 from shipway.image.blobs import BlobStore
 from shipway.kube import logs, pods, rollout
+from shipway.releasing import DeployFailed, Target
 
 #: What a hostile app prints, and what the terminal must get instead.
 HOSTILE = [

@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 
 from shipway import project
-from shipway.deploy import with_formation, workloads
 from shipway.errors import ShipwayError
 from shipway.kube.rollout import settled
 from shipway.platform import Platform, update
 from shipway.releases import Release, same_run
+from shipway.releasing import with_formation, workloads
 from shipway.render import RenderOptions, render, secrets_needed
 from shipway.render.app import AppContext, one_off_pod
 from tests.conftest import EXAMPLES

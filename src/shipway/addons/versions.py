@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from shipway.addons import ADDONS
 from shipway.errors import ShipwayError, TemporaryError
-from shipway.image.auth import lookup
 from shipway.image.reference import parse
-from shipway.image.registry import RegistryClient
 from shipway.spec.model import Service
+
+if TYPE_CHECKING:
+    from shipway.image.registry import RegistryClient
 
 #: A plain version tag: ``16``, ``6.0``, ``7.0.15`` (not ``latest``, ``16-bookworm``).
 PLAIN = re.compile(r"\d{1,9}(?:\.\d{1,9}){0,3}")
@@ -143,6 +144,11 @@ def with_versions(services: Mapping[K, Service], versions: Mapping[str, str]) ->
 def registry_tags(insecure: bool = False) -> Callable[[str], list[str]]:
     """``list_tags`` for ``resolve_services``: asks each repository's registry, with the
     credentials Shipway pushes with (``SHIPWAY_REGISTRY_*`` or ``docker login``)."""
+    # Here, not at the top: rendering a release needs ``with_versions`` only, and the
+    # day-2 verbs that do so must not pay for the registry client's imports.
+    from shipway.image.auth import lookup  # noqa: PLC0415
+    from shipway.image.registry import RegistryClient  # noqa: PLC0415
+
     clients: dict[str, RegistryClient] = {}
 
     def list_tags(repository: str) -> list[str]:

@@ -13,8 +13,8 @@ from shipway.cli.progress import RichProgress
 from shipway.errors import ShipwayError
 
 if TYPE_CHECKING:
-    from shipway.deploy import Outcome, Target
     from shipway.kube.client import Client
+    from shipway.releasing import Outcome, Target
 
 Context = Annotated[str | None, typer.Option(help="kubeconfig context [default: current].")]
 Namespace = Annotated[str | None, typer.Option(help="[default: the app name]")]
@@ -31,7 +31,7 @@ def cluster_of(name: str, context: str | None, namespace: str | None) -> tuple[C
 
 
 def target_of(name: str, context: str | None, namespace: str | None) -> Target:
-    from shipway.deploy import Target
+    from shipway.releasing import Target
 
     return Target(*cluster_of(name, context, namespace), name)
 
@@ -72,7 +72,8 @@ def deploy_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Build, push, provision addons, apply and wait: the app answers at the printed URL."""
-    from shipway.deploy import DeployFailed, deploy
+    from shipway.deploy import deploy
+    from shipway.releasing import DeployFailed
 
     overrides = {
         "registry": registry,
@@ -351,7 +352,7 @@ def logs_cmd(
     client, ns = cluster_of(name, context, namespace)
     if process is not None:
         from shipway import operate
-        from shipway.deploy import Target
+        from shipway.releasing import Target
 
         operate.process_types(Target(client, ns, name), [process])
     pods = [

@@ -12,7 +12,7 @@ from shipway.cli.progress import RichProgress
 from shipway.errors import ShipwayError
 
 if TYPE_CHECKING:
-    from shipway.deploy import Outcome
+    from shipway.releasing import Outcome
 
 
 @app.command("create")

@@ -7,8 +7,9 @@ The names below are re-exported lazily, so that the command line can read ``Expo
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+from shipway.lazy import exports
 
 if TYPE_CHECKING:
     from shipway.render.compose import generated_env_key, render, secrets_needed
@@ -16,17 +17,14 @@ if TYPE_CHECKING:
 
 Expose = Literal["clusterip", "nodeport", "ingress"]
 
-_LAZY = {
-    "RenderOptions": "shipway.render.options",
-    "generated_env_key": "shipway.render.compose",
-    "render": "shipway.render.compose",
-    "secrets_needed": "shipway.render.compose",
-}
+__getattr__ = exports(
+    __name__,
+    {
+        "RenderOptions": "options",
+        "generated_env_key": "compose",
+        "render": "compose",
+        "secrets_needed": "compose",
+    },
+)
 
 __all__ = ["Expose", "RenderOptions", "generated_env_key", "render", "secrets_needed"]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_LAZY[name]), name)
