@@ -278,7 +278,8 @@ def _addon_version(release: Release, kind: str) -> str:
 def apps(client: Client) -> list[dict[str, str]]:
     """Apps in the cluster: the namespaces Shipway manages ("created": no release yet). An
     app whose last release succeeded but that runs nothing was destroyed with its data
-    kept: it is "stopped"."""
+    kept: it is "stopped". Two API calls however many apps there are (the newest release
+    is marked on each namespace), plus one per app released before that mark existed."""
     labels = {LABEL_MANAGED_BY: MANAGED_BY}
     namespaces = store.find(client, "Namespace", None, labels, "list namespaces")
     running = {
@@ -292,20 +293,23 @@ def apps(client: Client) -> list[dict[str, str]]:
         app = (ns.metadata.labels or {}).get(LABEL_INSTANCE)
         if not app:
             continue
-        history = releases.history(client, ns.metadata.name, app)
-        latest = history[0] if history else None
-        status: str = latest.status if latest else "created"
+        version, status = releases.latest(ns) or _latest_of_history(client, ns.metadata.name, app)
         if status == "succeeded" and ns.metadata.name not in running:
             status = "stopped"
         listed.append(
             {
                 "app": app,
                 "namespace": ns.metadata.name,
-                "release": f"v{latest.version}" if latest else "-",
+                "release": f"v{version}" if version else "-",
                 "status": status,
             }
         )
     return listed
+
+
+def _latest_of_history(client: Client, namespace: str, app: str) -> tuple[int, str]:
+    history = releases.history(client, namespace, app)
+    return (history[0].version, history[0].status) if history else (0, "created")
 
 
 def data_volumes(target: Target) -> list[str]:

@@ -13,7 +13,7 @@ import getpass
 import json
 import socket
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,6 +26,10 @@ from shipway.spec.model import AppSpec
 
 Status = Literal["pending", "succeeded", "failed"]
 STATUS = "shipway.dev/status"
+#: On the app's Namespace, the newest release and its status: what ``shipway apps`` lists,
+#: read for every app in one API call (the records are one call per app).
+LATEST = "shipway.dev/latest-release"
+LATEST_STATUS = "shipway.dev/latest-status"
 KEEP = {"shipway.dev/prune": "never"}
 
 
@@ -115,12 +119,29 @@ def create(client: Client, namespace: str, release: Release, env: dict[str, str]
     snapshot["immutable"] = True
     store.create(client, snapshot, f"record release v{release.version}")
     store.create(client, record, f"record release v{release.version}")
+    _mark_latest(client, namespace, release.version, release.status)
 
 
 def set_status(client: Client, namespace: str, app: str, version: int, status: Status) -> None:
     patch = {"metadata": {"annotations": {STATUS: status}}}
     name = record_name(app, version)
     store.patch(client, "ConfigMap", name, namespace, patch, f"mark release v{version} {status}")
+    _mark_latest(client, namespace, version, status)
+
+
+def _mark_latest(client: Client, namespace: str, version: int, status: Status) -> None:
+    patch = {"metadata": {"annotations": {LATEST: str(version), LATEST_STATUS: status}}}
+    store.patch(client, "Namespace", namespace, None, patch, f"mark release v{version} {status}")
+
+
+def latest(namespace: Any) -> tuple[int, Status] | None:
+    """The newest release and its status, from the app's Namespace object; None when it
+    was not marked (no release yet, or releases made before the mark existed)."""
+    annotations = namespace.metadata.annotations or {}
+    version, status = annotations.get(LATEST, ""), annotations.get(LATEST_STATUS)
+    if not version.isdigit() or status not in ("pending", "succeeded", "failed"):
+        return None
+    return int(version), status
 
 
 def env_of(client: Client, namespace: str, app: str, version: int) -> dict[str, str]:

@@ -45,7 +45,7 @@ def settled_pods(env: Env, name: str, count: int) -> list[dict[str, Any]] | None
     return web if settled else None
 
 
-def test_scale_ps_logs_and_apps(platform: Env, new_app: NewApp) -> None:
+def test_scale_ps_logs_and_apps(platform: Env, new_app: NewApp, kube: Client) -> None:
     app, name = new_app("hello")
     first = deploy(platform, app)
     assert first["status"] == "succeeded", first["stderr"]
@@ -102,6 +102,12 @@ def test_scale_ps_logs_and_apps(platform: Env, new_app: NewApp) -> None:
     listed = ok_json(platform, "apps")
     mine = [a for a in listed if a["app"] == name]
     assert mine == [{"app": name, "namespace": name, "release": "v2", "status": "succeeded"}]
+    # What ``apps`` read it from: the marks on the namespace, not the app's records.
+    marks = kube.get(Namespace, name).metadata.annotations or {}
+    assert (marks["shipway.dev/latest-release"], marks["shipway.dev/latest-status"]) == (
+        "2",
+        "succeeded",
+    )
 
 
 def mongodb_password(kube: Client, name: str) -> str:

@@ -116,6 +116,10 @@ def test_failed_deploy_rolls_back_without_dropping_a_request(
     assert message_at(first["url"]) == "Hello v2"
     history = json.loads(run_shipway(platform, "releases", name, "--json").stdout)
     assert [(r["version"], r["status"]) for r in history[:2]] == [(4, "succeeded"), (3, "failed")]
+    listed = json.loads(run_shipway(platform, "apps", "--json").stdout)
+    assert [(a["release"], a["status"]) for a in listed if a["app"] == name] == [
+        ("v4", "succeeded")
+    ]
 
 
 def test_postgres_and_redis_addons(platform: dict[str, str], new_app: Any) -> None:

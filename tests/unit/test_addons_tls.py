@@ -15,15 +15,14 @@ from cryptography.x509.oid import NameOID
 
 from shipway.addons import ADDONS
 from shipway.addons.base import Binding
+from shipway.addons.certificates import generate, usable
 from shipway.addons.tls import (
     TlsPair,
     credential_keys,
     ensure_tls,
     from_credentials,
-    generate,
     host,
     secret_name,
-    usable,
 )
 from shipway.spec.model import Service
 from tests.helpers.pss import violations
