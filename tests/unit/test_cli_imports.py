@@ -119,3 +119,18 @@ def test_every_verb_is_mapped_to_the_module_that_registers_it() -> None:
         callbacks = [c.callback for c in group.typer_instance.registered_commands]
         registered[group.name] = next(c for c in callbacks if c).__module__.rpartition(".")[2]
     assert registered == main.COMMAND_MODULES
+
+
+def test_the_top_level_help_lists_each_verbs_own_summary() -> None:
+    """``shipway --help`` is printed without Typer: each line it lists is the first line
+    of the verb's docstring, which ``shipway VERB --help`` shows."""
+    docs = {c.name: c.callback.__doc__ for c in main.app.registered_commands if c.callback}
+    for group in main.app.registered_groups:
+        docs[group.name] = group.typer_instance.info.help or group.help
+    summaries = {verb: summary for verb, (_, summary) in main.VERBS.items()}
+    assert summaries == {verb: (doc or "").strip().splitlines()[0] for verb, doc in docs.items()}
+    _, out = imported("--help")
+    assert [line.split()[0] for line in out.split("Commands:\n")[1].splitlines() if line] == [
+        *main.VERBS,
+        "Run",
+    ]

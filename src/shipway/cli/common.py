@@ -11,13 +11,16 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from shipway.cli.main import ABOUT
+
 if TYPE_CHECKING:
     from rich.table import Table
 
 app = typer.Typer(
     name="shipway",
-    help="Take an app's source and run it on your Kubernetes cluster, Heroku-style.",
+    help=ABOUT,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
     pretty_exceptions_enable=False,
 )

@@ -18,34 +18,86 @@ from shipway import __version__
 if TYPE_CHECKING:
     import typer
 
-#: Which module registers each verb. Only the module of the verb being run is imported
-#: (all of them for --help, in this order, which is the order the help lists them in).
-COMMAND_MODULES = {
-    **dict.fromkeys(["render", "inspect", "version"], "project_cmd"),
-    **dict.fromkeys(
-        [
-            "deploy",
-            "releases",
-            "rollback",
-            "config",
-            "config:set",
-            "config:unset",
-            "scale",
-            "restart",
-            "info",
-            "ps",
-            "logs",
-            "run",
-            "addons",
-            "apps",
-            "destroy",
-            "platform",
-        ],
-        "apps_cmd",
+#: Each verb: the module that registers it, and the summary ``shipway --help`` lists (the
+#: first line of its docstring; a test keeps them equal). Only the module of the verb
+#: being run is imported; the top-level help imports none.
+VERBS: dict[str, tuple[str, str]] = {
+    "render": (
+        "project_cmd",
+        "Write the Kubernetes manifests (and a Dockerfile) that run the app.",
     ),
-    "build": "build_cmd",
-    **dict.fromkeys(["create", "addons:create", "addons:destroy"], "lifecycle_cmd"),
+    "inspect": ("project_cmd", "Show what Shipway understood of the app: its spec and build plan."),
+    "version": ("project_cmd", "Print Shipway's version."),
+    "deploy": (
+        "apps_cmd",
+        "Build, push, provision addons, apply and wait: the app answers at the printed URL.",
+    ),
+    "releases": ("apps_cmd", "The app's releases, newest first."),
+    "rollback": (
+        "apps_cmd",
+        "Roll back to a release (default: the one before the current): a new release.",
+    ),
+    "config": ("apps_cmd", "The app's config vars (values hidden unless --reveal)."),
+    "config:set": (
+        "apps_cmd",
+        "Set config vars (KEY=VALUE …): a new release that restarts the processes.",
+    ),
+    "config:unset": ("apps_cmd", "Remove config vars: a new release that restarts the processes."),
+    "scale": ("apps_cmd", "Set how many pods each process type runs (kept for later releases)."),
+    "restart": (
+        "apps_cmd",
+        "Replace the app's pods one by one with fresh ones of the same release.",
+    ),
+    "info": ("apps_cmd", "The running release, the app's URL, its processes and addons."),
+    "ps": ("apps_cmd", "The app's pods: process type, status, restarts."),
+    "logs": ("apps_cmd", "The logs of all the app's pods, each line prefixed with its pod."),
+    "run": (
+        "apps_cmd",
+        "Run a command once in a new pod with the app's image and config; exits with its code.",
+    ),
+    "addons": ("apps_cmd", "The app's backing services and their state."),
+    "apps": ("apps_cmd", "The apps Shipway deployed in the cluster."),
+    "destroy": (
+        "apps_cmd",
+        "Delete the app (asks what to do with its addon data, and for its name, unless --yes).",
+    ),
+    "platform": ("apps_cmd", "Settings shared by every user of the cluster."),
+    "build": ("build_cmd", "Build the app's OCI image and push it to a registry."),
+    "create": (
+        "lifecycle_cmd",
+        "Create an app before its first deploy (then addons:create, config:set, deploy).",
+    ),
+    "addons:create": (
+        "lifecycle_cmd",
+        "Add a backing service; a deployed app gets it at once, as a new release.",
+    ),
+    "addons:destroy": (
+        "lifecycle_cmd",
+        "Remove a backing service made with addons:create, and its data.",
+    ),
 }
+COMMAND_MODULES = {verb: module for verb, (module, _) in VERBS.items()}
+ABOUT = "Take an app's source and run it on your Kubernetes cluster, Heroku-style."
+
+
+def print_help() -> None:
+    """The top-level help, plain text (as git's): without Typer and Rich, it answers in
+    the time Python takes to start."""
+    width = max(map(len, VERBS)) + 2
+    lines = [
+        "Usage: shipway [OPTIONS] COMMAND [ARGS]...",
+        "",
+        f"  {ABOUT}",
+        "",
+        "Options:",
+        f"  {'--help':<{width}}Show this message and exit.",
+        "",
+        "Commands:",
+        *(f"  {verb:<{width}}{summary}" for verb, (_, summary) in VERBS.items()),
+        "",
+        "Run 'shipway COMMAND --help' for a command's options.",
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def _register_commands(argv: list[str]) -> typer.Typer:
@@ -72,6 +124,9 @@ def print_version() -> None:
 def main() -> None:
     if sys.argv[1:] == ["version"]:  # answered before Typer and Rich are imported
         print_version()
+        return
+    if sys.argv[1:] in ([], ["--help"], ["-h"]):
+        print_help()
         return
     from shipway.cli.common import err, styled
     from shipway.errors import ShipwayError
