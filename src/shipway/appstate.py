@@ -1,23 +1,17 @@
 """What an app keeps in its namespace between releases: config vars set with
 ``config:set``, the process formation set with ``scale``, the addons created with
-``addons:create``, and the addon credentials. All of it outlives ``destroy --keep-data``."""
+``addons:create`` (the addon credentials: ``addon_secrets``). All of it outlives
+``destroy --keep-data``."""
 
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Callable
 
 from shipway import objects as o
-from shipway.addons import ADDONS, password_key, tls
-from shipway.credentials import CredentialStore
 from shipway.errors import ShipwayError, TemporaryError
 from shipway.kube import store
 from shipway.kube.client import Client
-from shipway.releases import KEEP
-from shipway.render import generated_env_key, secrets_needed
-from shipway.render.app import env_secret_name
-from shipway.spec.model import AppSpec, Service
+from shipway.spec.model import Service
 
 
 def config_name(app: str) -> str:
@@ -30,13 +24,6 @@ def formation_name(app: str) -> str:
 
 def addons_name(app: str) -> str:
     return f"{app}-addons"
-
-
-def _secret_reader(client: Client, namespace: str) -> Callable[[str], dict[str, str]]:
-    def values(name: str) -> dict[str, str]:
-        return store.secret_values(store.read(client, "Secret", name, namespace, f"read {name}"))
-
-    return values
 
 
 def check_namespace(client: Client, namespace: str) -> bool:
@@ -65,7 +52,7 @@ def config_vars(client: Client, namespace: str, app: str) -> dict[str, str]:
 
 def save_config_vars(client: Client, namespace: str, app: str, env: dict[str, str]) -> None:
     secret = o.secret(config_name(app), namespace, o.labels(app, app, "config-vars"), env)
-    secret["metadata"]["annotations"] = dict(KEEP)
+    secret["metadata"]["annotations"] = dict(o.KEEP)
     store.apply(client, secret, f"save the config vars of {app}")
 
 
@@ -109,36 +96,8 @@ def _save_kept_map(
             "name": name,
             "namespace": namespace,
             "labels": o.labels(app, app, component),
-            "annotations": dict(KEEP),
+            "annotations": dict(o.KEEP),
         },
         "data": data,
     }
     store.apply(client, configmap, f"save the {component} of {app}")
-
-
-def credentials(
-    client: Client, namespace: str, spec: AppSpec, local_store: CredentialStore
-) -> dict[str, str]:
-    """Addon passwords and generated vars: the cluster's when it has them (so every user
-    and every redeploy keeps them), else the local store's, else new ones."""
-    found: dict[str, str] = {}
-    for kind in spec.services:
-        addon = ADDONS[kind]
-        name = addon.secret_name(spec.name)
-        secret = store.read(client, "Secret", name, namespace, f"read the {kind} credentials")
-        value = store.secret_values(secret).get(addon.password_env)
-        if value:
-            found[password_key(kind)] = value
-    env_secret = store.read(
-        client, "Secret", env_secret_name(spec.name), namespace, "read the app's environment"
-    )
-    env = store.secret_values(env_secret)
-    for var in spec.generated_env:
-        if env.get(var):
-            found[generated_env_key(var)] = env[var]
-    found |= tls.ensure_tls(spec.services, spec.name, namespace, _secret_reader(client, namespace))
-    missing = [name for name in secrets_needed(spec) if name not in found]
-    if missing:
-        local = local_store.ensure(namespace, spec.name, missing)
-        found |= {name: local.get(name) or secrets.token_urlsafe(24) for name in missing}
-    return found

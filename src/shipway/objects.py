@@ -22,6 +22,8 @@ LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 ANNOTATION_CONFIG_HASH = "shipway.dev/config-hash"
 #: On release records (a label) and on the pods a release runs (an annotation).
 RELEASE = "shipway.dev/release"
+#: On what outlives releases (records, settings): pruning and ``destroy --keep-data`` skip it.
+KEEP = {"shipway.dev/prune": "never"}
 
 #: Non-root IDs for app containers; numeric so the kubelet can verify runAsNonRoot.
 APP_UID = 10001

@@ -30,7 +30,6 @@ STATUS = "shipway.dev/status"
 #: read for every app in one API call (the records are one call per app).
 LATEST = "shipway.dev/latest-release"
 LATEST_STATUS = "shipway.dev/latest-status"
-KEEP = {"shipway.dev/prune": "never"}
 
 
 class Release(BaseModel):
@@ -109,13 +108,13 @@ def create(client: Client, namespace: str, release: Release, env: dict[str, str]
             "name": record_name(app, release.version),
             "namespace": namespace,
             "labels": labels,
-            "annotations": {**KEEP, STATUS: release.status},
+            "annotations": {**o.KEEP, STATUS: release.status},
         },
         "immutable": True,
         "data": {"release.json": json.dumps(body, sort_keys=True)},
     }
     snapshot = o.secret(env_name(app, release.version), namespace, labels, env)
-    snapshot["metadata"]["annotations"] = dict(KEEP)
+    snapshot["metadata"]["annotations"] = dict(o.KEEP)
     snapshot["immutable"] = True
     store.create(client, snapshot, f"record release v{release.version}")
     store.create(client, record, f"record release v{release.version}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from shipway import appstate, releases
+from shipway import addon_secrets, appstate, releases
 from shipway.addons.versions import with_versions
 from shipway.credentials import CredentialStore
 from shipway.detect.plan import BuildPlan
@@ -163,7 +163,7 @@ def render_release(target: Target, release: Release, config_vars: dict[str, str]
     plan = with_formation(
         release.plan, appstate.formation(target.client, target.namespace, target.app)
     )
-    creds = appstate.credentials(target.client, target.namespace, spec, CredentialStore())
+    creds = addon_secrets.credentials(target.client, target.namespace, spec, CredentialStore())
     options = RenderOptions(
         image=release.image,
         expose=release.expose,  # type: ignore[arg-type]
