@@ -50,3 +50,8 @@ def test_deploy_bench(cluster: Cluster, platform: dict[str, str]) -> None:
 def test_build_bench() -> None:
     """Needs no cluster, but a Docker engine, a registry and minutes: an e2e-sized test."""
     smoke("build_bench.py", dict(os.environ))
+
+
+def test_scale_bench(cluster: Cluster, platform: dict[str, str]) -> None:
+    """5 apps of its own, ps of 3 pods, 3 deploys at once; it destroys its apps itself."""
+    smoke("scale_bench.py", platform, *on(cluster))
