@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from shipway import objects as o
 from shipway.errors import ShipwayError, TemporaryError
 from shipway.kube import store
 from shipway.kube.client import Client
-from shipway.spec.model import Service
+
+if TYPE_CHECKING:
+    from shipway.spec.model import Service
 
 
 def config_name(app: str) -> str:
@@ -68,6 +71,9 @@ def save_formation(client: Client, namespace: str, app: str, counts: dict[str, i
 
 def added_addons(client: Client, namespace: str, app: str) -> dict[str, Service]:
     """The addons created with ``addons:create`` (with only the fields that were given)."""
+    # Imported here: ``config`` and ``scale`` read this module, and need no pydantic.
+    from shipway.spec.model import Service  # noqa: PLC0415
+
     data = _kept_map(client, namespace, addons_name(app), f"read the addons of {app}")
     return {kind: Service.model_validate(json.loads(raw)) for kind, raw in data.items()}
 
