@@ -16,7 +16,6 @@ from shipway.errors import ShipwayError, TemporaryError
 from shipway.image.progress import Progress, Silent
 from shipway.kube import store
 from shipway.kube.apply import RUNNING_KINDS, prune
-from shipway.kube.client import Client
 from shipway.kube.pods import OneOff
 from shipway.kube.rollout import wait
 from shipway.objects import (
@@ -273,43 +272,6 @@ def _addon_version(release: Release, kind: str) -> str:
     """The version the release runs (resolved at deploy; older releases did not record it)."""
     service = release.spec.services[kind]  # type: ignore[index]
     return release.addon_versions.get(kind) or ADDONS[kind].version(service)
-
-
-def apps(client: Client) -> list[dict[str, str]]:
-    """Apps in the cluster: the namespaces Shipway manages ("created": no release yet). An
-    app whose last release succeeded but that runs nothing was destroyed with its data
-    kept: it is "stopped". Two API calls however many apps there are (the newest release
-    is marked on each namespace), plus one per app released before that mark existed."""
-    labels = {LABEL_MANAGED_BY: MANAGED_BY}
-    namespaces = store.find(client, "Namespace", None, labels, "list namespaces")
-    running = {
-        d.metadata.namespace
-        for d in store.find(
-            client, "Deployment", store.ALL_NAMESPACES, labels, "list the apps' processes"
-        )
-    }
-    listed = []
-    for ns in namespaces:
-        app = (ns.metadata.labels or {}).get(LABEL_INSTANCE)
-        if not app:
-            continue
-        version, status = releases.latest(ns) or _latest_of_history(client, ns.metadata.name, app)
-        if status == "succeeded" and ns.metadata.name not in running:
-            status = "stopped"
-        listed.append(
-            {
-                "app": app,
-                "namespace": ns.metadata.name,
-                "release": f"v{version}" if version else "-",
-                "status": status,
-            }
-        )
-    return listed
-
-
-def _latest_of_history(client: Client, namespace: str, app: str) -> tuple[int, str]:
-    history = releases.history(client, namespace, app)
-    return (history[0].version, history[0].status) if history else (0, "created")
 
 
 def data_volumes(target: Target) -> list[str]:

@@ -13,7 +13,6 @@ import getpass
 import json
 import socket
 from datetime import UTC, datetime
-from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,14 +21,8 @@ from shipway.detect.plan import BuildPlan
 from shipway.errors import ShipwayError
 from shipway.kube import store
 from shipway.kube.client import Client
+from shipway.listing import LATEST, LATEST_STATUS, RECORD, STATUS, Status, records
 from shipway.spec.model import AppSpec
-
-Status = Literal["pending", "succeeded", "failed"]
-STATUS = "shipway.dev/status"
-#: On the app's Namespace, the newest release and its status: what ``shipway apps`` lists,
-#: read for every app in one API call (the records are one call per app).
-LATEST = "shipway.dev/latest-release"
-LATEST_STATUS = "shipway.dev/latest-status"
 
 
 class Release(BaseModel):
@@ -87,14 +80,7 @@ def env_name(app: str, version: int) -> str:
 
 def history(client: Client, namespace: str, app: str) -> list[Release]:
     """All releases, newest first."""
-    labels = {o.LABEL_INSTANCE: app, o.LABEL_COMPONENT: "release"}
-    maps = store.find(client, "ConfigMap", namespace, labels, f"list the releases of {app}")
-    releases = []
-    for item in maps:
-        data = json.loads((item.data or {}).get("release.json", "{}"))
-        data["status"] = (item.metadata.annotations or {}).get(STATUS, "pending")
-        releases.append(Release.model_validate(data))
-    return sorted(releases, key=lambda r: r.version, reverse=True)
+    return [Release.model_validate(data) for data in records(client, namespace, app)]
 
 
 def create(client: Client, namespace: str, release: Release, env: dict[str, str]) -> None:
@@ -111,7 +97,7 @@ def create(client: Client, namespace: str, release: Release, env: dict[str, str]
             "annotations": {**o.KEEP, STATUS: release.status},
         },
         "immutable": True,
-        "data": {"release.json": json.dumps(body, sort_keys=True)},
+        "data": {RECORD: json.dumps(body, sort_keys=True)},
     }
     snapshot = o.secret(env_name(app, release.version), namespace, labels, env)
     snapshot["metadata"]["annotations"] = dict(o.KEEP)
@@ -131,16 +117,6 @@ def set_status(client: Client, namespace: str, app: str, version: int, status: S
 def _mark_latest(client: Client, namespace: str, version: int, status: Status) -> None:
     patch = {"metadata": {"annotations": {LATEST: str(version), LATEST_STATUS: status}}}
     store.patch(client, "Namespace", namespace, None, patch, f"mark release v{version} {status}")
-
-
-def latest(namespace: Any) -> tuple[int, Status] | None:
-    """The newest release and its status, from the app's Namespace object; None when it
-    was not marked (no release yet, or releases made before the mark existed)."""
-    annotations = namespace.metadata.annotations or {}
-    version, status = annotations.get(LATEST, ""), annotations.get(LATEST_STATUS)
-    if not version.isdigit() or status not in ("pending", "succeeded", "failed"):
-        return None
-    return int(version), status
 
 
 def env_of(client: Client, namespace: str, app: str, version: int) -> dict[str, str]:

@@ -97,16 +97,22 @@ def test_a_verbs_help_imports_none_of_the_core(verb: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("verb", "reaches"), [("ps", "shipway.kube.pods"), ("config", "shipway.appstate")]
+    ("verb", "reaches"),
+    [
+        (["ps", "demo"], "shipway.kube.pods"),
+        (["config", "demo"], "shipway.appstate"),
+        (["releases", "demo"], "shipway.listing"),
+        (["apps"], "shipway.listing"),
+    ],
 )
 def test_a_read_verb_imports_only_the_cluster_client(
-    tmp_path: Path, verb: str, reaches: str
+    tmp_path: Path, verb: list[str], reaches: str
 ) -> None:
     """The verb runs up to connecting (which fails here: the kubeconfig has no cluster),
     having imported the cluster client but not the deploy machinery, the image builder,
     nor pydantic and Shipway's models."""
     (tmp_path / "config").write_text("apiVersion: v1\nkind: Config\nclusters: []\n")
-    result = run(verb, "demo", KUBECONFIG=str(tmp_path / "config"))
+    result = run(*verb, KUBECONFIG=str(tmp_path / "config"))
     assert result.returncode != 0 and "error:" in result.stderr
     modules = modules_of(result)
     assert reaches in modules

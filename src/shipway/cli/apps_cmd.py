@@ -117,29 +117,18 @@ def releases_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's releases, newest first."""
-    from shipway import releases
+    from shipway.listing import releases
 
-    history = releases.history(*cluster_of(name, context, namespace), name)
-    rows = [
-        {
-            "version": r.version,
-            "status": r.status,
-            "description": r.description,
-            "image": r.image,
-            "created": r.created,
-            "by": r.by,
-        }
-        for r in history
-    ]
+    rows = [r.__dict__ for r in releases(*cluster_of(name, context, namespace), name)]
     if as_json:
         print_json(rows)
         return
-    listing = table("v", "status", "description", "by", "created")
+    shown = table("v", "status", "description", "by", "created")
     for row in rows:
-        listing.add_row(
+        shown.add_row(
             *(str(row[key]) for key in ("version", "status", "description", "by", "created"))
         )
-    out.print(listing)
+    out.print(shown)
 
 
 @app.command("rollback")
@@ -406,10 +395,10 @@ def addons_cmd(
 @app.command("apps")
 def apps_cmd(context: Context = None, as_json: JsonFlag = False) -> None:
     """The apps Shipway deployed in the cluster."""
-    from shipway import operate
     from shipway.kube.client import connect
+    from shipway.listing import apps
 
-    listed = operate.apps(connect(context))
+    listed = apps(connect(context))
     if as_json:
         print_json(listed)
         return
