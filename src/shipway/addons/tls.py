@@ -63,13 +63,15 @@ def ensure_tls(
     exist) while it is usable, else a new one."""
     from shipway.addons import ADDONS  # noqa: PLC0415  (the addons import this module)
 
-    # Only a deploy makes or checks certificates: the verbs that merely import the
-    # addons do not load cryptography.
+    serving = sorted(k for k in kinds if ADDONS[k].serves_tls)
+    if not serving:
+        return {}
+    # Only for addons that serve TLS: cryptography takes a while to load.
     from shipway.addons.certificates import generate, usable  # noqa: PLC0415
 
     now = now or dt.datetime.now(dt.UTC)
     entries: dict[str, str] = {}
-    for kind in sorted(k for k in kinds if ADDONS[k].serves_tls):
+    for kind in serving:
         name = host(app, kind, namespace)
         values = kept(secret_name(app, kind))
         pair = TlsPair(values.get("tls.crt", ""), values.get("tls.key", ""))
