@@ -19,11 +19,12 @@ API calls per verb that do not grow with the number of apps.
 
 Run from the repository root after `make setup`:
     .venv/bin/python bench/scale_bench.py --kubeconfig /var/lib/shipway-cluster/admin.conf
-The apps are kept (a rerun reuses them; `--cleanup` destroys them at the end). A run
-walks the sizes from the number of apps it finds: up (deploying, 4 at a time) when it
-finds fewer than the largest size, down (destroying the extra ones) when it finds that
-many, so a rerun costs 50 deploys or 50 destroys; `--sizes 60` measures only at 60 and
-reuses everything. `scale-01` is scaled back to one pod at the end.
+The 60 apps are kept for the next run (`--cleanup` destroys them at the end). A run
+walks the sizes from the number of apps it finds: up, deploying 4 at a time, when it
+finds fewer than the largest size; down, destroying the extra ones, when it finds that
+many, and then back up to 60. A rerun with the default sizes thus costs 50 destroys and
+50 deploys (about 6 minutes here); `--sizes 60` reuses every app. `scale-01` is scaled
+back to one pod at the end. An API call's bytes are the answer's body.
 `--smoke` (what CI runs): 5 apps of its own (`scale-smoke-XXXX-NN`), `ps` of 3 pods, 3
 deploys at once, every output checked, no timing asserted, nothing written, and the apps
 destroyed at the end.
@@ -65,6 +66,9 @@ SOURCE = ROOT / "tests" / "apps" / "stdlib-server"
 RESULTS = ROOT / "bench" / "results" / "scale.json"
 SPEC = "name: {name}\nresources:\n  cpu: 10m\n  memory: 48Mi\n"
 TARGET_SECONDS = 1.0  # `apps` with 60 apps, `ps` of 20 pods: issue 11
+MANAGED_BY = "app.kubernetes.io/managed-by"
+INSTANCE = "app.kubernetes.io/instance"  # on an app's Namespace: the app
+LATEST = "shipway.dev/latest-release"  # on an app's Namespace: its newest release
 SETUP_WORKERS = 4  # deploys (or destroys) at once while setting up: the node has 2 cores
 DEPLOY_TIMEOUT = 600
 #: Runs the CLI in this process, every HTTP request it sends recorded (see ``counted``).
@@ -79,24 +83,36 @@ COUNTER = (
 
 def counted(args: list[str]) -> None:
     """``shipway ARGS`` in this process, each HTTP request it sends (lightkube's httpx2,
-    the registry's requests) written as JSON to $SCALE_BENCH_CALLS when it ends."""
+    the registry's requests) written as JSON to $SCALE_BENCH_CALLS when it ends, with the
+    seconds the verb took once imported and the seconds it waited on HTTP."""
     calls: list[dict[str, Any]] = []
 
-    def record(method: str, url: str, host: str, watch: bool, size: int | None) -> None:
-        calls.append({"method": method, "url": url, "host": host, "watch": watch, "bytes": size})
+    def record(
+        method: str, url: str, host: str, watch: bool, size: int | None, began: float
+    ) -> None:
+        seconds = time.perf_counter() - began
+        calls.append(
+            {
+                "method": method,
+                "url": url,
+                "host": host,
+                "watch": watch,
+                "bytes": size,
+                "seconds": seconds,
+            }
+        )
 
     httpx_send = httpx2.Client.send
 
     def httpx_counting(self: Any, request: Any, **kwargs: Any) -> Any:
-        url = request.url
-        size = None
+        url, began, size = request.url, time.perf_counter(), None
         try:
             response = httpx_send(self, request, **kwargs)
             size = None if kwargs.get("stream") else len(response.content)
             return response
         finally:
             watch = url.params.get("watch") in ("true", "1")
-            record(request.method, url.path, f"{url.host}:{url.port}", watch, size)
+            record(request.method, url.path, f"{url.host}:{url.port}", watch, size, began)
 
     httpx2.Client.send = httpx_counting  # type: ignore[method-assign]
     try:
@@ -105,23 +121,24 @@ def counted(args: list[str]) -> None:
         requests_send = requests.Session.send
 
         def requests_counting(self: Any, request: Any, **kwargs: Any) -> Any:
-            parts = urlsplit(request.url)
-            size = None
+            parts, began, size = urlsplit(request.url), time.perf_counter(), None
             try:
                 response = requests_send(self, request, **kwargs)
                 size = None if kwargs.get("stream") else len(response.content)
                 return response
             finally:
-                record(request.method, parts.path, parts.netloc, False, size)
+                record(request.method, parts.path, parts.netloc, False, size, began)
 
         requests.Session.send = requests_counting  # type: ignore[method-assign]
     except ImportError:  # the registry client no longer uses requests
         pass
     sys.argv = ["shipway", *args]
+    began = time.perf_counter()
     try:
         shipway_main()
     finally:
-        Path(os.environ["SCALE_BENCH_CALLS"]).write_text(json.dumps(calls))
+        done = {"calls": calls, "seconds": time.perf_counter() - began}
+        Path(os.environ["SCALE_BENCH_CALLS"]).write_text(json.dumps(done))
 
 
 def shape(path: str) -> str:
@@ -145,15 +162,21 @@ class Calls:
     """The HTTP calls of one run of a verb, to the API server and to the registry."""
 
     api: Counter[str] = field(default_factory=Counter)
+    api_bytes: Counter[str] = field(default_factory=Counter)
     registry: Counter[str] = field(default_factory=Counter)
-    api_bytes: int = 0
+    #: The verb once imported (in process), and of that the time spent waiting on HTTP.
+    seconds: float = 0.0
+    http_seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         return {
             "api_calls": sum(self.api.values()),
-            "api_bytes": self.api_bytes,
+            "api_bytes": sum(self.api_bytes.values()),
             "registry_calls": sum(self.registry.values()),
+            "in_process_seconds": self.seconds,
+            "http_seconds": self.http_seconds,
             "api": dict(sorted(self.api.items())),
+            "api_bytes_by_call": dict(sorted(self.api_bytes.items())),
             "registry": dict(sorted(self.registry.items())),
         }
 
@@ -237,6 +260,21 @@ class Bench:
         expect(bool(url), f"{app} has no URL (the platform should expose it on a NodePort)")
         return str(url)
 
+    def unmarked(self) -> int:
+        """Shipway's namespaces without the newest-release mark, each of which costs
+        ``shipway apps`` one more call (apps never released, or released before the mark)."""
+        result = subprocess.run(
+            [*self.kubectl, "get", "namespaces", "-l", f"{MANAGED_BY}=shipway", "-o", "json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        expect(result.returncode == 0, f"kubectl get namespaces:\n{result.stderr[-2000:]}")
+        items = json.loads(result.stdout)["items"]
+        apps = [i["metadata"] for i in items if INSTANCE in (i["metadata"].get("labels") or {})]
+        return sum(LATEST not in (meta.get("annotations") or {}) for meta in apps)
+
     def ready_pods(self, app: str) -> int:
         result = subprocess.run(
             [
@@ -271,12 +309,14 @@ class Bench:
             )
             expect(result.returncode == 0, f"counting shipway {args[0]}:\n{result.stderr[-2000:]}")
             recorded = json.loads(Path(file.name).read_text())
-        calls = Calls()
-        for call in recorded:
+        calls = Calls(seconds=recorded["seconds"])
+        for call in recorded["calls"]:
             key = f"{call['method']} {shape(call['url'])}" + (" (watch)" if call["watch"] else "")
+            if not call["watch"]:
+                calls.http_seconds += call["seconds"]
             if call["host"] == self.api_server:
                 calls.api[key] += 1
-                calls.api_bytes += call["bytes"] or 0
+                calls.api_bytes[key] += call["bytes"] or 0
             else:
                 calls.registry[key] += 1
         expect(bool(calls.api), f"shipway {args[0]} made no API call that was counted")
@@ -318,6 +358,8 @@ class Plan:
     pods: int  # of the app `ps` lists
     concurrent: int
     smoke: bool
+    #: Leave the largest size's apps in the cluster for the next run (not in smoke mode).
+    keep: bool = True
 
     def name(self, n: int) -> str:
         return f"{self.prefix}-{n:02d}"
@@ -366,9 +408,20 @@ def scale_ps_app(bench: Bench, plan: Plan, pods: int) -> None:
         time.sleep(2)
 
 
-def median_of(runs: int, once: Callable[[], float]) -> dict[str, Any]:
-    seconds = [once() for _ in range(runs)]
-    return {"median": statistics.median(seconds), "seconds": seconds}
+def median_of(
+    runs: int, once: Callable[[], float], anchor: Callable[[], float] | None = None
+) -> dict[str, Any]:
+    """Median seconds of ``once``; with an ``anchor``, run between them, its median too
+    (the same load for both: what the machine's other work costs a command)."""
+    seconds, anchored = [], []
+    for _ in range(runs):
+        seconds.append(once())
+        if anchor is not None:
+            anchored.append(anchor())
+    found: dict[str, Any] = {"median": statistics.median(seconds), "seconds": seconds}
+    if anchored:
+        found["anchor_median"] = statistics.median(anchored)
+    return found
 
 
 def measure(bench: Bench, plan: Plan, size: int) -> dict[str, Any]:
@@ -389,6 +442,14 @@ def measure(bench: Bench, plan: Plan, size: int) -> dict[str, Any]:
         expect(listed == plan.pods and "Running" in out, f"ps lists {listed} pods:\n{out}")
         return seconds
 
+    def kubectl(*args: str) -> Callable[[], float]:
+        def once() -> float:
+            seconds, out, _rss = timed(*bench.kubectl, *args, env=bench.env)
+            expect(plan.ps_app in out, f"kubectl {' '.join(args)} printed:\n{out[-2000:]}")
+            return seconds
+
+        return once
+
     edits = iter(range(1_000_000))
     changed = bench.source("changed", "changed")
 
@@ -408,8 +469,10 @@ def measure(bench: Bench, plan: Plan, size: int) -> dict[str, Any]:
     bench.deploy(plan.unchanged_app, bench.shared)  # runs the shared source from here on
     runs = plan.runs
     wall = {
-        "apps": median_of(runs, apps_once),
-        "ps": median_of(runs, ps_once),
+        "apps": median_of(
+            runs, apps_once, kubectl("get", "deployments", "-A", "-l", f"{MANAGED_BY}=shipway")
+        ),
+        "ps": median_of(runs, ps_once, kubectl("get", "pods", "-n", plan.ps_app)),
         "deploy_change": median_of(runs, deploy_change_once),
         "deploy_unchanged": median_of(runs, deploy_unchanged_once),
     }
@@ -426,7 +489,15 @@ def measure(bench: Bench, plan: Plan, size: int) -> dict[str, Any]:
     return {
         "apps": size,
         "apps_in_cluster": apps_in_cluster,
+        "unmarked_namespaces": bench.unmarked(),
         "seconds_median": {verb: w["median"] for verb, w in wall.items()},
+        "anchors": {
+            "apps": "kubectl get deployments -A -l app.kubernetes.io/managed-by=shipway",
+            "ps": f"kubectl get pods -n {plan.ps_app}",
+        },
+        "anchor_seconds_median": {
+            verb: w["anchor_median"] for verb, w in wall.items() if "anchor_median" in w
+        },
         "seconds": {verb: w["seconds"] for verb, w in wall.items()},
         "calls": {verb: c.summary() for verb, c in calls.items()},
     }
@@ -502,6 +573,8 @@ def run(bench: Bench, plan: Plan) -> dict[str, Any]:
             if size == max(sizes):
                 together = concurrent(bench, plan, size)
             _show_stage(stages[-1])
+        if plan.keep and not plan.smoke and sizes[-1] < max(sizes):  # walked down
+            setup.append({"to": max(sizes), **resize(bench, plan, max(sizes))})
     finally:
         if scaled and not plan.smoke:
             scale_ps_app(bench, plan, 1)  # 19 pods fewer on a node of 110
@@ -527,9 +600,29 @@ def growth(stages: list[dict[str, Any]]) -> dict[str, Any]:
         verb: {
             "api_calls": {s["apps"]: s["calls"][verb]["api_calls"] for s in ordered},
             "api_bytes": {s["apps"]: s["calls"][verb]["api_bytes"] for s in ordered},
-            "constant_calls": len({s["calls"][verb]["api_calls"] for s in ordered}) == 1,
+            "in_process_seconds": {
+                s["apps"]: round(s["calls"][verb]["in_process_seconds"], 3) for s in ordered
+            },
+            **_slope(ordered, verb),
         }
         for verb in verbs
+    }
+
+
+def _slope(ordered: list[dict[str, Any]], verb: str) -> dict[str, Any]:
+    """API calls per app added, from the smallest size to the largest: about 0 when the
+    calls do not grow with the apps (the rollout's polls and the apps that other users
+    left without a release mark move it a little), 1 or more when each app costs a call."""
+    if len(ordered) < 2:
+        return {}
+    first, last = ordered[0], ordered[-1]
+    calls = last["calls"][verb]["api_calls"] - first["calls"][verb]["api_calls"]
+    per_app = calls / (last["apps"] - first["apps"])
+    size = last["calls"][verb]["api_bytes"] - first["calls"][verb]["api_bytes"]
+    return {
+        "calls_per_app": round(per_app, 3),
+        "bytes_per_app": round(size / (last["apps"] - first["apps"])),
+        "calls_grow_with_apps": per_app >= 0.5,
     }
 
 
@@ -538,8 +631,11 @@ def _show_stage(stage: dict[str, Any]) -> None:
     cells = "  ".join(
         f"{verb} {wall[verb]:.2f} s/{calls[verb]['api_calls']} calls" for verb in wall
     )
+    anchors = "  ".join(f"{k} {v:.2f} s" for k, v in stage["anchor_seconds_median"].items())
     print(
-        f"{stage['apps']:3d} apps ({stage['apps_in_cluster']} in the cluster): {cells}", flush=True
+        f"{stage['apps']:3d} apps ({stage['apps_in_cluster']} in the cluster, "
+        f"{stage['unmarked_namespaces']} unmarked): {cells}  (kubectl: {anchors})",
+        flush=True,
     )
 
 
@@ -555,7 +651,9 @@ def main() -> None:
         plan = Plan(f"scale-smoke-{secrets.token_hex(2)}", [5], 1, 3, 3, smoke=True)
     else:
         sizes = sorted({int(s) for s in args.sizes.split(",")})
-        plan = Plan(args.prefix, sizes, args.runs, args.pods, args.concurrent, smoke=False)
+        plan = Plan(
+            args.prefix, sizes, args.runs, args.pods, args.concurrent, False, not args.cleanup
+        )
     expect(min(plan.sizes) >= 3, "the smallest size is 3 apps (ps, deploy, no-change deploy)")
     expect(max(plan.sizes) >= plan.concurrent, "fewer apps than deploys at once")
     kubeconfig = cluster(args.kubeconfig)
