@@ -5,8 +5,11 @@ On the repo's cluster (`make cluster-up`), with the tasks example (Flask + a mon
     (the same objects Shipway renders, written to files once) + `kubectl rollout status`;
   * `shipway deploy`, in its own namespace, from the same source.
 Each run changes one line of the app, then times the commands and, separately, how long
-until the new code answers on 127.0.0.1 (its NodePort). Also timed: a deploy with no
-change at all (CLI wall time, and the call inside a warm process). Medians of --runs.
+until the new code answers on 127.0.0.1 (its NodePort). The floor, in the same runs:
+`kubectl rollout restart` of Shipway's own Deployment + `kubectl rollout status` until the
+new pod answers — Kubernetes replacing a pod of an image it already has, which no deploy
+can beat. Also timed: a deploy with no change at all (CLI wall time, and the call inside a
+warm process). Medians of --runs.
 
 Run from the repository root after `make setup`:  .venv/bin/python bench/deploy_bench.py
 It starts what it needs (the cluster, a Docker engine) with the scripts in hack/.
@@ -178,6 +181,14 @@ class WithShipway:
             sys.exit(f"shipway deploy failed:\n{result.stderr[-2000:]}")
         return elapsed, json.loads(result.stdout)
 
+    def restart(self, kubectl: list[str], url: str, edit: int) -> float:
+        """The floor: a new pod of the same Deployment and image, until it answers."""
+        deployment = f"deployment/{self.app.name}-web"
+        start = time.perf_counter()
+        sh(*kubectl, "rollout", "restart", "-n", self.app.name, deployment)
+        sh(*kubectl, "rollout", "status", "-n", self.app.name, "--timeout=300s", deployment)
+        return time.perf_counter() - start + answers(url, edit)
+
     def remove(self) -> None:
         subprocess.run(
             [sys.executable, "-m", "shipway", "destroy", self.app.name, "--yes", "--delete-data"],
@@ -218,6 +229,7 @@ def _runs(runs: int, hand: ByHand, ours: WithShipway) -> dict[str, Any]:
         answers(url, 0, timeout=300)
     timed: dict[str, list[float]] = {"by_hand": [], "shipway": []}
     live: dict[str, list[float]] = {"by_hand": [], "shipway": []}
+    floor: list[float] = []
     for n in range(1, runs + 1):
         hand.app.edit(n)
         ours.app.edit(n)
@@ -227,12 +239,14 @@ def _runs(runs: int, hand: ByHand, ours: WithShipway) -> dict[str, Any]:
         expect(result["status"] == "succeeded", f"a deploy of a change: {result}")
         timed["shipway"].append(elapsed)
         live["shipway"].append(elapsed + answers(urls["shipway"], n))
+        floor.append(ours.restart(hand.kubectl, urls["shipway"], n))
     unchanged = [ours.deploy() for _ in range(runs)]
     expect(all(r["status"] == "unchanged" for _, r in unchanged), f"no change: {unchanged}")
     in_process = [seconds(lambda: deploy(ours.app.dir, None, {}, None, 300)) for _ in range(runs)]
     hand_unchanged = [hand.deploy(runs) for _ in range(runs)]
     med = {k: statistics.median(v) for k, v in timed.items()}
     med_live = {k: statistics.median(v) for k, v in live.items()}
+    med_floor = statistics.median(floor)
     return {
         "app": "examples/tasks (Flask + mongodb addon)",
         "first_deploy_seconds": first,
@@ -240,6 +254,8 @@ def _runs(runs: int, hand: ByHand, ours: WithShipway) -> dict[str, Any]:
         "change_speedup": med["by_hand"] / med["shipway"],
         "change_to_live_seconds_median": med_live,
         "change_to_live_speedup": med_live["by_hand"] / med_live["shipway"],
+        "floor_seconds_median": med_floor,
+        "change_to_live_above_floor_seconds": med_live["shipway"] - med_floor,
         "no_change_seconds_median": {
             "shipway_cli": statistics.median(t for t, _ in unchanged),
             "shipway_in_process": statistics.median(in_process),
@@ -248,6 +264,7 @@ def _runs(runs: int, hand: ByHand, ours: WithShipway) -> dict[str, Any]:
         "runs": runs,
         "change_seconds": timed,
         "change_to_live_seconds": live,
+        "floor_seconds": floor,
     }
 
 
@@ -266,6 +283,10 @@ def main() -> None:
     print(_row("first deploy", first))
     print(_row("1-line change, command", med, results["change_speedup"]))
     print(_row("1-line change, to live", live, results["change_to_live_speedup"]))
+    print(
+        f"{'floor (rollout restart)':24} {results['floor_seconds_median']:6.1f} s   shipway to "
+        f"live {results['change_to_live_above_floor_seconds']:+.1f} s above it"
+    )
     still = results["no_change_seconds_median"]
     print(
         f"{'no change':24} shipway {still['shipway_cli']:6.2f} s (CLI), "
