@@ -2,9 +2,10 @@
 
 A rollout succeeds when every Deployment's controller has seen the new spec and all its
 replicas are updated and available (and every addon StatefulSet is ready). The state is
-read again the moment the API server reports a change to the workloads (a watch per
-kind, ``Changes``), and at least every half second for what no event announces (a pod
-stuck for too long, the timeout), so success is seen as soon as it happens. It fails as
+read again the moment the API server reports a change to the workloads or their pods (a
+watch per kind, ``Changes``), and every few seconds for what no event announces (a pod
+stuck for too long, the timeout; every half second when watching fails), so success and
+failure are seen as soon as they happen. It fails as
 soon as a new pod of either cannot start (crash loop, image pull error; a config error
 once the pod is 30 s old, as the kubelet reports one briefly while it syncs Secrets; a
 web server whose log says it listens where probes cannot reach it), on
@@ -89,12 +90,16 @@ def wait(
                     summary = f"not ready after {timeout:.0f} s"
                     raise RolloutFailed(_diagnose(client, namespace, pending[0], summary))
                 if changes is None:
-                    changes = Changes(client, namespace, sorted({w.kind for w in pending}))
+                    kinds = sorted({w.kind for w in pending})
+                    changes = Changes(client, namespace, [*kinds, "Pod"])
                     if meanwhile is not None:
                         meanwhile()
                         meanwhile = None
                         continue
-                changes.wait(min(poll, max(deadline - time.monotonic(), 0.0)))
+                # Watched, the loop wakes on the change; the timer only serves what no
+                # event announces (a config error that lasts, a log to read, the timeout).
+                tick = WATCHED_POLL if changes.watching else poll
+                changes.wait(min(tick, max(deadline - time.monotonic(), 0.0)))
     finally:
         if changes is not None:
             changes.close()
@@ -102,12 +107,15 @@ def wait(
         meanwhile()
 
 
-#: Where the API lists each kind that a rollout waits for, in a namespace.
+#: Where the API lists each kind that a rollout watches, in a namespace.
 _PATHS = {
     "Deployment": "/apis/apps/v1/namespaces/{}/deployments",
     "StatefulSet": "/apis/apps/v1/namespaces/{}/statefulsets",
     "Job": "/apis/batch/v1/namespaces/{}/jobs",
+    "Pod": "/api/v1/namespaces/{}/pods",
 }
+#: Seconds between two reads of a rollout whose watches all stream (else ``poll``'s).
+WATCHED_POLL = 2.0
 #: A watch request ends after this long (the server closes it) and is made again: a
 #: closed ``Changes`` stops its threads within that time.
 WATCH_SECONDS = 5
@@ -126,6 +134,8 @@ class Changes:
     def __init__(self, client: Client, namespace: str, kinds: list[str]):
         self._changed = threading.Event()
         self._stop = threading.Event()
+        self._kinds = len(kinds)
+        self._streaming: set[str] = set()  # paths whose watch request is answered
         for kind in kinds:
             path = _PATHS[kind].format(namespace)
             threading.Thread(
@@ -146,6 +156,11 @@ class Changes:
         self._changed.clear()
         return changed
 
+    @property
+    def watching(self) -> bool:
+        """Whether every kind's watch is streaming (a change will wake ``wait``)."""
+        return self._kinds > 0 and len(self._streaming) == self._kinds
+
     def close(self) -> None:
         self._stop.set()
 
@@ -163,6 +178,7 @@ class Changes:
                 except _Refused:  # not allowed to watch: the caller polls
                     return
                 except Exception:  # a broken watch: poll a moment, retry
+                    self._streaming.discard(path)
                     if self._stop.wait(1.0):
                         return
                     version = None
@@ -183,6 +199,7 @@ class Changes:
                 raise _Refused(response.status_code)
             if response.status_code != 200:
                 raise httpx2.HTTPStatusError("watch", request=response.request, response=response)
+            self._streaming.add(path)
             for line in response.iter_lines():
                 if self._stop.is_set():
                     return None
