@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from lightkube.resources.core_v1 import Pod
 
 from shipway.kube import rollout
 from shipway.kube.rollout import Changes, Workload, wait
@@ -131,3 +132,37 @@ def test_meanwhile_runs_when_nothing_had_to_start() -> None:
         meanwhile=lambda: done.append(cluster.reads),
     )
     assert done == [1]
+
+
+class AfterAFailedRelease:
+    """Just after a rollback's apply: the controller has not yet seen the new spec, so the
+    Deployment still names the failed release's revision, whose pod crash-loops."""
+
+    def __init__(self) -> None:
+        self.pod_lists = 0
+
+    def get(self, resource: Any, name: str, namespace: str) -> dict[str, Any]:
+        found = deployment(generation=4, observed=3, updatedReplicas=2, availableReplicas=2)
+        found["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "3"}
+        return found
+
+    def list(self, resource: Any, namespace: str, labels: dict[str, str]) -> list[Any]:
+        if resource is rollout.ReplicaSet:
+            meta = {"annotations": {"deployment.kubernetes.io/revision": "3"}, "labels": {}}
+            return [{"metadata": {**meta, "labels": {"pod-template-hash": "abc"}}}]
+        self.pod_lists += 1
+        return [crashing_pod()]
+
+
+def crashing_pod() -> Pod:
+    container = {"name": "web", "image": "x", "imageID": "", "ready": False, "restartCount": 3}
+    return Pod.from_dict(
+        {"metadata": {"name": "web-abc-1"}, "status": {"containerStatuses": [container]}}
+    )
+
+
+def test_pods_are_judged_only_once_the_controller_has_seen_the_new_spec() -> None:
+    """Else a rollback would fail on the pods of the release it rolls back from."""
+    cluster = AfterAFailedRelease()
+    assert not rollout._done(cluster, "ns", Workload("Deployment", "web"))  # type: ignore[arg-type]
+    assert cluster.pod_lists == 0

@@ -238,6 +238,10 @@ def _done(client: Client, namespace: str, workload: Workload) -> bool:
         found = client.get(resource, workload.name, namespace=namespace)
     if ready(found):
         return True
+    if not _observed(found):
+        # The controller has not seen this spec yet: the revision, conditions and pods it
+        # shows are the previous release's (a crashing one's, after a failed release).
+        return False
     for condition in _get(found, "status", "conditions") or []:
         # Deployments only: a StatefulSet has no progress deadline.
         if (
@@ -295,13 +299,19 @@ def running(client: Client, namespace: str, workloads: list[Workload]) -> bool:
     return True
 
 
+def _observed(workload: Any) -> bool:
+    """Whether the workload's controller has seen its current spec."""
+    status = workload.get("status") or {}
+    generation = _get(workload, "metadata", "generation") or 0
+    return bool(status) and (status.get("observedGeneration") or 0) >= generation
+
+
 def _deployment_ready(deploy: Any) -> bool:
     """Whether the controller has seen the Deployment's spec and all its replicas are
     updated and available, with no old one left (``kubectl rollout status``'s test)."""
-    status = deploy.get("status")
-    generation = _get(deploy, "metadata", "generation") or 0
-    if not status or (status.get("observedGeneration") or 0) < generation:
+    if not _observed(deploy):
         return False
+    status = deploy["status"]
     replicas = _get(deploy, "spec", "replicas")
     want = replicas if replicas is not None else 1
     updated = status.get("updatedReplicas") or 0
@@ -313,10 +323,9 @@ def _deployment_ready(deploy: Any) -> bool:
 
 
 def _statefulset_ready(sts: Any) -> bool:
-    status = sts.get("status")
-    generation = _get(sts, "metadata", "generation") or 0
-    if not status or (status.get("observedGeneration") or 0) < generation:
+    if not _observed(sts):
         return False
+    status = sts["status"]
     replicas = _get(sts, "spec", "replicas")
     want = replicas if replicas is not None else 1
     return (status.get("readyReplicas") or 0) >= want and status.get(
