@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from lightkube import Client, KubeConfig
 from lightkube.resources.core_v1 import Pod
 
 from shipway.kube import rollout
@@ -166,3 +167,18 @@ def test_pods_are_judged_only_once_the_controller_has_seen_the_new_spec() -> Non
     cluster = AfterAFailedRelease()
     assert not rollout._done(cluster, "ns", Workload("Deployment", "web"))  # type: ignore[arg-type]
     assert cluster.pod_lists == 0
+
+
+def test_a_watch_reuses_the_clients_connection_pool() -> None:
+    """No second TLS set-up, no second run of an exec credential plugin; a client that
+    does not show its pool (a fake, a future lightkube) gets a connection of its own."""
+    config = KubeConfig.from_dict(
+        {
+            "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+            "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+            "current-context": "x",
+        }
+    )
+    assert isinstance(rollout._http_of(Client(config)), httpx2.Client)
+    assert rollout._http_of(Cluster(ready_after=1)) is None  # type: ignore[arg-type]

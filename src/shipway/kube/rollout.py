@@ -121,15 +121,23 @@ WATCHED_POLL = 2.0
 WATCH_SECONDS = 5
 
 
+def _http_of(client: Client) -> httpx2.Client | None:
+    """The lightkube client's own HTTP client, when it shows it: a watch then reuses its
+    TLS set-up and credentials (an exec plugin is not run again). Thread-safe: each watch
+    holds a pooled connection of its own while it streams."""
+    http = getattr(getattr(client, "_client", None), "_client", None)
+    return http if isinstance(http, httpx2.Client) else None
+
+
 class _Refused(Exception):
     """The API server will not let this client watch."""
 
 
 class Changes:
     """Wakes a waiting loop the moment the API server reports a change to an object of
-    the given kinds in a namespace: a watch per kind, each in a daemon thread with its own
-    connection (a thread never touches another's socket). A watch that fails (RBAC, a
-    proxy that buffers) only leaves ``wait`` to its timeout: the caller polls."""
+    the given kinds in a namespace: a watch per kind, each in a daemon thread on a
+    connection of its own (no thread ever touches another's socket). A watch that fails
+    (RBAC, a proxy that buffers) only leaves ``wait`` to its timeout: the caller polls."""
 
     def __init__(self, client: Client, namespace: str, kinds: list[str]):
         self._changed = threading.Event()
@@ -165,13 +173,13 @@ class Changes:
         self._stop.set()
 
     def _watch(self, client: Client, path: str) -> None:
+        shared = _http_of(client)
         try:
-            params = ConnectionParams(timeout=httpx2.Timeout(10, read=None))
-            http = HttpClient(client.config, params)
+            http = shared or HttpClient(client.config, ConnectionParams())
         except Exception:  # no watch: the caller polls
             return
         version: str | None = None
-        with http:
+        try:
             while not self._stop.is_set():
                 try:
                     version = self._stream(http, path, version)
@@ -182,6 +190,9 @@ class Changes:
                     if self._stop.wait(1.0):
                         return
                     version = None
+        finally:
+            if http is not shared:
+                http.close()
 
     def _stream(self, http: httpx2.Client, path: str, version: str | None) -> str | None:
         """One watch request, until the server ends it; the resourceVersion to go on from.
@@ -194,7 +205,8 @@ class Changes:
             "timeoutSeconds": str(WATCH_SECONDS),
             "resourceVersion": version or "0",
         }
-        with http.stream("GET", path, params=params) as response:
+        timeout = httpx2.Timeout(10, read=WATCH_SECONDS + 30)
+        with http.stream("GET", path, params=params, timeout=timeout) as response:
             if response.status_code in (401, 403, 404):
                 raise _Refused(response.status_code)
             if response.status_code != 200:
