@@ -30,11 +30,12 @@ from lightkube import Client
 from lightkube.config.client_adapter import Client as HttpClient
 from lightkube.config.client_adapter import ConnectionParams
 from lightkube.core.exceptions import ApiError
-from lightkube.generic_resource import GenericNamespacedResource, create_api_info
+from lightkube.resources import apps_v1
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event, Pod
 
 from shipway.errors import ShipwayError
+from shipway.kube.apply import as_json
 from shipway.kube.client import api_errors, get_or_none
 from shipway.kube.listening import misbound
 from shipway.kube.logs import read_log
@@ -225,16 +226,11 @@ class Changes:
         return version
 
 
-def _raw(group: str, kind: str, plural: str) -> Any:
-    """``kind`` read as the API server's JSON, a dict: a typed lightkube model costs
-    10-20 ms to decode the first time in a process, and a rollout needs a few fields."""
-    api_info = create_api_info(group, "v1", kind, plural, verbs=["get", "list"])
-    return type(f"Raw{kind}", (GenericNamespacedResource,), {"_api_info": api_info})
-
-
-Deployment = _raw("apps", "Deployment", "deployments")
-StatefulSet = _raw("apps", "StatefulSet", "statefulsets")
-ReplicaSet = _raw("apps", "ReplicaSet", "replicasets")
+#: Workloads are read as the API server's JSON: a typed lightkube model costs 10-20 ms
+#: to decode the first time in a process, and a rollout reads a few fields.
+Deployment = as_json(apps_v1.Deployment)
+StatefulSet = as_json(apps_v1.StatefulSet)
+ReplicaSet = as_json(apps_v1.ReplicaSet)
 
 
 def _get(obj: Any, *path: str) -> Any:
