@@ -6,9 +6,9 @@ On the repo's cluster (`make cluster-up`), with the tasks example (Flask + a mon
   * `shipway deploy`, in its own namespace, from the same source.
 Each run changes one line of the app, then times the commands and, separately, how long
 until the new code answers on 127.0.0.1 (its NodePort). The floor, in the same runs:
-`kubectl rollout restart` of Shipway's own Deployment + `kubectl rollout status` until the
-new pod answers — Kubernetes replacing a pod of an image it already has, which no deploy
-can beat. Also timed: a deploy with no change at all (CLI wall time, and the call inside a
+`kubectl rollout restart` of Shipway's own Deployment until the new pod answers (the app's
+/healthz names its pod) — Kubernetes replacing a pod of an image it already has, which no
+deploy can beat. Also timed: a deploy with no change at all (CLI wall time, and the call inside a
 warm process). Medians of --runs.
 
 Run from the repository root after `make setup`:  .venv/bin/python bench/deploy_bench.py
@@ -59,18 +59,26 @@ def seconds(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def answers(url: str, edit: int, timeout: float = 120) -> float:
-    """Seconds until ``url``/healthz serves the code of ``edit`` (every 50 ms, bounded)."""
+def health(url: str) -> dict[str, Any] | None:
+    """What ``url``/healthz says (the edit it runs, the pod that answers), or None."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/healthz", timeout=2) as response:
+            found: dict[str, Any] = json.loads(response.read())
+            return found
+    except (OSError, ValueError):
+        return None
+
+
+def answers(url: str, edit: int, timeout: float = 120, not_pod: str | None = None) -> float:
+    """Seconds until ``url``/healthz serves the code of ``edit`` (and, given ``not_pod``,
+    from another pod than that one), asking every 50 ms, bounded."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
-        try:
-            with urllib.request.urlopen(f"{url.rstrip('/')}/healthz", timeout=2) as response:
-                if json.loads(response.read()).get("edit") == edit:
-                    return time.perf_counter() - start
-        except (OSError, ValueError):
-            pass
+        said = health(url) or {}
+        if said.get("edit") == edit and (not_pod is None or said.get("pod") != not_pod):
+            return time.perf_counter() - start
         time.sleep(0.05)
-    sys.exit(f"{url} did not serve edit {edit} within {timeout:.0f} s")
+    sys.exit(f"{url} did not serve edit {edit} (not from {not_pod}) within {timeout:.0f} s")
 
 
 class App:
@@ -81,11 +89,17 @@ class App:
         shutil.copytree(EXAMPLE, self.dir)
         spec = self.dir / "shipway.yaml"
         spec.write_text(re.sub(r"(?m)^name: .*$", f"name: {name}", spec.read_text()))
+        # /healthz names the pod that answers (its hostname): the floor waits for a new one.
+        source = self.dir / "app.py"
+        text = source.read_text().replace(
+            "\nimport os\n", "\nimport os\n\nPOD = os.uname().nodename\n", 1
+        )
+        source.write_text(text)
 
     def edit(self, n: int) -> None:
         source = self.dir / "app.py"
         text = re.sub(r"jsonify\(status=\"ok\"[^)]*\)", HEALTH, source.read_text())
-        source.write_text(text.replace(HEALTH, f'jsonify(status="ok", edit={n})'))
+        source.write_text(text.replace(HEALTH, f'jsonify(status="ok", edit={n}, pod=POD)'))
 
 
 class ByHand:
@@ -183,12 +197,17 @@ class WithShipway:
         return elapsed, json.loads(result.stdout)
 
     def restart(self, kubectl: list[str], url: str, edit: int) -> float:
-        """The floor: a new pod of the same Deployment and image, until it answers."""
-        deployment = f"deployment/{self.app.name}-web"
+        """The floor: ``kubectl rollout restart`` of this Deployment (a new pod of an image
+        the node has) until the new pod answers."""
+        answers(url, edit)
+        said: dict[str, Any] = {}
+        while said.get("edit") != edit:  # the pod that runs ``edit``, not an old one draining
+            said = health(url) or {}
+        before = said.get("pod")
+        expect(bool(before), f"{url}healthz does not name its pod")
         start = time.perf_counter()
-        sh(*kubectl, "rollout", "restart", "-n", self.app.name, deployment)
-        sh(*kubectl, "rollout", "status", "-n", self.app.name, "--timeout=300s", deployment)
-        return time.perf_counter() - start + answers(url, edit)
+        sh(*kubectl, "rollout", "restart", "-n", self.app.name, f"deployment/{self.app.name}-web")
+        return time.perf_counter() - start + answers(url, edit, not_pod=before)
 
     def remove(self) -> None:
         subprocess.run(
