@@ -71,23 +71,26 @@ def http(*lines: str, status: int = 200) -> httpx2.Client:
 
 def test_a_watch_event_wakes_the_waiting_loop() -> None:
     changes = Changes(None, "ns", [])  # type: ignore[arg-type]  # no thread: driven here
-    assert not changes.wait(0)
+    assert changes.wait(0) == set()
     event = '{"type": "MODIFIED", "object": {"metadata": {"resourceVersion": "42"}}}'
-    assert changes._stream(http(event), "/apis/apps/v1/namespaces/ns/deployments", None) == "42"
-    assert changes.wait(0) and not changes.wait(0)  # once per batch of events
+    path = "/apis/apps/v1/namespaces/ns/deployments"
+    assert changes._stream(http(event), "Deployment", path, None) == "42"
+    assert changes.wait(0) == {"Deployment"}
+    assert changes.wait(0) == set()  # once per batch of events
 
 
 def test_a_watch_too_old_to_resume_starts_afresh() -> None:
     changes = Changes(None, "ns", [])  # type: ignore[arg-type]
     gone = '{"type": "ERROR", "object": {"kind": "Status", "code": 410}}'
-    assert changes._stream(http(gone), "/apis/apps/v1/namespaces/ns/deployments", None) is None
-    assert not changes.wait(0)
+    path = "/apis/apps/v1/namespaces/ns/deployments"
+    assert changes._stream(http(gone), "Deployment", path, None) is None
+    assert changes.wait(0) == set()
 
 
 def test_a_refused_watch_leaves_the_loop_to_poll() -> None:
     changes = Changes(None, "ns", [])  # type: ignore[arg-type]
     with pytest.raises(rollout._Refused):
-        changes._stream(http(status=403), "/apis/apps/v1/namespaces/ns/deployments", None)
+        changes._stream(http(status=403), "Pod", "/api/v1/namespaces/ns/pods", None)
 
 
 class Cluster:
@@ -167,6 +170,20 @@ def test_pods_are_judged_only_once_the_controller_has_seen_the_new_spec() -> Non
     cluster = AfterAFailedRelease()
     assert not rollout._done(cluster, "ns", Workload("Deployment", "web"))  # type: ignore[arg-type]
     assert cluster.pod_lists == 0
+
+
+def test_pods_are_judged_when_they_may_have_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash loop fails the rollout; a wake-up by a Deployment event alone skips them."""
+    monkeypatch.setattr(rollout, "_diagnose", lambda _c, _ns, _w, summary, _pod=None: summary)
+    cluster = AfterAFailedRelease()
+    cluster.get = lambda *_args, **_kw: {  # type: ignore[method-assign]
+        **deployment(generation=4, observed=4, updatedReplicas=1, replicas=3),
+        "metadata": {"generation": 4, "annotations": {"deployment.kubernetes.io/revision": "3"}},
+    }
+    web = Workload("Deployment", "web")
+    assert not rollout._done(cluster, "ns", web, pods=False)  # type: ignore[arg-type]
+    with pytest.raises(rollout.RolloutFailed, match="restarted 3 times"):
+        rollout._done(cluster, "ns", web)  # type: ignore[arg-type]
 
 
 def test_a_watch_reuses_the_clients_connection_pool() -> None:

@@ -81,10 +81,11 @@ def wait(
     deadline = time.monotonic() + timeout
     pending = list(workloads)
     changes: Changes | None = None
+    pods = True  # whether pods may have changed since the last look
     try:
         with api_errors("follow the rollout"):
             while True:
-                pending = [w for w in pending if not _done(client, namespace, w)]
+                pending = [w for w in pending if not _done(client, namespace, w, pods)]
                 if not pending:
                     break
                 if time.monotonic() > deadline:
@@ -100,7 +101,8 @@ def wait(
                 # Watched, the loop wakes on the change; the timer only serves what no
                 # event announces (a config error that lasts, a log to read, the timeout).
                 tick = WATCHED_POLL if changes.watching else poll
-                changes.wait(min(tick, max(deadline - time.monotonic(), 0.0)))
+                changed = changes.wait(min(tick, max(deadline - time.monotonic(), 0.0)))
+                pods = not changed or "Pod" in changed or not changes.watching
     finally:
         if changes is not None:
             changes.close()
@@ -142,13 +144,14 @@ class Changes:
 
     def __init__(self, client: Client, namespace: str, kinds: list[str]):
         self._changed = threading.Event()
+        self._kinds_changed: set[str] = set()
         self._stop = threading.Event()
         self._kinds = len(kinds)
         self._streaming: set[str] = set()  # paths whose watch request is answered
         for kind in kinds:
             path = _PATHS[kind].format(namespace)
             threading.Thread(
-                target=self._watch, args=(client, path), name=f"watch {kind}", daemon=True
+                target=self._watch, args=(client, kind, path), name=f"watch {kind}", daemon=True
             ).start()
 
     def __enter__(self) -> Changes:
@@ -159,10 +162,12 @@ class Changes:
     ) -> None:
         self.close()
 
-    def wait(self, seconds: float) -> bool:
-        """Whether a change came (since the last call) within ``seconds``."""
-        changed = self._changed.wait(seconds)
+    def wait(self, seconds: float) -> set[str]:
+        """The kinds that changed since the last call, waiting up to ``seconds`` for one
+        (empty: none did in that time)."""
+        self._changed.wait(seconds)
         self._changed.clear()
+        changed, self._kinds_changed = self._kinds_changed, set()
         return changed
 
     @property
@@ -173,7 +178,7 @@ class Changes:
     def close(self) -> None:
         self._stop.set()
 
-    def _watch(self, client: Client, path: str) -> None:
+    def _watch(self, client: Client, kind: str, path: str) -> None:
         shared = _http_of(client)
         try:
             http = shared or HttpClient(client.config, ConnectionParams())
@@ -183,7 +188,7 @@ class Changes:
         try:
             while not self._stop.is_set():
                 try:
-                    version = self._stream(http, path, version)
+                    version = self._stream(http, kind, path, version)
                 except _Refused:  # not allowed to watch: the caller polls
                     return
                 except Exception:  # a broken watch: poll a moment, retry
@@ -195,7 +200,7 @@ class Changes:
             if http is not shared:
                 http.close()
 
-    def _stream(self, http: httpx2.Client, path: str, version: str | None) -> str | None:
+    def _stream(self, http: httpx2.Client, kind: str, path: str, version: str | None) -> str | None:
         """One watch request, until the server ends it; the resourceVersion to go on from.
         Without one it starts at "0": the API server's cache as it is, an event per object
         (never "unset", which waits until the cache has caught up with the whole store:
@@ -222,6 +227,7 @@ class Changes:
                 if event.get("type") == "ERROR":  # 410 Gone: too old a version
                     return None
                 version = (event.get("object", {}).get("metadata") or {}).get("resourceVersion")
+                self._kinds_changed.add(kind)
                 self._changed.set()
         return version
 
@@ -240,7 +246,9 @@ def _get(obj: Any, *path: str) -> Any:
     return obj
 
 
-def _done(client: Client, namespace: str, workload: Workload) -> bool:
+def _done(client: Client, namespace: str, workload: Workload, pods: bool = True) -> bool:
+    """Whether the workload is rolled out; raises ``RolloutFailed`` when it cannot be.
+    Its pods are judged only with ``pods`` (none changed since the last look: no need)."""
     resource, ready = _READY[workload.kind]
     with api_errors(f"read {workload.kind} {workload.name}"):
         found = client.get(resource, workload.name, namespace=namespace)
@@ -259,6 +267,8 @@ def _done(client: Client, namespace: str, workload: Workload) -> bool:
             raise RolloutFailed(
                 _diagnose(client, namespace, workload, "progress deadline exceeded")
             )
+    if not pods:
+        return False
     now = datetime.now(UTC)
     if workload.kind == "StatefulSet":
         replace_stuck_old_pods(client, namespace, found, now)
