@@ -8,11 +8,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from shipway import appstate, buildsteps, project, releases
+from shipway import appstate, project, releases
 from shipway.addons.versions import K, registry_tags, resolve_services
 from shipway.detect import buildsteps as detect_steps
 from shipway.errors import ShipwayError
-from shipway.image.blobs import BlobStore
 from shipway.image.builder import BuildRequest, BuildStep, build
 from shipway.image.deps import package_indexes
 from shipway.image.layer import Layer
@@ -146,6 +145,10 @@ def _build_step(
     ``shipway.buildsteps``), its output shown as progress."""
 
     def run(digest: str) -> tuple[Layer, bool]:
+        # Only apps with build steps need the pod runner and the tar reader.
+        from shipway import buildsteps  # noqa: PLC0415
+        from shipway.image.blobs import BlobStore  # noqa: PLC0415
+
         progress.step(f"build steps: {'; '.join(steps)}")
         run_pod = buildsteps.pod_runner(
             target.client, target.namespace, proj, f"{repository}@{digest}", config_vars, timeout

@@ -81,16 +81,29 @@ def roll_out(
             apply_all(target.client, [job])
             wait_job(target.client, target.namespace, job["metadata"]["name"], timeout)
         apply_all(target.client, stages.processes)
-        prune(target.client, target.namespace, target.app, objects)
         progress.step("waiting for the rollout")
-        wait(target.client, target.namespace, workloads(stages.processes), timeout)
+        # While the new pods start: what the release no longer has goes, and the URL is
+        # read (neither holds the rollout up).
+        urls: list[str | None] = []
+
+        def meanwhile() -> None:
+            prune(target.client, target.namespace, target.app, objects)
+            urls.append(app_url(target, objects))
+
+        wait(
+            target.client,
+            target.namespace,
+            workloads(stages.processes),
+            timeout,
+            meanwhile=meanwhile,
+        )
     except RolloutFailed as failure:
         releases.set_status(target.client, target.namespace, target.app, release.version, "failed")
         back = _auto_rollback(target, release, timeout, progress) if auto_rollback else None
         suffix = f"; rolled back to v{back}" if back else ""
         raise DeployFailed(f"release v{release.version} failed: {failure}{suffix}", back) from None
     releases.set_status(target.client, target.namespace, target.app, release.version, "succeeded")
-    url = app_url(target, objects)
+    url = urls[0]
     if url:
         wait_reachable(url)
     return Outcome(release.model_copy(update={"status": "succeeded"}), url)
@@ -215,9 +228,10 @@ def app_url(target: Target, objects: list[Obj]) -> str | None:
     return f"http://{_node_address(target.client)}:{port}/"
 
 
-def wait_reachable(url: str, timeout: float = 15) -> bool:
+def wait_reachable(url: str, timeout: float = 15, poll: float = 0.05) -> bool:
     """Ready pods are not yet a working URL: the node's proxy rules for a new Service come a
-    moment later. Wait (bounded) until its port accepts connections."""
+    moment later. Wait (bounded) until its port accepts connections, trying every ``poll``
+    seconds (a refused connection costs next to nothing)."""
     parts = urlsplit(url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -225,7 +239,7 @@ def wait_reachable(url: str, timeout: float = 15) -> bool:
             with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=2):
                 return True
         except OSError:
-            time.sleep(0.2)
+            time.sleep(poll)
     return False
 
 

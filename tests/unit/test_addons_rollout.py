@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from lightkube.resources.apps_v1 import StatefulSet
 from lightkube.resources.core_v1 import Pod
 
 from shipway.kube.rollout import replace_stuck_old_pods, statefulset_pods, stuck_reason
@@ -98,15 +97,15 @@ class Pods:
         self.pods = [p for p in self.pods if p.metadata.name != name]
 
 
-def statefulset(update_revision: str | None) -> StatefulSet:
+def statefulset(update_revision: str | None) -> dict[str, Any]:
+    """A StatefulSet as the API server's JSON (the rollout reads workloads untyped)."""
     selector = {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/component": "postgresql"}
-    return StatefulSet.from_dict(
-        {
-            "metadata": {"name": "shop-postgresql"},
-            "spec": {"selector": {"matchLabels": selector}, "serviceName": "x", "template": {}},
-            "status": {"replicas": 1, "updateRevision": update_revision},
-        }
-    )
+    status = {"replicas": 1, **({"updateRevision": update_revision} if update_revision else {})}
+    return {
+        "metadata": {"name": "shop-postgresql"},
+        "spec": {"selector": {"matchLabels": selector}, "serviceName": "x", "template": {}},
+        "status": status,
+    }
 
 
 BASE = {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/component": "postgresql"}
