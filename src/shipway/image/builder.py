@@ -4,15 +4,18 @@ The image is the base image's layers, then, when the app has an ``Aptfile``, an 
 layer (its Debian packages, cached by the Aptfile and base image), then a dependencies
 layer (cached by the dependency files and target), then an app layer (the source), and,
 when a deploy runs the app's build steps (``collectstatic``…) on that image, a layer of
-what they wrote. Blobs already in the registry are skipped, base layers are mounted
-across repositories, and the manifest is pushed last, so a failed push never leaves a tag
-pointing at a half-uploaded image.
+what they wrote. Blobs already in the registry are skipped (those this machine pushed
+there before without asking: ``pushed``), base layers are mounted across repositories,
+independent blobs are pushed in parallel, and the manifest is pushed last, so a failed
+push never leaves a tag pointing at a half-uploaded image.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,14 +30,17 @@ from shipway.image.config import WORKDIR, image_config, source_labels
 from shipway.image.deps import dependencies_layer, target_for
 from shipway.image.layer import Layer, write_layer
 from shipway.image.progress import Progress, Silent
+from shipway.image.pushed import Pushed
 from shipway.image.reference import Reference
-from shipway.image.registry import RegistryClient
+from shipway.image.registry import BlobUnknown, RegistryClient
 from shipway.project import Project
 
 Status = Literal["uploaded", "present", "mounted", "written"]
 
 
 BuildStep = Callable[[str], "tuple[Layer, bool] | None"]
+#: Blobs pushed at once: each mostly waits on the registry.
+PUSH_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -86,13 +92,16 @@ class _Built:
     def layers(self) -> list[oci.Descriptor]:
         return [*self.base.layers, *(_descriptor(layer) for _, layer, _ in self.ours)]
 
-    def reports(self, status: Callable[[str, oci.Descriptor], Status]) -> list[LayerReport]:
-        """Each layer's report, bottom first; ``status`` says what became of it."""
+    def roles(self) -> list[tuple[str, bool]]:
+        """Each layer's role, bottom first, with whether it came from a cache."""
         roles = [("base", False)] * len(self.base.layers)
-        roles += [(role, cached) for role, _, cached in self.ours]
+        return roles + [(role, cached) for role, _, cached in self.ours]
+
+    def reports(self, status: Status) -> list[LayerReport]:
+        """Each layer's report, bottom first, all with ``status``."""
         return [
-            LayerReport(role, layer.digest, layer.size, status(role, layer), cached)
-            for (role, cached), layer in zip(roles, self.layers, strict=True)
+            LayerReport(role, layer.digest, layer.size, status, cached)
+            for (role, cached), layer in zip(self.roles(), self.layers, strict=True)
         ]
 
 
@@ -207,22 +216,48 @@ def _push(
 ) -> list[LayerReport]:
     """Push the blobs, then the manifest under ``reference`` (default: the tag)."""
     assert request.push is not None
-    pusher = _Pusher(request, request.push, built, base_client, store, progress)
-
-    def push_layer(role: str, layer: oci.Descriptor) -> Status:
-        progress.step(f"pushing {role} layer {layer.digest[7:19]}")
-        return pusher.blob(layer, role)
-
-    reports = built.reports(push_layer)
-    pusher.blob(built.config, "config")
-    progress.step(f"pushing manifest {request.push}")
-    pusher.client.put_manifest(
-        request.push.repository,
-        reference or request.push.tag or "latest",
-        store.path(built.manifest.digest).read_bytes(),
-        oci.MANIFEST,
-    )
+    pusher = _Pusher(request, request.push, built, base_client, store, _Serialised(progress))
+    tag = reference or request.push.tag or "latest"
+    manifest = store.path(built.manifest.digest).read_bytes()
+    try:
+        reports = pusher.blobs()
+        progress.step(f"pushing manifest {request.push}")
+        pusher.client.put_manifest(request.push.repository, tag, manifest, oci.MANIFEST)
+    except BlobUnknown:
+        if not pusher.trusted:
+            raise
+        # The record of what was pushed is stale (garbage collected, a repository made
+        # again): forget it, and push again asking the registry about every blob.
+        progress.step("the registry lost blobs pushed before: pushing them again")
+        pusher.pushed.forget()
+        pusher.trusted = False
+        reports = pusher.blobs()
+        pusher.client.put_manifest(request.push.repository, tag, manifest, oci.MANIFEST)
+    finally:
+        pusher.pushed.save()
     return reports
+
+
+class _Serialised:
+    """Progress reported from the push's threads, one call at a time."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.lock = threading.Lock()
+
+    def step(self, text: str) -> None:
+        with self.lock:
+            self.progress.step(text)
+
+    def transfer(self, label: str, total: int) -> Callable[[int], None]:
+        with self.lock:
+            advance = self.progress.transfer(label, total)
+
+        def locked(count: int) -> None:
+            with self.lock:
+                advance(count)
+
+        return locked
 
 
 @dataclass
@@ -233,22 +268,56 @@ class _Pusher:
     base_client: RegistryClient
     store: BlobStore
     progress: Progress
+    #: Whether blobs the record says were pushed are skipped without asking.
+    trusted: bool = True
 
     def __post_init__(self) -> None:
-        self.client = client_for(self.ref, self.request.insecure, self.request.credentials)
+        same = (self.ref.registry, self.ref.api_host) == (
+            self.request.base.registry,
+            self.request.base.api_host,
+        )
+        # One client (its connections, its login) for the base image and the push when
+        # they are on the same registry.
+        self.client = self.base_client if same else client_for(
+            self.ref, self.request.insecure, self.request.credentials
+        )  # fmt: skip
+        self.pushed = Pushed(self.client.base, self.ref.repository)
+        self._base_layers = threading.Lock()
+
+    def blobs(self) -> list[LayerReport]:
+        """Each layer's report, bottom first, and the config pushed: independent blobs in
+        parallel (each waits on the registry), the manifest after them all."""
+        layers = list(zip(self.built.roles(), self.built.layers, strict=True))
+        jobs = [*layers, (("config", False), self.built.config)]
+        with ThreadPoolExecutor(PUSH_THREADS) as pool:
+            futures = [pool.submit(self.blob, blob, role) for (role, _), blob in jobs]
+            statuses = [future.result() for future in futures]
+        return [
+            LayerReport(role, layer.digest, layer.size, status, cached)
+            for ((role, cached), layer), status in zip(layers, statuses[:-1], strict=True)
+        ]
 
     def blob(self, layer: oci.Descriptor, role: str) -> Status:
         """Skip what the registry has, mount base layers it has elsewhere, else upload."""
+        if self.trusted and self.pushed.has(layer.digest):
+            return "present"
+        status = self._push(layer, role)
+        self.pushed.add(layer.digest)
+        return status
+
+    def _push(self, layer: oci.Descriptor, role: str) -> Status:
         repo = self.ref.repository
         if self.client.blob_exists(repo, layer.digest):
             return "present"
+        self.progress.step(f"pushing {role} layer {layer.digest[7:19]}")
         location = None
         if role == "base" and self.ref.registry == self.request.base.registry:
             location = self.client.mount_blob(repo, layer.digest, self.request.base.repository)
             if location is None:
                 return "mounted"
         if role == "base":
-            base_image.ensure_layers(self.base_client, self.built.base, self.store)
+            with self._base_layers:  # one download of the base layers, not one a thread
+                base_image.ensure_layers(self.base_client, self.built.base, self.store)
         advance = self.progress.transfer(f"{role} {layer.digest[7:19]}", layer.size)
         self.client.upload_blob(
             repo, layer.digest, self.store.path(layer.digest), advance, location
@@ -274,4 +343,4 @@ def _write_output(
 
 
 def _local_reports(built: _Built, status: Status = "written") -> list[LayerReport]:
-    return built.reports(lambda _role, _layer: status)
+    return built.reports(status)

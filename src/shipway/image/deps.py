@@ -23,13 +23,14 @@ and says which package, where it is asked for, and what to use instead.
 
 from __future__ import annotations
 
-import compileall
 import hashlib
 import json
 import os
 import py_compile
 import sys
 import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -198,18 +199,59 @@ def _compile_bytecode(root: Path, target: Target) -> None:
     """Byte-compile the packages, as pip does: an image's root file system is read-only,
     so without .pyc files every pod start compiles every module it imports again (seconds
     for a Flask app on a small node). The .pyc files are hash-based, not stamped with
-    times (the layer's are all 0), and name the files by their path in the image, so the
-    layer stays reproducible. Only this machine's Python can compile for its own version:
-    for another target version the layer goes without."""
+    times (the layer's are all 0), name the files by their path in the image, and go in
+    each directory's ``__pycache__`` whatever ``PYTHONPYCACHEPREFIX`` says, so the layer
+    stays reproducible. Only this machine's Python can compile for its own version: for
+    another target version the layer goes without.
+
+    The files are compiled by a process a core (compiling holds the interpreter), in
+    batches of similar total size, largest files first; a file Python cannot compile
+    (a package's test data, a Python 2 leftover) is left without, as pip leaves it."""
     if f"{sys.version_info.major}.{sys.version_info.minor}" != target.python_version:
         return
-    compileall.compile_dir(
-        root,
-        quiet=2,
-        ddir=f"/{DEPS_DIR}",
-        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        workers=0,
-    )
+    jobs = sorted(_compile_jobs(root), key=lambda job: -job[0])
+    workers = min(os.cpu_count() or 1, max(1, len(jobs) // 64))
+    if workers == 1:
+        _compile_batch([job[1:] for job in jobs])
+        return
+    batches: list[list[tuple[str, str, str]]] = [[] for _ in range(workers * 4)]
+    loads = [0] * len(batches)
+    for size, *job in jobs:  # each to the lightest batch: they end up even
+        lightest = loads.index(min(loads))
+        batches[lightest].append((job[0], job[1], job[2]))
+        loads[lightest] += size + 4096
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_compile_batch, [batch for batch in batches if batch]))
+
+
+def _compile_jobs(root: Path) -> Iterator[tuple[int, str, str, str]]:
+    """(size, source, .pyc, name in the image) of each module under ``root``, as
+    compileall finds them: directories are walked, not links to them."""
+    tag = sys.implementation.cache_tag
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            source = os.path.join(folder, name)
+            if not name.endswith(".py") or not os.path.isfile(source):
+                continue
+            rel = os.path.relpath(source, root)
+            cache = os.path.join(folder, "__pycache__", f"{name[:-3]}.{tag}.pyc")
+            yield os.path.getsize(source), source, cache, f"/{DEPS_DIR}/{rel}"
+
+
+def _compile_batch(batch: list[tuple[str, str, str]]) -> None:
+    for source, cache, name in batch:
+        try:
+            py_compile.compile(
+                source,
+                cfile=cache,
+                dfile=name,
+                quiet=2,
+                optimize=0,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+        except (OSError, SyntaxError, UnicodeError, ValueError):
+            continue  # as compileall: a .pyc that cannot be written (a link there) is left out
 
 
 def _fix_scripts(bin_dir: Path) -> None:
@@ -237,14 +279,22 @@ def _portable_shebang(text: str) -> str:
 
 
 def _entries(root: Path) -> list[Entry]:
-    entries = []
-    for path in sorted(root.rglob("*")):
-        name = f"{DEPS_DIR}/{path.relative_to(root).as_posix()}"
-        if path.is_symlink():
-            entries.append(Entry(name, link=os.readlink(path)))
-        elif path.is_dir():
-            entries.append(Entry(name))
-        elif path.is_file():
-            executable = path.parent.name == "bin" or bool(path.stat().st_mode & 0o111)
-            entries.append(Entry(name, source=path, executable=executable))
-    return with_parents([Entry(DEPS_DIR), *entries])
+    """The layer's entries for what is under ``root``: links as links, directories walked
+    (not links to them), a file executable when it is in a ``bin`` or has an x bit."""
+    entries = [Entry(DEPS_DIR)]
+    pending = [(str(root), DEPS_DIR)]
+    while pending:
+        folder, prefix = pending.pop()
+        executable_dir = os.path.basename(folder) == "bin"
+        with os.scandir(folder) as listing:
+            for item in listing:
+                name = f"{prefix}/{item.name}"
+                if item.is_symlink():
+                    entries.append(Entry(name, link=os.readlink(item.path)))
+                elif item.is_dir():
+                    entries.append(Entry(name))
+                    pending.append((item.path, name))
+                elif item.is_file():
+                    executable = executable_dir or bool(item.stat().st_mode & 0o111)
+                    entries.append(Entry(name, source=Path(item.path), executable=executable))
+    return with_parents(entries)

@@ -61,6 +61,8 @@ TOKEN_BYTES = 1 << 20
 #: A bearer token as RFC 6750 has it (token68): nothing that could end a header line.
 TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+#: The error codes of a registry that lacks a blob a manifest names.
+BLOB_UNKNOWN = frozenset({"BLOB_UNKNOWN", "MANIFEST_BLOB_UNKNOWN"})
 #: Scheme, host and port: what decides where a secret may go.
 Origin = tuple[str, str, int]
 
@@ -506,19 +508,36 @@ class RegistryClient:
     def _expect(self, response: web.Response, status: int, what: str) -> None:
         if response.status_code == status:
             return
-        detail = _error_detail(self._bounded(response, ERROR_BYTES))
-        error = TemporaryError if response.status_code >= 500 else ShipwayError
+        body = self._bounded(response, ERROR_BYTES)
+        detail = _error_detail(body)
+        error: type[ShipwayError] = ShipwayError
+        if response.status_code >= 500:
+            error = TemporaryError
+        elif BLOB_UNKNOWN & _error_codes(body):
+            error = BlobUnknown
         raise error(
             f"registry {self.host}: could not {what} (HTTP {response.status_code}"
             f"{': ' + detail if detail else ''})"
         )
 
 
-def _error_detail(body: bytes | None) -> str:
-    """The messages of a distribution error answer, on one line."""
+class BlobUnknown(ShipwayError):
+    """The registry refused a manifest (or a request) naming a blob it does not have."""
+
+
+def _errors(body: bytes | None) -> list[dict[str, Any]]:
     try:
         errors = json.loads(body or b"").get("errors", [])
-        text = " ".join(str(e.get("message", e.get("code", ""))) for e in errors)
-    except (ValueError, AttributeError, TypeError):
-        return ""
+    except (ValueError, AttributeError, RecursionError):
+        return []
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+def _error_codes(body: bytes | None) -> set[str]:
+    return {str(e.get("code")) for e in _errors(body)}
+
+
+def _error_detail(body: bytes | None) -> str:
+    """The messages of a distribution error answer, on one line."""
+    text = " ".join(str(e.get("message", e.get("code", ""))) for e in _errors(body))
     return " ".join(text.split())[:200]
