@@ -7,13 +7,12 @@ second pass, never a broken image."""
 
 from __future__ import annotations
 
-import compileall
 import gzip
-import hashlib
+import importlib.util
 import io
 import json
+import marshal
 import os
-import py_compile
 import random
 import sys
 import zlib
@@ -91,39 +90,36 @@ def test_parents_are_added_as_before() -> None:
         assert added == sorted(expected)
 
 
-def test_bytecode_is_what_compileall_writes_wherever_the_pycache_prefix_is(
+def test_bytecode_is_the_same_however_it_is_split_and_wherever_the_pycache_prefix_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Fresh processes compile: the bytes do not depend on how many, nor on this process
+    (pytest's, with its own interned strings); they are what compileall's py_compile
+    writes in the image's __pycache__, even with a PYTHONPYCACHEPREFIX."""
     modules = {
         f"pkg{n % 5}/mod{n}.py": f"X = {n}\ndef f():\n    return X * {n}\n" for n in range(300)
     }
     modules["pkg0/broken.py"] = "def (:\n"
-    for tree in ("ours", "theirs"):
+    for tree in ("one", "three"):
         for rel, text in modules.items():
             (tmp_path / tree / rel).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / tree / rel).write_text(text)
-    compileall.compile_dir(
-        tmp_path / "theirs",
-        quiet=2,
-        ddir="/opt/shipway/deps",
-        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-    )
-    # A PYTHONPYCACHEPREFIX would send compileall's .pyc files out of the layer.
     monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path / "elsewhere"))
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    _compile_bytecode(tmp_path / "ours", Target(version, "x86_64-unknown-linux-gnu"))
+    for tree, cores in (("one", 1), ("three", 3)):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        _compile_bytecode(tmp_path / tree, Target(version, "x86_64-unknown-linux-gnu"))
 
-    def tree(root: Path) -> dict[str, str]:
-        return {
-            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*"))
-            if p.is_file()
-        }
+    def tree(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.pyc"))}
 
-    ours = tree(tmp_path / "ours")
-    assert ours == tree(tmp_path / "theirs")
-    assert sum(name.endswith(".pyc") for name in ours) == 300  # not the broken one
+    one = tree(tmp_path / "one")
+    assert one == tree(tmp_path / "three")
+    assert len(one) == 300  # not the broken one
     assert not (tmp_path / "elsewhere").exists()
+    pyc = one[f"pkg1/__pycache__/mod1.{sys.implementation.cache_tag}.pyc"]
+    assert pyc[:4] == importlib.util.MAGIC_NUMBER and pyc[4:8] == b"\x01\x00\x00\x00"
+    assert marshal.loads(pyc[16:]).co_filename == "/opt/shipway/deps/pkg1/mod1.py"
 
 
 # -- the record of pushed blobs ------------------------------------------------------------

@@ -69,22 +69,47 @@ def _env(base_env: list[str], port: int) -> list[str]:
 
 
 def source_labels(app_dir: Path) -> dict[str, str]:
-    """OCI labels naming the source: its git remote and commit, when it is a git checkout."""
+    """OCI labels naming the source: its git remote and commit, when it is a git checkout
+    (the two questions asked of git at once)."""
     labels = {}
-    revision = _git(app_dir, "rev-parse", "HEAD")
+    revision, remote = _git(
+        app_dir, ["rev-parse", "HEAD"], ["config", "--get", "remote.origin.url"]
+    )
     if revision:
         labels["org.opencontainers.image.revision"] = revision
-    remote = _git(app_dir, "config", "--get", "remote.origin.url")
     if remote and "@" not in remote:  # never publish credentials embedded in a URL
         labels["org.opencontainers.image.source"] = remote
     return labels
 
 
-def _git(cwd: Path, *args: str) -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+def _git(cwd: Path, *commands: list[str]) -> list[str | None]:
+    """Each git command's output (None when it failed), the commands run side by side."""
+    running: list[subprocess.Popen[str] | None] = []
+    for args in commands:
+        try:
+            running.append(
+                subprocess.Popen(
+                    ["git", *args],
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+            )
+        except OSError:
+            running.append(None)
+    answers: list[str | None] = []
+    for process in running:
+        if process is None:
+            answers.append(None)
+            continue
+        try:
+            out, _ = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            answers.append(None)
+            continue
+        answers.append(out.strip() or None if process.returncode == 0 else None)
+    return answers

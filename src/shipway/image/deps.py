@@ -26,17 +26,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import py_compile
 import sys
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from shipway.detect.plan import BuildPlan
 from shipway.errors import ShipwayError
-from shipway.image import appproject, editable, installer, lockfiles
+from shipway.image import appproject, editable, installer, lockfiles, pycompile
 from shipway.image.appfiles import copy_app_files
 from shipway.image.appread import digest_path
 from shipway.image.blobs import BlobStore
@@ -199,29 +197,27 @@ def _compile_bytecode(root: Path, target: Target) -> None:
     """Byte-compile the packages, as pip does: an image's root file system is read-only,
     so without .pyc files every pod start compiles every module it imports again (seconds
     for a Flask app on a small node). The .pyc files are hash-based, not stamped with
-    times (the layer's are all 0), name the files by their path in the image, and go in
-    each directory's ``__pycache__`` whatever ``PYTHONPYCACHEPREFIX`` says, so the layer
-    stays reproducible. Only this machine's Python can compile for its own version: for
-    another target version the layer goes without.
+    times (the layer's are all 0), name the files by their path in the image, go in each
+    directory's ``__pycache__`` whatever ``PYTHONPYCACHEPREFIX`` says, and are made by
+    fresh processes (``pycompile``), so the layer stays reproducible. Only this machine's
+    Python can compile for its own version: for another target version the layer goes
+    without.
 
-    The files are compiled by a process a core (compiling holds the interpreter), in
-    batches of similar total size, largest files first; a file Python cannot compile
-    (a package's test data, a Python 2 leftover) is left without, as pip leaves it."""
+    A process a core compiles (compiling holds the interpreter), each a batch of about
+    the same total size (largest files first, each to the lightest batch)."""
     if f"{sys.version_info.major}.{sys.version_info.minor}" != target.python_version:
         return
     jobs = sorted(_compile_jobs(root), key=lambda job: -job[0])
-    workers = min(os.cpu_count() or 1, max(1, len(jobs) // 64))
-    if workers == 1:
-        _compile_batch([job[1:] for job in jobs])
+    if not jobs:
         return
-    batches: list[list[tuple[str, str, str]]] = [[] for _ in range(workers * 4)]
-    loads = [0] * len(batches)
-    for size, *job in jobs:  # each to the lightest batch: they end up even
+    workers = min(os.cpu_count() or 1, max(1, len(jobs) // 64))
+    batches: list[list[tuple[str, str, str]]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for size, source, cache, name in jobs:
         lightest = loads.index(min(loads))
-        batches[lightest].append((job[0], job[1], job[2]))
-        loads[lightest] += size + 4096
-    with ProcessPoolExecutor(workers) as pool:
-        list(pool.map(_compile_batch, [batch for batch in batches if batch]))
+        batches[lightest].append((source, cache, name))
+        loads[lightest] += size + 4096  # a file's own cost beside its size
+    pycompile.compile_batches(batches)
 
 
 def _compile_jobs(root: Path) -> Iterator[tuple[int, str, str, str]]:
@@ -237,21 +233,6 @@ def _compile_jobs(root: Path) -> Iterator[tuple[int, str, str, str]]:
             rel = os.path.relpath(source, root)
             cache = os.path.join(folder, "__pycache__", f"{name[:-3]}.{tag}.pyc")
             yield os.path.getsize(source), source, cache, f"/{DEPS_DIR}/{rel}"
-
-
-def _compile_batch(batch: list[tuple[str, str, str]]) -> None:
-    for source, cache, name in batch:
-        try:
-            py_compile.compile(
-                source,
-                cfile=cache,
-                dfile=name,
-                quiet=2,
-                optimize=0,
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
-        except (OSError, SyntaxError, UnicodeError, ValueError):
-            continue  # as compileall: a .pyc that cannot be written (a link there) is left out
 
 
 def _fix_scripts(bin_dir: Path) -> None:
