@@ -23,10 +23,10 @@ from typing import Any, Literal
 from shipway.image import base as base_image
 from shipway.image import oci, outputs
 from shipway.image.appfiles import app_entries
-from shipway.image.apt import apt_layer
+from shipway.image.aptfile import read_aptfile
 from shipway.image.auth import Credentials, lookup
 from shipway.image.blobs import BlobStore
-from shipway.image.config import WORKDIR, image_config, source_labels
+from shipway.image.config import WORKDIR, image_config, source_labels_later
 from shipway.image.deps import dependencies_layer, target_for
 from shipway.image.layer import Layer, write_layer
 from shipway.image.progress import Progress, Silent
@@ -143,10 +143,16 @@ def _assemble(
     request: BuildRequest, client: RegistryClient, store: BlobStore, progress: Progress
 ) -> _Built:
     plan, spec = request.project.plan, request.project.spec
+    labels_of_source = source_labels_later(request.project.app_dir)  # git runs meanwhile
     progress.step(f"resolving base image {request.base}")
     base = base_image.fetch(client, request.base, store)
     ours = []
-    apt = apt_layer(request.project.app_dir, base, client, store, progress)
+    apt = None
+    if read_aptfile(request.project.app_dir):
+        # Debian's machinery (mirror, archives, dpkg's database) is loaded for an Aptfile.
+        from shipway.image.apt import apt_layer  # noqa: PLC0415
+
+        apt = apt_layer(request.project.app_dir, base, client, store, progress)
     if apt is not None:
         ours.append(("apt", *apt))
     target = target_for(base.env(), str(base.config.get("architecture", "amd64")), plan)
@@ -157,7 +163,7 @@ def _assemble(
     progress.step("app layer")
     app = write_layer(app_entries(request.project.app_dir, WORKDIR.strip("/")), store)
     ours.append(("app", app, False))
-    labels = source_labels(request.project.app_dir)
+    labels = labels_of_source()
     layers = [layer for _, layer, _ in ours]
     config_doc = image_config(base.config, plan, spec.name, layers, labels)
     if apt is not None:
