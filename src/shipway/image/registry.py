@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -162,15 +163,13 @@ class RegistryClient:
             started = self._call("POST", f"/v2/{repo}/blobs/uploads/", repo)
             self._finish(started, 202, f"start an upload to {repo}")
             location = self._upload_location(started, repo)
-        last = b""
         with path.open("rb") as handle:
-            chunk = handle.read(CHUNK)
-            offset = 0
+            size, offset = os.fstat(handle.fileno()).st_size, 0
             # Each chunk but the last is a PATCH; the last goes with the PUT that ends
             # the upload (the whole blob, for one that fits in a chunk: one request).
-            while chunk:
-                following = handle.read(CHUNK)
-                if not following:
+            while True:
+                chunk = handle.read(CHUNK)
+                if not chunk or offset + len(chunk) >= size:
                     last = chunk
                     break
                 headers = {
@@ -184,7 +183,6 @@ class RegistryClient:
                 offset += len(chunk)
                 if progress:
                     progress(len(chunk))
-                chunk = following
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(len(last))}
         done = self._call(
             "PUT", location, repo, params={"digest": digest}, headers=headers, content=last
