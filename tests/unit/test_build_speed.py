@@ -7,6 +7,7 @@ second pass, never a broken image."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import importlib.util
 import io
@@ -15,7 +16,9 @@ import marshal
 import os
 import random
 import sys
+import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import cast
 
@@ -23,6 +26,7 @@ import pytest
 
 from shipway.image import base as base_image
 from shipway.image import builder, oci
+from shipway.image.auth import Credentials
 from shipway.image.blobs import BlobStore
 from shipway.image.deps import _compile_bytecode
 from shipway.image.layer import Entry, Layer, with_parents
@@ -186,8 +190,13 @@ def test_a_rebuild_trusts_the_record_and_a_stale_one_is_pushed_again(
     )
 
     def push() -> list[str]:
+        assert request.push is not None
         client = builder.client_for(request.base, False, None)
-        reports = builder._push(request, built, client, store, builder.Silent())
+        pusher = builder._Pusher(request, request.push, client, store, builder.Silent())
+        try:
+            reports = builder._push(built, pusher, store, builder.Silent())
+        finally:
+            pusher.close()
         return [report.status for report in reports]
 
     assert push() == ["uploaded", "uploaded"]
@@ -198,7 +207,8 @@ def test_a_rebuild_trusts_the_record_and_a_stale_one_is_pushed_again(
     registry.received.clear()
     assert push() == ["uploaded", "uploaded"]
     methods = [r.method for r in registry.received]
-    assert methods[0] == "PUT" and methods.count("HEAD") == 3  # refused, then asked again
+    # refused, then asked again about each layer (a config is uploaded without asking)
+    assert methods[0] == "PUT" and methods.count("HEAD") == 2
     assert set(storing.blobs) == {built.config.digest, *(d.digest for d in built.layers)}
 
 
@@ -208,3 +218,25 @@ def test_the_record_lives_in_the_cache(tmp_path: Path, monkeypatch: pytest.Monke
     assert os.path.basename(Pushed("http://h", "r").path) != os.path.basename(
         Pushed("https://h", "r").path
     )
+
+
+def test_threads_sharing_a_client_answer_one_challenge_without_a_false_refusal(
+    serve: Serve,
+) -> None:
+    """Two requests sent before either knew the registry wants basic credentials both get
+    a 401: the second must retry with the credentials, not report them refused."""
+    user = Credentials("alice", "a-password")
+    arrived = threading.Barrier(2, timeout=5)
+
+    def handle(request: Request) -> Reply:
+        if request.authorization != user.authorization():
+            with contextlib.suppress(threading.BrokenBarrierError):
+                arrived.wait()  # both unauthenticated requests are in before either answer
+            return 401, {"WWW-Authenticate": 'Basic realm="r"'}, b""
+        return 200, {}, b""
+
+    registry = serve(handle=handle)
+    client = registry.client(user)
+    with ThreadPoolExecutor(2) as pool:
+        found = list(pool.map(lambda n: client.blob_exists("app", f"sha256:{n * 64}"), "ab"))
+    assert found == [True, True]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -117,16 +117,21 @@ def build(
     store = store or BlobStore()
     progress = progress or Silent()
     base_client = client_for(request.base, request.insecure, request.credentials)
-    built = _assemble(request, base_client, store, progress)
-    if request.push and request.build_step:
-        built = _with_build_steps(request, built, base_client, store, progress)
-    if request.push and built.manifest.digest == request.published:
-        progress.step("unchanged: the registry has this image")
-        reports = _local_reports(built, "present")
-    elif request.push:
-        reports = _push(request, built, base_client, store, progress)
-    else:
-        reports = []
+    pusher = _Pusher(request, request.push, base_client, store, progress) if request.push else None
+    try:
+        built = _assemble(request, base_client, store, progress, pusher)
+        if pusher and request.build_step:
+            built = _with_build_steps(request, built, pusher, store, progress)
+        if request.push and built.manifest.digest == request.published:
+            progress.step("unchanged: the registry has this image")
+            reports = _local_reports(built, "present")
+        elif pusher:
+            reports = _push(built, pusher, store, progress)
+        else:
+            reports = []
+    finally:
+        if pusher:
+            pusher.close()
     if request.outputs:
         progress.step("writing outputs")
         base_image.ensure_layers(base_client, built.base, store)
@@ -140,28 +145,40 @@ def build(
 
 
 def _assemble(
-    request: BuildRequest, client: RegistryClient, store: BlobStore, progress: Progress
+    request: BuildRequest,
+    client: RegistryClient,
+    store: BlobStore,
+    progress: Progress,
+    pusher: _Pusher | None,
 ) -> _Built:
+    """The image's layers, config and manifest; each layer of ours starts on its way to
+    the registry as soon as it is made (the app layer first: it needs no base image, so
+    its push overlaps resolving the base and the dependencies' cache check)."""
     plan, spec = request.project.plan, request.project.spec
-    labels_of_source = source_labels_later(request.project.app_dir)  # git runs meanwhile
+    project = request.project
+    labels_of_source = source_labels_later(project.app_dir)  # git runs meanwhile
+    progress.step("app layer")
+    app = write_layer(app_entries(project.app_dir, WORKDIR.strip("/")), store)
+    if pusher:
+        pusher.start(_descriptor(app), "app")
     progress.step(f"resolving base image {request.base}")
     base = base_image.fetch(client, request.base, store)
     ours = []
     apt = None
-    if read_aptfile(request.project.app_dir):
+    if read_aptfile(project.app_dir):
         # Debian's machinery (mirror, archives, dpkg's database) is loaded for an Aptfile.
         from shipway.image.apt import apt_layer  # noqa: PLC0415
 
-        apt = apt_layer(request.project.app_dir, base, client, store, progress)
+        apt = apt_layer(project.app_dir, base, client, store, progress)
     if apt is not None:
         ours.append(("apt", *apt))
     target = target_for(base.env(), str(base.config.get("architecture", "amd64")), plan)
     progress.step(f"dependencies for Python {target.python_version} ({target.platform})")
-    project = request.project
     deps = dependencies_layer(project.app_dir, plan, target, store, project.context)
     ours.append(("dependencies", *deps))
-    progress.step("app layer")
-    app = write_layer(app_entries(request.project.app_dir, WORKDIR.strip("/")), store)
+    if pusher:
+        for role, layer, _ in ours:
+            pusher.start(_descriptor(layer), role)
     ours.append(("app", app, False))
     labels = labels_of_source()
     layers = [layer for _, layer, _ in ours]
@@ -179,14 +196,14 @@ def _assemble(
 def _with_build_steps(
     request: BuildRequest,
     built: _Built,
-    base_client: RegistryClient,
+    pusher: _Pusher,
     store: BlobStore,
     progress: Progress,
 ) -> _Built:
     """Push the image by digest (no tag: nothing names it yet), let ``build_step`` run the
     app's build steps on it, and add the layer of what they wrote."""
-    assert request.push is not None and request.build_step is not None
-    _push(request, built, base_client, store, progress, reference=built.manifest.digest)
+    assert request.build_step is not None
+    _push(built, pusher, store, progress, reference=built.manifest.digest)
     step = request.build_step(built.manifest.digest)
     if step is None:
         return built
@@ -213,34 +230,29 @@ def _record_apt_history(config: dict[str, Any], after: int) -> None:
 
 
 def _push(
-    request: BuildRequest,
     built: _Built,
-    base_client: RegistryClient,
+    pusher: _Pusher,
     store: BlobStore,
     progress: Progress,
     reference: str | None = None,
 ) -> list[LayerReport]:
     """Push the blobs, then the manifest under ``reference`` (default: the tag)."""
-    assert request.push is not None
-    pusher = _Pusher(request, request.push, built, base_client, store, _Serialised(progress))
-    tag = reference or request.push.tag or "latest"
+    ref = pusher.ref
+    tag = reference or ref.tag or "latest"
     manifest = store.path(built.manifest.digest).read_bytes()
     try:
-        reports = pusher.blobs()
-        progress.step(f"pushing manifest {request.push}")
-        pusher.client.put_manifest(request.push.repository, tag, manifest, oci.MANIFEST)
+        reports = pusher.blobs(built)
+        progress.step(f"pushing manifest {ref}")
+        pusher.client.put_manifest(ref.repository, tag, manifest, oci.MANIFEST)
     except BlobUnknown:
         if not pusher.trusted:
             raise
         # The record of what was pushed is stale (garbage collected, a repository made
         # again): forget it, and push again asking the registry about every blob.
         progress.step("the registry lost blobs pushed before: pushing them again")
-        pusher.pushed.forget()
-        pusher.trusted = False
-        reports = pusher.blobs()
-        pusher.client.put_manifest(request.push.repository, tag, manifest, oci.MANIFEST)
-    finally:
-        pusher.pushed.save()
+        pusher.forget()
+        reports = pusher.blobs(built)
+        pusher.client.put_manifest(ref.repository, tag, manifest, oci.MANIFEST)
     return reports
 
 
@@ -266,42 +278,68 @@ class _Serialised:
         return locked
 
 
-@dataclass
 class _Pusher:
-    request: BuildRequest
-    ref: Reference
-    built: _Built
-    base_client: RegistryClient
-    store: BlobStore
-    progress: Progress
-    #: Whether blobs the record says were pushed are skipped without asking.
-    trusted: bool = True
+    """Blobs pushed by threads, each started once (as soon as it is made, or with the
+    manifest's): independent blobs wait on the registry side by side."""
 
-    def __post_init__(self) -> None:
-        same = (self.ref.registry, self.ref.api_host) == (
-            self.request.base.registry,
-            self.request.base.api_host,
-        )
+    def __init__(
+        self,
+        request: BuildRequest,
+        ref: Reference,
+        base_client: RegistryClient,
+        store: BlobStore,
+        progress: Progress,
+    ):
+        self.request, self.ref, self.store = request, ref, store
+        self.base_client = base_client
+        self.progress: Progress = _Serialised(progress)
+        same = (ref.registry, ref.api_host) == (request.base.registry, request.base.api_host)
         # One client (its connections, its login) for the base image and the push when
         # they are on the same registry.
-        self.client = self.base_client if same else client_for(
-            self.ref, self.request.insecure, self.request.credentials
+        self.client = base_client if same else client_for(
+            ref, request.insecure, request.credentials
         )  # fmt: skip
-        self.pushed = Pushed(self.client.base, self.ref.repository)
+        self.pushed = Pushed(self.client.base, ref.repository)
+        #: Whether blobs the record says were pushed are skipped without asking.
+        self.trusted = True
+        self.base: base_image.BaseImage | None = None
+        self._pool = ThreadPoolExecutor(PUSH_THREADS, thread_name_prefix="push")
+        self._jobs: dict[str, Future[Status]] = {}
+        self._lock = threading.Lock()
         self._base_layers = threading.Lock()
 
-    def blobs(self) -> list[LayerReport]:
-        """Each layer's report, bottom first, and the config pushed: independent blobs in
-        parallel (each waits on the registry), the manifest after them all."""
-        layers = list(zip(self.built.roles(), self.built.layers, strict=True))
-        jobs = [*layers, (("config", False), self.built.config)]
-        with ThreadPoolExecutor(PUSH_THREADS) as pool:
-            futures = [pool.submit(self.blob, blob, role) for (role, _), blob in jobs]
-            statuses = [future.result() for future in futures]
+    def start(self, blob: oci.Descriptor, role: str) -> Future[Status]:
+        """The blob's push, started now unless it already was."""
+        with self._lock:
+            job = self._jobs.get(blob.digest)
+            if job is None:
+                job = self._jobs[blob.digest] = self._pool.submit(self.blob, blob, role)
+            return job
+
+    def blobs(self, built: _Built) -> list[LayerReport]:
+        """Each layer's report, bottom first, and the config pushed: all of them waited
+        for (the manifest goes after them)."""
+        self.base = built.base
+        layers = list(zip(built.roles(), built.layers, strict=True))
+        jobs = [self.start(layer, role) for (role, _), layer in layers]
+        config = self.start(built.config, "config")
+        statuses = [job.result() for job in jobs]
+        config.result()
         return [
             LayerReport(role, layer.digest, layer.size, status, cached)
-            for ((role, cached), layer), status in zip(layers, statuses[:-1], strict=True)
+            for ((role, cached), layer), status in zip(layers, statuses, strict=True)
         ]
+
+    def forget(self) -> None:
+        """Distrust the record, and push every blob again."""
+        self.pushed.forget()
+        self.trusted = False
+        with self._lock:
+            self._jobs.clear()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.pushed.save()
 
     def blob(self, layer: oci.Descriptor, role: str) -> Status:
         """Skip what the registry has, mount base layers it has elsewhere, else upload."""
@@ -313,17 +351,21 @@ class _Pusher:
 
     def _push(self, layer: oci.Descriptor, role: str) -> Status:
         repo = self.ref.repository
-        if self.client.blob_exists(repo, layer.digest):
+        # A config is new whenever the image is (an unchanged image's is in the record):
+        # asking first would only cost a round trip.
+        if role != "config" and self.client.blob_exists(repo, layer.digest):
             return "present"
-        self.progress.step(f"pushing {role} layer {layer.digest[7:19]}")
+        what = "config" if role == "config" else f"{role} layer"
+        self.progress.step(f"pushing {what} {layer.digest[7:19]}")
         location = None
         if role == "base" and self.ref.registry == self.request.base.registry:
             location = self.client.mount_blob(repo, layer.digest, self.request.base.repository)
             if location is None:
                 return "mounted"
         if role == "base":
+            assert self.base is not None
             with self._base_layers:  # one download of the base layers, not one a thread
-                base_image.ensure_layers(self.base_client, self.built.base, self.store)
+                base_image.ensure_layers(self.base_client, self.base, self.store)
         advance = self.progress.transfer(f"{role} {layer.digest[7:19]}", layer.size)
         self.client.upload_blob(
             repo, layer.digest, self.store.path(layer.digest), advance, location

@@ -31,6 +31,7 @@ import ipaddress
 import json
 import os
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -129,6 +130,8 @@ class RegistryClient:
         self.session = web.Session(timeout)
         self._tokens: dict[str, str] = {}
         self._basic = False
+        #: One answer to a challenge at a time (threads share a client).
+        self._login = threading.Lock()
 
     # -- blobs ---------------------------------------------------------------------
     def blob_exists(self, repo: str, digest: str) -> bool:
@@ -342,10 +345,15 @@ class RegistryClient:
         scopes = [f"repository:{repo}:{actions}"]
         if extra_scope:
             scopes.append(f"repository:{extra_scope}:pull")
-        response = self._follow(method, url, self._authorization(scopes), self.base, **kwargs)
+        sent = self._authorization(scopes)
+        response = self._follow(method, url, sent, self.base, **kwargs)
         if self._challenged(response):
             web.bounded(response, ERROR_BYTES)
-            self._authenticate(response, scopes)
+            with self._login:
+                # Another thread may have answered the same challenge meanwhile: then its
+                # answer is tried, not taken for a refusal of the credentials.
+                if self._authorization(scopes) == sent:
+                    self._authenticate(response, scopes)
             response = self._follow(method, url, self._authorization(scopes), self.base, **kwargs)
             if self._challenged(response):
                 response.close()
