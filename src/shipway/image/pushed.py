@@ -8,8 +8,8 @@ again): the manifest push then fails as the registry does not know a blob, and t
 builder forgets the repository's record and pushes again, asking about every blob
 (``builder``). That relies on the registry checking the blobs a manifest names, as the
 OCI distribution reference implementation (``distribution``) does; removing the
-``pushed`` directory of ``$SHIPWAY_CACHE_DIR`` makes the next push ask again. Only well-formed digests are read back; an
-unreadable file is no record.
+``pushed`` directory of ``$SHIPWAY_CACHE_DIR`` makes the next push ask again. Only
+well-formed digests are read back; an unreadable file is no record.
 """
 
 from __future__ import annotations
