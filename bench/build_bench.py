@@ -9,6 +9,11 @@ Both push to the same local registry and start from the same Debian base image.
 Run from the repository root after `make setup`:  .venv/bin/python bench/build_bench.py
 It starts what it needs (a registry, a Docker engine) with the scripts in hack/infra.
 `--smoke` (what CI runs): one rebuild, outputs checked, bench/results/build.json untouched.
+
+`shipway build` runs this checkout's code as an installed package runs: from a copy of
+src/ with its bytecode compiled (bench.common.installed_source). `--source` runs src/
+itself, where a cold process may compile every Shipway module again on each start (as
+it does when PYTHONDONTWRITEBYTECODE is set, or the checkout is read-only).
 """
 
 from __future__ import annotations
@@ -27,7 +32,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import arguments, expect, free_port, save, sh, timed  # noqa: E402
+from bench.common import (  # noqa: E402
+    arguments,
+    expect,
+    free_port,
+    installed_source,
+    save,
+    sh,
+    timed,
+)
 
 from hack.platform_images import push_rootfs  # noqa: E402
 from shipway import project  # noqa: E402
@@ -51,18 +64,22 @@ def new_layer_bytes(client: RegistryClient, repo: str, before: str, after: str) 
 
 
 class Bench:
-    def __init__(self, work: Path, runs: int):
+    def __init__(self, work: Path, runs: int, source: bool = False):
         self.work, self.runs = work, runs
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.client = RegistryClient(self.host, self.host, None)
         self.app = work / "data-api"
         shutil.copytree(APP, self.app)
+        code = ROOT / "src" if source else installed_source(work)
+        path = os.pathsep.join(p for p in (str(code), os.environ.get("PYTHONPATH")) if p)
         self.env = {
             **os.environ,
             "SHIPWAY_CACHE_DIR": str(work / "shipway-cache"),
             "UV_CACHE_DIR": str(work / "uv-cache"),
+            "PYTHONPATH": path,
         }
+        self.source = source
 
     def start(self) -> None:
         sh(ROOT / "hack/infra/install.sh")
@@ -154,14 +171,21 @@ class Bench:
             "rebuild_uploaded_bytes_median": {k: statistics.median(v) for k, v in uploaded.items()},
             "shipway_peak_rss_mib": max(rss) / 1024,
             "runs": self.runs,
+            "shipway_code": "src/ (no bytecode)" if self.source else "installed (bytecode)",
         }
 
 
 def main() -> None:
-    args = arguments(__doc__ or "", 5, "rebuilds").parse_args()
+    parser = arguments(__doc__ or "", 5, "rebuilds")
+    parser.add_argument(
+        "--source",
+        action="store_true",
+        help="run src/ as it is, not an installed copy with bytecode (see above)",
+    )
+    args = parser.parse_args()
     runs = 1 if args.smoke else args.runs
     with tempfile.TemporaryDirectory(prefix="shipway-bench-") as tmp:
-        bench = Bench(Path(tmp), runs)
+        bench = Bench(Path(tmp), runs, args.source)
         bench.start()
         try:
             results = bench.run()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -43,6 +44,21 @@ def timed(*args: str | Path, env: dict[str, str] | None = None) -> tuple[float, 
         if os.waitstatus_to_exitcode(status):
             sys.exit(f"{' '.join(map(str, args[:3]))} failed:\n{errors.read()[-2000:]}")
         return elapsed, out.read(), usage.ru_maxrss
+
+
+def installed_source(work: Path) -> Path:
+    """A copy of this checkout's ``src`` with its bytecode compiled, as ``pip install``
+    leaves a package: a CLI started from it reads .pyc files instead of compiling
+    Shipway's modules on every start (which PYTHONDONTWRITEBYTECODE, or a read-only
+    checkout, would otherwise cause). Put it first on ``PYTHONPATH``."""
+    target = work / "installed-src"
+    shutil.copytree(ROOT / "src", target, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", str(target)],
+        check=True,
+        capture_output=True,
+    )
+    return target
 
 
 def free_port() -> int:

@@ -206,7 +206,7 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve]:
         tls: bool = False,
     ) -> Registry:
         if tls:
-            monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate_authority()))
+            monkeypatch.setenv("SSL_CERT_FILE", str(certificate_authority()))
         started.append(Registry(answer, handle=handle, address=address, tls=tls))
         return started[-1]
 

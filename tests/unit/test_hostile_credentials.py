@@ -21,6 +21,7 @@ import pytest
 
 from shipway.errors import ShipwayError, TemporaryError
 from shipway.image import oci
+from shipway.image import registry as registry_module
 from shipway.image.auth import Credentials
 from shipway.image.registry import (
     ERROR_BYTES,
@@ -427,15 +428,32 @@ def push(client: RegistryClient, tmp_path: Path) -> None:
 def test_an_upload_goes_where_the_registry_says_on_its_own_host(
     serve: Serve, tmp_path: Path
 ) -> None:
+    """A blob that fits in one chunk goes whole with the PUT that completes the upload."""
+    registry = serve(handle=guarded(uploading(lambda request: "/v2/app/blobs/uploads/1?state=x")))
+    push(registry.client(USER), tmp_path)
+    assert [(r.method, r.authorization) for r in registry.received] == [
+        ("POST", None),
+        ("POST", BASIC),
+        ("PUT", BASIC),
+    ]
+    assert registry.received[2].body == LAYER
+    assert registry.received[2].query == {"state": ["x"], "digest": [DIGEST]}
+
+
+def test_a_larger_blob_goes_in_chunks_each_where_the_registry_says(
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_module, "CHUNK", 8)
     registry = serve(handle=guarded(uploading(lambda request: "/v2/app/blobs/uploads/1?state=x")))
     push(registry.client(USER), tmp_path)
     assert [(r.method, r.authorization) for r in registry.received] == [
         ("POST", None),
         ("POST", BASIC),
         ("PATCH", BASIC),
+        ("PATCH", BASIC),
         ("PUT", BASIC),
     ]
-    assert registry.received[2].body == LAYER
+    assert b"".join(r.body for r in registry.received[2:]) == LAYER
 
 
 @pytest.mark.parametrize("step", ["POST", "PATCH"])
@@ -448,9 +466,10 @@ def test_an_upload_goes_where_the_registry_says_on_its_own_host(
     ],
 )
 def test_an_upload_location_on_another_origin_is_refused(
-    serve: Serve, tmp_path: Path, step: str, form: str
+    serve: Serve, tmp_path: Path, step: str, form: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The image's data and the credentials would go with it."""
+    monkeypatch.setattr(registry_module, "CHUNK", 8)  # a PATCH answer gives a location too
     other = serve(handle=answering(b"", 202), address="127.0.0.2")
     here: list[str] = []
 
@@ -557,3 +576,13 @@ def test_an_error_answer_is_quoted_on_one_line_and_bounded(
         message
         == f"registry {registry.host}: could not read the manifest of app:v1 (HTTP 400{shown})"
     )
+
+
+def test_an_upload_location_keeps_its_query_byte_for_byte(serve: Serve, tmp_path: Path) -> None:
+    """The registry's upload state is its own encoding: a '+' or '%3D' must come back as sent."""
+    state = "/v2/app/blobs/uploads/1?_state=a+b%2Fc%3D%3D&n=1"
+    registry = serve(handle=uploading(lambda request: state))
+    push(registry.client(), tmp_path)
+    put = registry.received[-1]
+    assert put.method == "PUT"
+    assert registry.requests[-1] == f"{state}&digest={DIGEST.replace(':', '%3A')}"

@@ -4,15 +4,18 @@ The image is the base image's layers, then, when the app has an ``Aptfile``, an 
 layer (its Debian packages, cached by the Aptfile and base image), then a dependencies
 layer (cached by the dependency files and target), then an app layer (the source), and,
 when a deploy runs the app's build steps (``collectstatic``…) on that image, a layer of
-what they wrote. Blobs already in the registry are skipped, base layers are mounted
-across repositories, and the manifest is pushed last, so a failed push never leaves a tag
-pointing at a half-uploaded image.
+what they wrote. Blobs already in the registry are skipped (those this machine pushed
+there before without asking: ``pushed``), base layers are mounted across repositories,
+independent blobs are pushed in parallel, and the manifest is pushed last, so a failed
+push never leaves a tag pointing at a half-uploaded image.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,21 +23,24 @@ from typing import Any, Literal
 from shipway.image import base as base_image
 from shipway.image import oci, outputs
 from shipway.image.appfiles import app_entries
-from shipway.image.apt import apt_layer
+from shipway.image.aptfile import read_aptfile
 from shipway.image.auth import Credentials, lookup
 from shipway.image.blobs import BlobStore
-from shipway.image.config import WORKDIR, image_config, source_labels
+from shipway.image.config import WORKDIR, image_config, source_labels_later
 from shipway.image.deps import dependencies_layer, target_for
 from shipway.image.layer import Layer, write_layer
 from shipway.image.progress import Progress, Silent
+from shipway.image.pushed import Pushed
 from shipway.image.reference import Reference
-from shipway.image.registry import RegistryClient
+from shipway.image.registry import BlobUnknown, RegistryClient
 from shipway.project import Project
 
 Status = Literal["uploaded", "present", "mounted", "written"]
 
 
 BuildStep = Callable[[str], "tuple[Layer, bool] | None"]
+#: Blobs pushed at once: each mostly waits on the registry.
+PUSH_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -86,13 +92,16 @@ class _Built:
     def layers(self) -> list[oci.Descriptor]:
         return [*self.base.layers, *(_descriptor(layer) for _, layer, _ in self.ours)]
 
-    def reports(self, status: Callable[[str, oci.Descriptor], Status]) -> list[LayerReport]:
-        """Each layer's report, bottom first; ``status`` says what became of it."""
+    def roles(self) -> list[tuple[str, bool]]:
+        """Each layer's role, bottom first, with whether it came from a cache."""
         roles = [("base", False)] * len(self.base.layers)
-        roles += [(role, cached) for role, _, cached in self.ours]
+        return roles + [(role, cached) for role, _, cached in self.ours]
+
+    def reports(self, status: Status) -> list[LayerReport]:
+        """Each layer's report, bottom first, all with ``status``."""
         return [
-            LayerReport(role, layer.digest, layer.size, status(role, layer), cached)
-            for (role, cached), layer in zip(roles, self.layers, strict=True)
+            LayerReport(role, layer.digest, layer.size, status, cached)
+            for (role, cached), layer in zip(self.roles(), self.layers, strict=True)
         ]
 
 
@@ -108,16 +117,21 @@ def build(
     store = store or BlobStore()
     progress = progress or Silent()
     base_client = client_for(request.base, request.insecure, request.credentials)
-    built = _assemble(request, base_client, store, progress)
-    if request.push and request.build_step:
-        built = _with_build_steps(request, built, base_client, store, progress)
-    if request.push and built.manifest.digest == request.published:
-        progress.step("unchanged: the registry has this image")
-        reports = _local_reports(built, "present")
-    elif request.push:
-        reports = _push(request, built, base_client, store, progress)
-    else:
-        reports = []
+    pusher = _Pusher(request, request.push, base_client, store, progress) if request.push else None
+    try:
+        built = _assemble(request, base_client, store, progress, pusher)
+        if pusher and request.build_step:
+            built = _with_build_steps(request, built, pusher, store, progress)
+        if request.push and built.manifest.digest == request.published:
+            progress.step("unchanged: the registry has this image")
+            reports = _local_reports(built, "present")
+        elif pusher:
+            reports = _push(built, pusher, store, progress)
+        else:
+            reports = []
+    finally:
+        if pusher:
+            pusher.close()
     if request.outputs:
         progress.step("writing outputs")
         base_image.ensure_layers(base_client, built.base, store)
@@ -131,24 +145,42 @@ def build(
 
 
 def _assemble(
-    request: BuildRequest, client: RegistryClient, store: BlobStore, progress: Progress
+    request: BuildRequest,
+    client: RegistryClient,
+    store: BlobStore,
+    progress: Progress,
+    pusher: _Pusher | None,
 ) -> _Built:
+    """The image's layers, config and manifest; each layer of ours starts on its way to
+    the registry as soon as it is made (the app layer first: it needs no base image, so
+    its push overlaps resolving the base and the dependencies' cache check)."""
     plan, spec = request.project.plan, request.project.spec
+    project = request.project
+    labels_of_source = source_labels_later(project.app_dir)  # git runs meanwhile
+    progress.step("app layer")
+    app = write_layer(app_entries(project.app_dir, WORKDIR.strip("/")), store)
+    if pusher:
+        pusher.start(_descriptor(app), "app")
     progress.step(f"resolving base image {request.base}")
     base = base_image.fetch(client, request.base, store)
     ours = []
-    apt = apt_layer(request.project.app_dir, base, client, store, progress)
+    apt = None
+    if read_aptfile(project.app_dir):
+        # Debian's machinery (mirror, archives, dpkg's database) is loaded for an Aptfile.
+        from shipway.image.apt import apt_layer  # noqa: PLC0415
+
+        apt = apt_layer(project.app_dir, base, client, store, progress)
     if apt is not None:
         ours.append(("apt", *apt))
     target = target_for(base.env(), str(base.config.get("architecture", "amd64")), plan)
     progress.step(f"dependencies for Python {target.python_version} ({target.platform})")
-    project = request.project
     deps = dependencies_layer(project.app_dir, plan, target, store, project.context)
     ours.append(("dependencies", *deps))
-    progress.step("app layer")
-    app = write_layer(app_entries(request.project.app_dir, WORKDIR.strip("/")), store)
+    if pusher:
+        for role, layer, _ in ours:
+            pusher.start(_descriptor(layer), role)
     ours.append(("app", app, False))
-    labels = source_labels(request.project.app_dir)
+    labels = labels_of_source()
     layers = [layer for _, layer, _ in ours]
     config_doc = image_config(base.config, plan, spec.name, layers, labels)
     if apt is not None:
@@ -164,14 +196,14 @@ def _assemble(
 def _with_build_steps(
     request: BuildRequest,
     built: _Built,
-    base_client: RegistryClient,
+    pusher: _Pusher,
     store: BlobStore,
     progress: Progress,
 ) -> _Built:
     """Push the image by digest (no tag: nothing names it yet), let ``build_step`` run the
     app's build steps on it, and add the layer of what they wrote."""
-    assert request.push is not None and request.build_step is not None
-    _push(request, built, base_client, store, progress, reference=built.manifest.digest)
+    assert request.build_step is not None
+    _push(built, pusher, store, progress, reference=built.manifest.digest)
     step = request.build_step(built.manifest.digest)
     if step is None:
         return built
@@ -198,57 +230,142 @@ def _record_apt_history(config: dict[str, Any], after: int) -> None:
 
 
 def _push(
-    request: BuildRequest,
     built: _Built,
-    base_client: RegistryClient,
+    pusher: _Pusher,
     store: BlobStore,
     progress: Progress,
     reference: str | None = None,
 ) -> list[LayerReport]:
     """Push the blobs, then the manifest under ``reference`` (default: the tag)."""
-    assert request.push is not None
-    pusher = _Pusher(request, request.push, built, base_client, store, progress)
-
-    def push_layer(role: str, layer: oci.Descriptor) -> Status:
-        progress.step(f"pushing {role} layer {layer.digest[7:19]}")
-        return pusher.blob(layer, role)
-
-    reports = built.reports(push_layer)
-    pusher.blob(built.config, "config")
-    progress.step(f"pushing manifest {request.push}")
-    pusher.client.put_manifest(
-        request.push.repository,
-        reference or request.push.tag or "latest",
-        store.path(built.manifest.digest).read_bytes(),
-        oci.MANIFEST,
-    )
+    ref = pusher.ref
+    tag = reference or ref.tag or "latest"
+    manifest = store.path(built.manifest.digest).read_bytes()
+    try:
+        reports = pusher.blobs(built)
+        progress.step(f"pushing manifest {ref}")
+        pusher.client.put_manifest(ref.repository, tag, manifest, oci.MANIFEST)
+    except BlobUnknown:
+        if not pusher.trusted:
+            raise
+        # The record of what was pushed is stale (garbage collected, a repository made
+        # again): forget it, and push again asking the registry about every blob.
+        progress.step("the registry lost blobs pushed before: pushing them again")
+        pusher.forget()
+        reports = pusher.blobs(built)
+        pusher.client.put_manifest(ref.repository, tag, manifest, oci.MANIFEST)
     return reports
 
 
-@dataclass
-class _Pusher:
-    request: BuildRequest
-    ref: Reference
-    built: _Built
-    base_client: RegistryClient
-    store: BlobStore
-    progress: Progress
+class _Serialised:
+    """Progress reported from the push's threads, one call at a time."""
 
-    def __post_init__(self) -> None:
-        self.client = client_for(self.ref, self.request.insecure, self.request.credentials)
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.lock = threading.Lock()
+
+    def step(self, text: str) -> None:
+        with self.lock:
+            self.progress.step(text)
+
+    def transfer(self, label: str, total: int) -> Callable[[int], None]:
+        with self.lock:
+            advance = self.progress.transfer(label, total)
+
+        def locked(count: int) -> None:
+            with self.lock:
+                advance(count)
+
+        return locked
+
+
+class _Pusher:
+    """Blobs pushed by threads, each started once (as soon as it is made, or with the
+    manifest's): independent blobs wait on the registry side by side."""
+
+    def __init__(
+        self,
+        request: BuildRequest,
+        ref: Reference,
+        base_client: RegistryClient,
+        store: BlobStore,
+        progress: Progress,
+    ):
+        self.request, self.ref, self.store = request, ref, store
+        self.base_client = base_client
+        self.progress: Progress = _Serialised(progress)
+        same = (ref.registry, ref.api_host) == (request.base.registry, request.base.api_host)
+        # One client (its connections, its login) for the base image and the push when
+        # they are on the same registry.
+        self.client = base_client if same else client_for(
+            ref, request.insecure, request.credentials
+        )  # fmt: skip
+        self.pushed = Pushed(self.client.base, ref.repository)
+        #: Whether blobs the record says were pushed are skipped without asking.
+        self.trusted = True
+        self.base: base_image.BaseImage | None = None
+        self._pool = ThreadPoolExecutor(PUSH_THREADS, thread_name_prefix="push")
+        self._jobs: dict[str, Future[Status]] = {}
+        self._lock = threading.Lock()
+        self._base_layers = threading.Lock()
+
+    def start(self, blob: oci.Descriptor, role: str) -> Future[Status]:
+        """The blob's push, started now unless it already was."""
+        with self._lock:
+            job = self._jobs.get(blob.digest)
+            if job is None:
+                job = self._jobs[blob.digest] = self._pool.submit(self.blob, blob, role)
+            return job
+
+    def blobs(self, built: _Built) -> list[LayerReport]:
+        """Each layer's report, bottom first, and the config pushed: all of them waited
+        for (the manifest goes after them)."""
+        self.base = built.base
+        layers = list(zip(built.roles(), built.layers, strict=True))
+        jobs = [self.start(layer, role) for (role, _), layer in layers]
+        config = self.start(built.config, "config")
+        statuses = [job.result() for job in jobs]
+        config.result()
+        return [
+            LayerReport(role, layer.digest, layer.size, status, cached)
+            for ((role, cached), layer), status in zip(layers, statuses, strict=True)
+        ]
+
+    def forget(self) -> None:
+        """Distrust the record, and push every blob again."""
+        self.pushed.forget()
+        self.trusted = False
+        with self._lock:
+            self._jobs.clear()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.pushed.save()
 
     def blob(self, layer: oci.Descriptor, role: str) -> Status:
         """Skip what the registry has, mount base layers it has elsewhere, else upload."""
-        repo = self.ref.repository
-        if self.client.blob_exists(repo, layer.digest):
+        if self.trusted and self.pushed.has(layer.digest):
             return "present"
+        status = self._push(layer, role)
+        self.pushed.add(layer.digest)
+        return status
+
+    def _push(self, layer: oci.Descriptor, role: str) -> Status:
+        repo = self.ref.repository
+        # A config is new whenever the image is (an unchanged image's is in the record):
+        # asking first would only cost a round trip.
+        if role != "config" and self.client.blob_exists(repo, layer.digest):
+            return "present"
+        what = "config" if role == "config" else f"{role} layer"
+        self.progress.step(f"pushing {what} {layer.digest[7:19]}")
         location = None
         if role == "base" and self.ref.registry == self.request.base.registry:
             location = self.client.mount_blob(repo, layer.digest, self.request.base.repository)
             if location is None:
                 return "mounted"
         if role == "base":
-            base_image.ensure_layers(self.base_client, self.built.base, self.store)
+            assert self.base is not None
+            with self._base_layers:  # one download of the base layers, not one a thread
+                base_image.ensure_layers(self.base_client, self.base, self.store)
         advance = self.progress.transfer(f"{role} {layer.digest[7:19]}", layer.size)
         self.client.upload_blob(
             repo, layer.digest, self.store.path(layer.digest), advance, location
@@ -274,4 +391,4 @@ def _write_output(
 
 
 def _local_reports(built: _Built, status: Status = "written") -> list[LayerReport]:
-    return built.reports(lambda _role, _layer: status)
+    return built.reports(status)

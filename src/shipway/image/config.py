@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,21 +71,58 @@ def _env(base_env: list[str], port: int) -> list[str]:
 
 def source_labels(app_dir: Path) -> dict[str, str]:
     """OCI labels naming the source: its git remote and commit, when it is a git checkout."""
-    labels = {}
-    revision = _git(app_dir, "rev-parse", "HEAD")
-    if revision:
-        labels["org.opencontainers.image.revision"] = revision
-    remote = _git(app_dir, "config", "--get", "remote.origin.url")
-    if remote and "@" not in remote:  # never publish credentials embedded in a URL
-        labels["org.opencontainers.image.source"] = remote
+    return source_labels_later(app_dir)()
+
+
+def source_labels_later(app_dir: Path) -> Callable[[], dict[str, str]]:
+    """``source_labels``, its two questions to git started now and answered by the call
+    returned: git runs while the build does other work."""
+    answers = _git(app_dir, ["rev-parse", "HEAD"], ["config", "--get", "remote.origin.url"])
+
+    def labels() -> dict[str, str]:
+        revision, remote = answers()
+        found = {}
+        if revision:
+            found["org.opencontainers.image.revision"] = revision
+        if remote and "@" not in remote:  # never publish credentials embedded in a URL
+            found["org.opencontainers.image.source"] = remote
+        return found
+
     return labels
 
 
-def _git(cwd: Path, *args: str) -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
+def _git(cwd: Path, *commands: list[str]) -> Callable[[], list[str | None]]:
+    """The git commands started side by side; the call returned gives each one's output
+    (None when it failed)."""
+    running: list[subprocess.Popen[str] | None] = []
+    for args in commands:
+        try:
+            running.append(
+                subprocess.Popen(
+                    ["git", *args],
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+            )
+        except OSError:
+            running.append(None)
+
+    def answers() -> list[str | None]:
+        return [_answer(process) for process in running]
+
+    return answers
+
+
+def _answer(process: subprocess.Popen[str] | None) -> str | None:
+    if process is None:
         return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    try:
+        out, _ = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return None
+    return out.strip() or None if process.returncode == 0 else None

@@ -26,9 +26,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-import requests
-
 from shipway.errors import ShipwayError, TemporaryError
+from shipway.image import web
 from shipway.image.aptresolve import Index, Package, parse_index
 from shipway.image.blobs import BlobStore, HashingWriter, cache_dir
 from shipway.image.compression import decompressed
@@ -51,7 +50,12 @@ class Mirror:
     url: str
     store: BlobStore = field(default_factory=debian_store)
     timeout: float = 60
-    session: requests.Session = field(default_factory=requests.Session)
+    session: web.Session = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Redirects are followed (a mirror may send downloads to a CDN), without the
+        # credentials of the mirror's URL once they leave its origin.
+        self.session = web.Session(self.timeout, follow_redirects=True, url_credentials=True)
 
     def release(self, suite: str) -> str:
         """The suite's Release text, signature-checked when this machine can."""
@@ -99,10 +103,13 @@ class Mirror:
 
     def _get(self, path: str) -> bytes:
         response = self._request(path)
-        data = response.raw.read(MAX_RELEASE + 1, decode_content=True)
-        if len(data) > MAX_RELEASE:
+        try:
+            data = web.bounded(response, MAX_RELEASE)
+        except web.Failure as failure:
+            raise _unreachable(path, failure) from None
+        if data is None:
             raise ShipwayError(f"the Debian mirror's {path} is too large; use another mirror")
-        return bytes(data)
+        return data
 
     def _fetch(self, path: str, expected: IndexFile) -> Path:
         digest = f"sha256:{expected.sha256}"
@@ -111,10 +118,15 @@ class Mirror:
         response = self._request(path)
         with self.store.writer() as (out, commit):
             hashing = HashingWriter(out)
-            for chunk in response.iter_content(CHUNK):
-                hashing.write(chunk)
-                if hashing.size > expected.size:
-                    break
+            try:
+                for chunk in web.chunks(response, CHUNK):
+                    hashing.write(chunk)
+                    if hashing.size > expected.size:
+                        break
+            except web.Failure as failure:
+                raise _unreachable(path, failure) from None
+            finally:
+                response.close()
             if hashing.digest != digest or hashing.size != expected.size:
                 raise TemporaryError(
                     f"the Debian mirror sent {path} with another SHA256 than its index lists; "
@@ -123,16 +135,14 @@ class Mirror:
             commit(digest)
         return self.store.path(digest)
 
-    def _request(self, path: str) -> requests.Response:
+    def _request(self, path: str) -> web.Response:
         url = f"{self.url}/{path}"
         try:
-            response = self.session.get(url, stream=True, timeout=self.timeout)
-        except requests.RequestException as err:
-            # The URL is not shown: a mirror's URL may carry credentials.
-            raise TemporaryError(
-                f"cannot reach the Debian mirror for {path} ({type(err).__name__}); check the "
-                "network or set SHIPWAY_DEBIAN_MIRROR"
-            ) from None
+            response = self.session.send("GET", url)
+        except web.Failure as failure:
+            raise _unreachable(path, failure) from None
+        if response.status_code != 200:
+            response.close()
         if response.status_code == 404:
             raise ShipwayError(
                 f"the Debian mirror has no {path}; check SHIPWAY_DEBIAN_MIRROR or apt's sources, "
@@ -142,6 +152,14 @@ class Mirror:
             error = TemporaryError if response.status_code >= 500 else ShipwayError
             raise error(f"the Debian mirror answered {response.status_code} for {path}")
         return response
+
+
+def _unreachable(path: str, failure: web.Failure) -> TemporaryError:
+    # The URL is not shown: a mirror's URL may carry credentials.
+    return TemporaryError(
+        f"cannot reach the Debian mirror for {path} ({failure.name}); check the "
+        "network or set SHIPWAY_DEBIAN_MIRROR"
+    )
 
 
 def _verified(gpgv: str, signed: bytes, suite: str) -> str:

@@ -23,19 +23,18 @@ and says which package, where it is asked for, and what to use instead.
 
 from __future__ import annotations
 
-import compileall
 import hashlib
 import json
 import os
-import py_compile
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from shipway.detect.plan import BuildPlan
 from shipway.errors import ShipwayError
-from shipway.image import appproject, editable, installer, lockfiles
+from shipway.image import appproject, editable, installer, lockfiles, pycompile
 from shipway.image.appfiles import copy_app_files
 from shipway.image.appread import digest_path
 from shipway.image.blobs import BlobStore
@@ -198,18 +197,42 @@ def _compile_bytecode(root: Path, target: Target) -> None:
     """Byte-compile the packages, as pip does: an image's root file system is read-only,
     so without .pyc files every pod start compiles every module it imports again (seconds
     for a Flask app on a small node). The .pyc files are hash-based, not stamped with
-    times (the layer's are all 0), and name the files by their path in the image, so the
-    layer stays reproducible. Only this machine's Python can compile for its own version:
-    for another target version the layer goes without."""
+    times (the layer's are all 0), name the files by their path in the image, go in each
+    directory's ``__pycache__`` whatever ``PYTHONPYCACHEPREFIX`` says, and are made by
+    fresh processes (``pycompile``), so the layer stays reproducible. Only this machine's
+    Python can compile for its own version: for another target version the layer goes
+    without.
+
+    A process a core compiles (compiling holds the interpreter), each a batch of about
+    the same total size (largest files first, each to the lightest batch)."""
     if f"{sys.version_info.major}.{sys.version_info.minor}" != target.python_version:
         return
-    compileall.compile_dir(
-        root,
-        quiet=2,
-        ddir=f"/{DEPS_DIR}",
-        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        workers=0,
-    )
+    jobs = sorted(_compile_jobs(root), key=lambda job: -job[0])
+    if not jobs:
+        return
+    workers = min(os.cpu_count() or 1, max(1, len(jobs) // 64))
+    batches: list[list[tuple[str, str, str]]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for size, source, cache, name in jobs:
+        lightest = loads.index(min(loads))
+        batches[lightest].append((source, cache, name))
+        loads[lightest] += size + 4096  # a file's own cost beside its size
+    pycompile.compile_batches(batches)
+
+
+def _compile_jobs(root: Path) -> Iterator[tuple[int, str, str, str]]:
+    """(size, source, .pyc, name in the image) of each module under ``root``, as
+    compileall finds them: directories are walked, not links to them."""
+    tag = sys.implementation.cache_tag
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            source = os.path.join(folder, name)
+            if not name.endswith(".py") or not os.path.isfile(source):
+                continue
+            rel = os.path.relpath(source, root)
+            cache = os.path.join(folder, "__pycache__", f"{name[:-3]}.{tag}.pyc")
+            yield os.path.getsize(source), source, cache, f"/{DEPS_DIR}/{rel}"
 
 
 def _fix_scripts(bin_dir: Path) -> None:
@@ -237,14 +260,22 @@ def _portable_shebang(text: str) -> str:
 
 
 def _entries(root: Path) -> list[Entry]:
-    entries = []
-    for path in sorted(root.rglob("*")):
-        name = f"{DEPS_DIR}/{path.relative_to(root).as_posix()}"
-        if path.is_symlink():
-            entries.append(Entry(name, link=os.readlink(path)))
-        elif path.is_dir():
-            entries.append(Entry(name))
-        elif path.is_file():
-            executable = path.parent.name == "bin" or bool(path.stat().st_mode & 0o111)
-            entries.append(Entry(name, source=path, executable=executable))
-    return with_parents([Entry(DEPS_DIR), *entries])
+    """The layer's entries for what is under ``root``: links as links, directories walked
+    (not links to them), a file executable when it is in a ``bin`` or has an x bit."""
+    entries = [Entry(DEPS_DIR)]
+    pending = [(str(root), DEPS_DIR)]
+    while pending:
+        folder, prefix = pending.pop()
+        executable_dir = os.path.basename(folder) == "bin"
+        with os.scandir(folder) as listing:
+            for item in listing:
+                name = f"{prefix}/{item.name}"
+                if item.is_symlink():
+                    entries.append(Entry(name, link=os.readlink(item.path)))
+                elif item.is_dir():
+                    entries.append(Entry(name))
+                    pending.append((item.path, name))
+                elif item.is_file():
+                    executable = executable_dir or bool(item.stat().st_mode & 0o111)
+                    entries.append(Entry(name, source=Path(item.path), executable=executable))
+    return with_parents(entries)

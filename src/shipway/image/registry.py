@@ -1,7 +1,9 @@
 """A client for the OCI distribution API: what pushing and pulling images needs.
 
 Blobs are checked with HEAD before any upload, mounted from another repository of the
-same registry when possible, and otherwise uploaded in bounded chunks streamed from disk.
+same registry when possible, and otherwise uploaded: a small one whole with the request
+that completes the upload, a larger one in bounded chunks streamed from disk. Requests go
+through one pooled ``web.Session``, which several threads may share.
 Authentication answers the registry's challenge: HTTP basic, or the bearer-token flow
 Docker Hub uses. Plain HTTP is used only for loopback registries or when asked.
 
@@ -27,15 +29,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import requests
-
 from shipway.errors import ShipwayError, TemporaryError
+from shipway.image import web
 from shipway.image.auth import Credentials
 from shipway.image.reference import TAG
 
@@ -60,6 +63,8 @@ TOKEN_BYTES = 1 << 20
 #: A bearer token as RFC 6750 has it (token68): nothing that could end a header line.
 TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+#: The error codes of a registry that lacks a blob a manifest names.
+BLOB_UNKNOWN = frozenset({"BLOB_UNKNOWN", "MANIFEST_BLOB_UNKNOWN"})
 #: Scheme, host and port: what decides where a secret may go.
 Origin = tuple[str, str, int]
 
@@ -122,13 +127,16 @@ class RegistryClient:
         plain = insecure or is_loopback(api_host)
         self.base = f"{'http' if plain else 'https'}://{api_host}"
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session = web.Session(timeout)
         self._tokens: dict[str, str] = {}
         self._basic = False
+        #: One answer to a challenge at a time (threads share a client).
+        self._login = threading.Lock()
 
     # -- blobs ---------------------------------------------------------------------
     def blob_exists(self, repo: str, digest: str) -> bool:
         response = self._call("HEAD", f"/v2/{repo}/blobs/{digest}", repo)
+        web.bounded(response, ERROR_BYTES)
         return response.status_code == 200
 
     def mount_blob(self, repo: str, digest: str, source_repo: str) -> str | None:
@@ -141,8 +149,9 @@ class RegistryClient:
             extra_scope=source_repo,
         )
         if response.status_code == 201:
+            web.bounded(response, ERROR_BYTES)
             return None
-        self._expect(response, 202, f"start an upload to {repo}")
+        self._finish(response, 202, f"start an upload to {repo}")
         return self._upload_location(response, repo)
 
     def upload_blob(
@@ -155,26 +164,35 @@ class RegistryClient:
     ) -> None:
         if location is None:
             started = self._call("POST", f"/v2/{repo}/blobs/uploads/", repo)
-            self._expect(started, 202, f"start an upload to {repo}")
+            self._finish(started, 202, f"start an upload to {repo}")
             location = self._upload_location(started, repo)
-        offset = 0
         with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
+            size, offset = os.fstat(handle.fileno()).st_size, 0
+            # Each chunk but the last is a PATCH; the last goes with the PUT that ends
+            # the upload (the whole blob, for one that fits in a chunk: one request).
+            while True:
+                chunk = handle.read(CHUNK)
+                if not chunk or offset + len(chunk) >= size:
+                    last = chunk
+                    break
                 headers = {
                     "Content-Type": "application/octet-stream",
                     "Content-Range": f"{offset}-{offset + len(chunk) - 1}",
                     "Content-Length": str(len(chunk)),
                 }
-                sent = self._call("PATCH", location, repo, data=chunk, headers=headers)
-                self._expect(sent, 202, f"upload {digest[:19]} to {repo}")
+                sent = self._call("PATCH", location, repo, content=chunk, headers=headers)
+                self._finish(sent, 202, f"upload {digest[:19]} to {repo}")
                 location = self._upload_location(sent, repo)
                 offset += len(chunk)
                 if progress:
                     progress(len(chunk))
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(len(last))}
         done = self._call(
-            "PUT", location, repo, params={"digest": digest}, headers={"Content-Length": "0"}
+            "PUT", location, repo, params={"digest": digest}, headers=headers, content=last
         )
-        self._expect(done, 201, f"finish the upload of {digest[:19]} to {repo}")
+        self._finish(done, 201, f"finish the upload of {digest[:19]} to {repo}")
+        if progress and last:
+            progress(len(last))
 
     def download_blob(
         self,
@@ -186,11 +204,11 @@ class RegistryClient:
     ) -> None:
         """Write the blob to ``out``; ``size``, from its descriptor, bounds what is
         accepted (a registry that keeps sending must not fill the disk)."""
-        response = self._call("GET", f"/v2/{repo}/blobs/{digest}", repo, stream=True)
+        response = self._call("GET", f"/v2/{repo}/blobs/{digest}", repo)
         self._expect(response, 200, f"download {digest[:19]} from {repo}")
         received = 0
         try:
-            for chunk in response.iter_content(CHUNK):
+            for chunk in web.chunks(response, CHUNK):
                 received += len(chunk)
                 if size is not None and received > size:
                     raise ShipwayError(
@@ -200,10 +218,12 @@ class RegistryClient:
                 out.write(chunk)
                 if progress:
                     progress(len(chunk))
-        except requests.exceptions.RequestException:
+        except web.Failure:
             raise TemporaryError(
                 f"registry {self.host}: the download of {digest[:19]} broke off; try again"
             ) from None
+        finally:
+            response.close()
 
     # -- manifests -----------------------------------------------------------------
     def get_manifest(self, repo: str, ref: str, accept: list[str]) -> tuple[bytes, str]:
@@ -212,9 +232,9 @@ class RegistryClient:
             f"/v2/{repo}/manifests/{ref}",
             repo,
             headers={"Accept": ", ".join(accept)},
-            stream=True,
         )
         if response.status_code == 404:
+            response.close()
             raise ShipwayError(
                 f"{self.host}/{repo}:{ref} does not exist in the registry; "
                 "check the image name and tag (or push it first)"
@@ -234,10 +254,10 @@ class RegistryClient:
             "PUT",
             f"/v2/{repo}/manifests/{ref}",
             repo,
-            data=body,
+            content=body,
             headers={"Content-Type": media_type},
         )
-        self._expect(response, 201, f"push the manifest of {repo}:{ref}")
+        self._finish(response, 201, f"push the manifest of {repo}:{ref}")
 
     # -- tags ----------------------------------------------------------------------
     def list_tags(self, repo: str) -> list[str]:
@@ -246,7 +266,9 @@ class RegistryClient:
         tags: list[str] = []
         url = f"{self.base}/v2/{repo}/tags/list?n={TAGS_PAGE}"
         for _ in range(TAGS_PAGES):
-            response = self._call("GET", url, repo, actions="pull", stream=True)
+            response = self._call("GET", url, repo, actions="pull")
+            if response.status_code in (404, 429):
+                response.close()
             if response.status_code == 404:
                 raise ShipwayError(
                     f"{self.host}/{repo} does not exist in the registry; check the "
@@ -267,7 +289,7 @@ class RegistryClient:
             "or its pages never end; point Shipway at a repository with fewer tags"
         )
 
-    def _tag_page(self, response: requests.Response, repo: str) -> list[str]:
+    def _tag_page(self, response: web.Response, repo: str) -> list[str]:
         body = self._bounded(response, TAGS_PAGE_BYTES)
         invalid = ShipwayError(
             f"registry {self.host}: the tag list of {repo} is not a valid answer "
@@ -286,14 +308,15 @@ class RegistryClient:
         return tags
 
     # -- where requests may go -------------------------------------------------------
-    def _upload_location(self, response: requests.Response, repo: str) -> str:
+    def _upload_location(self, response: web.Response, repo: str) -> str:
         location = response.headers.get("Location")
         if not location:
             raise ShipwayError(
                 f"registry {self.host}: its answer to an upload to {repo} has no "
                 "Location; check the registry"
             )
-        return self._own(urljoin(response.url, location), f"the upload location for {repo}")
+        here = str(response.url)
+        return self._own(urljoin(here, location), f"the upload location for {repo}")
 
     def _own(self, url: str, what: str) -> str:
         """``url`` if it is on this registry's origin: its token and the image's data go
@@ -314,18 +337,29 @@ class RegistryClient:
         extra_scope: str | None = None,
         actions: str = "pull,push",
         **kwargs: Any,
-    ) -> requests.Response:
+    ) -> web.Response:
+        """The answer to ``method`` on ``path`` (a path on the registry, or a URL on its
+        origin), the registry's challenge answered; its body is unread: the caller reads
+        it (``_expect``, ``_finish``, ``web.bounded``) or closes it."""
         url = self._own(path, f"{method} on {repo}") if "://" in path else self.base + path
         scopes = [f"repository:{repo}:{actions}"]
         if extra_scope:
             scopes.append(f"repository:{extra_scope}:pull")
-        response = self._follow(method, url, self._authorization(scopes), self.base, **kwargs)
+        sent = self._authorization(scopes)
+        response = self._follow(method, url, sent, self.base, **kwargs)
         if self._challenged(response):
-            self._authenticate(response, scopes)
+            web.bounded(response, ERROR_BYTES)
+            with self._login:
+                # Another thread may have answered the same challenge meanwhile: then its
+                # answer is tried, not taken for a refusal of the credentials.
+                if self._authorization(scopes) == sent:
+                    self._authenticate(response, scopes)
             response = self._follow(method, url, self._authorization(scopes), self.base, **kwargs)
             if self._challenged(response):
+                response.close()
                 raise self._refused()
         if response.status_code == 403:
+            response.close()
             raise ShipwayError(
                 f"registry {self.host} forbids {method} on {repo} for "
                 f"{self.credentials or 'anonymous users'}; check the account's "
@@ -333,10 +367,10 @@ class RegistryClient:
             )
         return response
 
-    def _challenged(self, response: requests.Response) -> bool:
+    def _challenged(self, response: web.Response) -> bool:
         """A 401 from the registry itself: a 401 from where it redirected is no challenge
         to answer with its credentials."""
-        return response.status_code == 401 and origin(response.url) == origin(self.base)
+        return response.status_code == 401 and origin(str(response.url)) == origin(self.base)
 
     def _authorization(self, scopes: list[str]) -> str | None:
         token = self._tokens.get(" ".join(scopes))
@@ -348,15 +382,15 @@ class RegistryClient:
 
     def _follow(
         self, method: str, url: str, authorization: str | None, owner: str, **kwargs: Any
-    ) -> requests.Response:
+    ) -> web.Response:
         """``url``'s answer, redirects followed by hand (see the module's rules):
         ``authorization`` goes only to the origin of ``owner``, the URL it is meant for."""
         trusted = origin(owner)
         headers = dict(kwargs.pop("headers", {}))
         for _ in range(MAX_REDIRECTS + 1):
             mine = authorization if origin(url) == trusted else None
-            response = self._request(method, url, headers=headers, auth=_Header(mine), **kwargs)
-            if method not in ("GET", "HEAD") or not response.is_redirect:
+            response = self._request(method, url, authorization=mine, headers=headers, **kwargs)
+            if method not in ("GET", "HEAD") or not response.has_redirect_location:
                 return response
             response.close()
             url = self._redirect(url, urljoin(url, response.headers["Location"]))
@@ -376,35 +410,34 @@ class RegistryClient:
             )
         return there
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _request(self, method: str, url: str, **kwargs: Any) -> web.Response:
         name = f"registry {self.host}"
         if origin(url) != origin(self.base):
             name = f"{where(url)} (where registry {self.host} sent Shipway)"
         try:
-            return self.session.request(
-                method, url, timeout=self.timeout, allow_redirects=False, **kwargs
-            )
-        except requests.exceptions.SSLError:
+            return self.session.send(method, url, **kwargs)
+        except web.Failure as failure:
+            # Its text never quotes the URL: a URL may carry a signature or a password.
+            if failure.kind == "tls":
+                raise ShipwayError(
+                    f"{name}: TLS failed; if it serves plain HTTP, pass "
+                    "--insecure-registry (or point SSL_CERT_FILE at its CA)"
+                ) from None
+            if failure.kind in ("refused", "unreachable"):
+                reason = "connection refused" if failure.kind == "refused" else "unreachable"
+                raise TemporaryError(
+                    f"cannot reach {name} ({reason}); check that it is running and the "
+                    "address is right"
+                ) from None
+            if failure.kind == "timeout":
+                raise TemporaryError(
+                    f"{name} did not answer in {self.timeout:.0f} s; try again"
+                ) from None
             raise ShipwayError(
-                f"{name}: TLS failed; if it serves plain HTTP, pass "
-                "--insecure-registry (or point REQUESTS_CA_BUNDLE at its CA)"
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            reason = "connection refused" if "refused" in str(exc).lower() else "unreachable"
-            raise TemporaryError(
-                f"cannot reach {name} ({reason}); check that it is running and the address is right"
-            ) from None
-        except requests.exceptions.Timeout:
-            raise TemporaryError(
-                f"{name} did not answer in {self.timeout:.0f} s; try again"
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            # Its text would quote the URL, and a URL may carry a signature or a password.
-            raise ShipwayError(
-                f"{name}: the request failed ({type(exc).__name__}); check the registry"
+                f"{name}: the request failed ({failure.name}); check the registry"
             ) from None
 
-    def _authenticate(self, response: requests.Response, scopes: list[str]) -> None:
+    def _authenticate(self, response: web.Response, scopes: list[str]) -> None:
         challenge = response.headers.get("WWW-Authenticate", "")
         scheme = challenge.split(" ", 1)[0].lower()
         if scheme == "basic":
@@ -436,8 +469,9 @@ class RegistryClient:
         query = urlencode([("service", params.get("service", "")), *(("scope", s) for s in scopes)])
         url = f"{realm}{'&' if urlsplit(realm).query else '?'}{query}"
         basic = self.credentials.authorization() if self.credentials else None
-        reply = self._follow("GET", url, basic, realm, stream=True)
+        reply = self._follow("GET", url, basic, realm)
         if reply.status_code in (401, 403):
+            reply.close()
             raise self._refused()
         self._expect(reply, 200, "get a token")
         body = self._bounded(reply, TOKEN_BYTES)
@@ -452,19 +486,12 @@ class RegistryClient:
             )
         return token
 
-    def _bounded(self, response: requests.Response, limit: int) -> bytes | None:
+    def _bounded(self, response: web.Response, limit: int) -> bytes | None:
         """``response``'s body if it has at most ``limit`` bytes (None otherwise)."""
-        body = b""
         try:
-            for chunk in response.iter_content(64 << 10):
-                body += chunk
-                if len(body) > limit:
-                    return None
-        except requests.exceptions.RequestException:
+            return web.bounded(response, limit)
+        except web.Failure:
             raise TemporaryError(f"registry {self.host}: an answer broke off; try again") from None
-        finally:
-            response.close()
-        return body
 
     def _refused(self) -> ShipwayError:
         if self.credentials is None:
@@ -478,35 +505,45 @@ class RegistryClient:
             f"'{self.credentials}'; check the username and password"
         )
 
-    def _expect(self, response: requests.Response, status: int, what: str) -> None:
+    def _finish(self, response: web.Response, status: int, what: str) -> None:
+        """``_expect``, then the (small) body read and the answer closed: its connection
+        goes back to the pool."""
+        self._expect(response, status, what)
+        self._bounded(response, ERROR_BYTES)
+
+    def _expect(self, response: web.Response, status: int, what: str) -> None:
         if response.status_code == status:
             return
-        detail = _error_detail(self._bounded(response, ERROR_BYTES))
-        error = TemporaryError if response.status_code >= 500 else ShipwayError
+        body = self._bounded(response, ERROR_BYTES)
+        detail = _error_detail(body)
+        error: type[ShipwayError] = ShipwayError
+        if response.status_code >= 500:
+            error = TemporaryError
+        elif BLOB_UNKNOWN & _error_codes(body):
+            error = BlobUnknown
         raise error(
             f"registry {self.host}: could not {what} (HTTP {response.status_code}"
             f"{': ' + detail if detail else ''})"
         )
 
 
-class _Header(requests.auth.AuthBase):
-    """Our ``Authorization`` header, or none: given as requests' ``auth`` so that it
-    adds nothing of its own (no ``~/.netrc`` entry, no user and password from the URL)."""
+class BlobUnknown(ShipwayError):
+    """The registry refused a manifest (or a request) naming a blob it does not have."""
 
-    def __init__(self, value: str | None):
-        self.value = value
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self.value:
-            request.headers["Authorization"] = self.value
-        return request
+def _errors(body: bytes | None) -> list[dict[str, Any]]:
+    try:
+        errors = json.loads(body or b"").get("errors", [])
+    except (ValueError, AttributeError, RecursionError):
+        return []
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+def _error_codes(body: bytes | None) -> set[str]:
+    return {str(e.get("code")) for e in _errors(body)}
 
 
 def _error_detail(body: bytes | None) -> str:
     """The messages of a distribution error answer, on one line."""
-    try:
-        errors = json.loads(body or b"").get("errors", [])
-        text = " ".join(str(e.get("message", e.get("code", ""))) for e in errors)
-    except (ValueError, AttributeError, TypeError):
-        return ""
+    text = " ".join(str(e.get("message", e.get("code", ""))) for e in _errors(body))
     return " ".join(text.split())[:200]
