@@ -114,24 +114,8 @@ def counted(args: list[str]) -> None:
             watch = url.params.get("watch") in ("true", "1")
             record(request.method, url.path, f"{url.host}:{url.port}", watch, size, began)
 
+    # The cluster client and the registry client both send through httpx2.
     httpx2.Client.send = httpx_counting  # type: ignore[method-assign]
-    try:
-        import requests  # noqa: PLC0415  (the registry client's, while it uses it)
-
-        requests_send = requests.Session.send
-
-        def requests_counting(self: Any, request: Any, **kwargs: Any) -> Any:
-            parts, began, size = urlsplit(request.url), time.perf_counter(), None
-            try:
-                response = requests_send(self, request, **kwargs)
-                size = None if kwargs.get("stream") else len(response.content)
-                return response
-            finally:
-                record(request.method, parts.path, parts.netloc, False, size, began)
-
-        requests.Session.send = requests_counting  # type: ignore[method-assign]
-    except ImportError:  # the registry client no longer uses requests
-        pass
     sys.argv = ["shipway", *args]
     began = time.perf_counter()
     try:
