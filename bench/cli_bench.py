@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import (  # noqa: E402
     arguments,
     cluster,
+    compile_shipway,
     expect,
     kubectl_for,
     save,
@@ -184,6 +185,7 @@ def main() -> None:
         "--no-cluster", action="store_true", help="only help and version (they need no cluster)"
     )
     args = parser.parse_args()
+    compile_shipway()
     runs = 1 if args.smoke else args.runs
     with tempfile.TemporaryDirectory(prefix="shipway-cli-bench-") as tmp:
         work = Path(tmp)

@@ -18,7 +18,6 @@ It starts what it needs (the cluster, a Docker engine) with the scripts in hack/
 
 from __future__ import annotations
 
-import compileall
 import json
 import os
 import re
@@ -36,7 +35,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import arguments, cluster, expect, kubectl_for, save, sh  # noqa: E402
+from bench.common import (  # noqa: E402
+    arguments,
+    cluster,
+    compile_shipway,
+    expect,
+    kubectl_for,
+    save,
+    sh,
+)
 
 from shipway import project  # noqa: E402
 from shipway.credentials import CredentialStore  # noqa: E402
@@ -216,13 +223,6 @@ class WithShipway:
             capture_output=True,
             check=False,
         )
-
-
-def compile_shipway() -> None:
-    """The shipway under test gets its bytecode, as an installed package has it: with
-    PYTHONDONTWRITEBYTECODE set, each CLI run would otherwise compile its ~200 modules
-    again (~0.4 s), a cost no user pays. (__pycache__ is git-ignored.)"""
-    compileall.compile_dir(Path(project.__file__).parent, quiet=1)
 
 
 def measure(runs: int, work: Path, kubeconfig: Path, kubectl: Path) -> dict[str, Any]:

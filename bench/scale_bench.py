@@ -58,7 +58,15 @@ from lightkube import KubeConfig
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import arguments, cluster, expect, kubectl_for, save, timed  # noqa: E402
+from bench.common import (  # noqa: E402
+    arguments,
+    cluster,
+    compile_shipway,
+    expect,
+    kubectl_for,
+    save,
+    timed,
+)
 
 from shipway.cli.main import main as shipway_main  # noqa: E402  (light: imports no core)
 
@@ -631,6 +639,7 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=10, help="deploys at once")
     parser.add_argument("--cleanup", action="store_true", help="destroy the apps at the end")
     args = parser.parse_args()
+    compile_shipway()
     if args.smoke:
         plan = Plan(f"scale-smoke-{secrets.token_hex(2)}", [5], 1, 3, 3, smoke=True)
     else:

@@ -8,6 +8,8 @@ imports the core it needs when it runs. ``shipway --help`` imports every command
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import os
 import sys
@@ -128,6 +130,11 @@ def main() -> None:
     if sys.argv[1:] in ([], ["--help"], ["-h"]):
         print_help()
         return
+    # A command's start-up allocates only long-lived objects (modules, classes, models):
+    # collecting them again and again on the way costs ~0.1 s and frees nothing; and at
+    # exit, frozen objects are not collected before the process ends anyway.
+    gc.set_threshold(100_000, 50, 1000)
+    atexit.register(gc.freeze)
     from shipway.cli.common import err, styled
     from shipway.errors import ShipwayError
 
