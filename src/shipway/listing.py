@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from shipway import objects as o
 from shipway.kube import store
 from shipway.kube.client import Client
 
 Status = Literal["pending", "succeeded", "failed"]
-STATUSES = ("pending", "succeeded", "failed")
+STATUSES: tuple[str, ...] = get_args(Status)
 #: On a release record: its status, the one mutable part of it.
 STATUS = "shipway.dev/status"
 #: On the app's Namespace, its newest release and that release's status.

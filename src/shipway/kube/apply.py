@@ -22,7 +22,7 @@ from lightkube.resources.networking_v1 import Ingress, NetworkPolicy
 from lightkube.types import CascadeType, PatchType
 
 from shipway.kube.client import api_errors
-from shipway.objects import LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, Obj
+from shipway.objects import KEEP, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, Obj
 
 #: Kinds a release owns and pruning may delete. Never PersistentVolumeClaims (addon data)
 #: and never the Namespace: those go only with an explicit `shipway destroy`.
@@ -111,4 +111,4 @@ def prune(
 def _protected(item: Any) -> bool:
     """Objects Shipway keeps outside of releases (release records, platform state)."""
     annotations = item["metadata"].get("annotations") or {}
-    return annotations.get("shipway.dev/prune") == "never"
+    return all(annotations.get(key) == value for key, value in KEEP.items())
