@@ -22,6 +22,9 @@ class ShipwayError(Exception):
     exit_code = 2
     #: Whether doing the same thing again may succeed (a timeout, a 503).
     retryable = False
+    #: What went wrong, for front ends that answer with a status (the server): the request
+    #: itself (``invalid``), or one of the kinds of the subclasses below.
+    kind = "invalid"
 
 
 class TemporaryError(ShipwayError):
@@ -29,6 +32,37 @@ class TemporaryError(ShipwayError):
 
     exit_code = 1
     retryable = True
+    kind = "unavailable"
+
+
+class NotFound(ShipwayError):
+    """No such thing, or none the asker may know of: the two answer alike."""
+
+    kind = "not-found"
+
+
+class Unauthenticated(ShipwayError):
+    """No valid credentials (missing, wrong, revoked or expired)."""
+
+    kind = "unauthenticated"
+
+
+class Denied(ShipwayError):
+    """Known to the asker, but their role does not allow this."""
+
+    kind = "denied"
+
+
+class Conflict(ShipwayError):
+    """The request clashes with what exists (a taken name, a used invite)."""
+
+    kind = "conflict"
+
+
+class Busy(TemporaryError):
+    """Too much at once (a full deploy queue, too many failed sign-ins): later."""
+
+    kind = "busy"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import json
 import socket
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -62,8 +63,13 @@ def same_run(a: Release, b: Release) -> bool:
     return a.model_dump(include=RUNS) == b.model_dump(include=RUNS)
 
 
+#: Who the releases made in this context are by: the signed-in user when the server makes
+#: them, else (direct mode) the local user and host.
+AUTHOR: ContextVar[str | None] = ContextVar("AUTHOR", default=None)
+
+
 def who() -> str:
-    return f"{getpass.getuser()}@{socket.gethostname()}"
+    return AUTHOR.get() or f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 def now() -> str:

@@ -77,6 +77,7 @@ VERBS: dict[str, tuple[str, str]] = {
         "lifecycle_cmd",
         "Remove a backing service made with addons:create, and its data.",
     ),
+    "server": ("server_cmd", "Run the team server (the API a team deploys through), or set it up."),
 }
 COMMAND_MODULES = {verb: module for verb, (module, _) in VERBS.items()}
 ABOUT = "Take an app's source and run it on your Kubernetes cluster, Heroku-style."

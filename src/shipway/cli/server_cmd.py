@@ -1,0 +1,81 @@
+"""``shipway server``: run the team server, and set up its first admin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from shipway.cli.common import JsonFlag, app, out, print_json
+
+if TYPE_CHECKING:
+    from shipway.server.settings import ServerSettings
+
+server_app = typer.Typer(
+    help="Run the team server (the API a team deploys through), or set it up.",
+    invoke_without_command=True,
+)
+app.add_typer(server_app, name="server")
+
+Database = Annotated[
+    str | None,
+    typer.Option(help="postgresql://USER:PASSWORD@HOST/NAME [default: SQLite in the state dir]"),
+]
+StateDir = Annotated[
+    Path | None,
+    typer.Option(help="Where SQLite and uploads live [default: ~/.local/state/shipway]."),
+]
+
+
+def settings_of(database: str | None, state_dir: Path | None, **more: object) -> ServerSettings:
+    from shipway.server.settings import ServerSettings
+
+    given = {"database": database, "state_dir": state_dir, **more}
+    return ServerSettings.model_validate({k: v for k, v in given.items() if v is not None})
+
+
+@server_app.callback()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8700,
+    database: Database = None,
+    state_dir: StateDir = None,
+    context: Annotated[str | None, typer.Option(help="kubeconfig context to manage.")] = None,
+    max_builds: Annotated[int | None, typer.Option(help="Builds at once.")] = None,
+) -> None:
+    """Run the team server (the API a team deploys through), or set it up."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from shipway.server.app import create_app
+
+    settings = settings_of(database, state_dir, context=context, max_builds=max_builds)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+@server_app.command("init")
+def init(
+    email: Annotated[str, typer.Option(help="The first site admin's email.")],
+    team: Annotated[str, typer.Option(help="Their first team.")] = "main",
+    database: Database = None,
+    state_dir: StateDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create the first site admin and their team; prints a token once (no password is
+    set: they choose one with shipway passwd)."""
+    from shipway import accounts, teams
+    from shipway.server.state import Server
+
+    server = Server(settings_of(database, state_dir))
+    with server.session() as session:
+        user, token = accounts.init_server(session, email)
+        teams.create_team(session, team, user)
+    if as_json:
+        print_json({"email": user.email, "team": team, "token": token})
+        return
+    out.print(f"created site admin {user.email}, owner of team {team}")
+    out.print(f"token (shown once; keep it safe): {token}")
+    out.print("sign in with: shipway login URL --token-stdin")

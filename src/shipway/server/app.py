@@ -1,0 +1,30 @@
+"""The ASGI application: ``create_app(settings)`` wires the routes to one ``Server``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shipway import __version__
+from shipway.server import errors
+from shipway.server.limits import BodyLimit
+from shipway.server.routes import me, verbs
+from shipway.server.settings import ServerSettings
+from shipway.server.state import Server
+
+API = "/api/v1"
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    app = FastAPI(
+        title="Shipway",
+        version=__version__,
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+    )
+    app.state.server = Server(settings)
+    errors.install(app)
+    app.add_middleware(BodyLimit, default=settings.max_body, uploads=settings.max_upload)
+    app.include_router(me.router, prefix=API)
+    app.include_router(verbs.router(), prefix=API)
+    return app

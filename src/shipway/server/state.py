@@ -1,0 +1,50 @@
+"""What the server's routes share: the database, the cluster, the per-app locks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from shipway.db.engine import migrate, open_engine, sessions, url_for
+from shipway.kube.client import Client, connect
+from shipway.releasing import Target
+from shipway.server.settings import ServerSettings
+
+
+@dataclass
+class Server:
+    settings: ServerSettings
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.engine = open_engine(url_for(self.settings.database, self.settings.state_dir))
+        migrate(self.engine)
+        self.sessions: sessionmaker[Session] = sessions(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+        with self.sessions.begin() as session:
+            yield session
+
+    @cached_property
+    def client(self) -> Client:
+        return connect(self.settings.context)
+
+    def target(self, app: str) -> Target:
+        return Target(self.client, app, app)
+
+    @contextmanager
+    def app_lock(self, app: str) -> Iterator[None]:
+        """One release-making change of an app at a time (deploys, config, rollbacks)."""
+        with self._guard:
+            lock = self._locks.setdefault(app, threading.Lock())
+        with lock:
+            yield
