@@ -1,0 +1,147 @@
+"""The CLI's side of remote mode: the saved login, and a small client of the server's
+API that turns its one-line JSON errors back into Shipway's errors.
+
+The login (server URL, token, email) is kept in ``$XDG_CONFIG_HOME/shipway/login.json``
+(default ``~/.config``), mode 0600. ``SHIPWAY_URL`` and ``SHIPWAY_TOKEN`` override it, for
+CI jobs that should not write a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from shipway import errors
+from shipway.errors import ShipwayError, TemporaryError
+
+API = "/api/v1"
+_ERRORS: dict[str, type[ShipwayError]] = {
+    "not-found": errors.NotFound,
+    "unauthenticated": errors.Unauthenticated,
+    "denied": errors.Denied,
+    "conflict": errors.Conflict,
+    "busy": errors.Busy,
+    "unavailable": TemporaryError,
+}
+
+
+def config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "shipway"
+
+
+def login_file() -> Path:
+    return config_dir() / "login.json"
+
+
+@dataclass(frozen=True)
+class Login:
+    url: str
+    token: str
+    email: str = ""
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+
+def check_url(url: str) -> str:
+    """A server URL: http(s), a host, no credentials, query or fragment in it."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ShipwayError(f"'{url[:100]}' is not a server URL; write https://HOST[:PORT]")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ShipwayError("the server URL must not carry credentials, a query or a fragment")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def saved() -> Login | None:
+    """The login in use: the environment's, else the saved one, else None (direct mode)."""
+    url, token = os.environ.get("SHIPWAY_URL"), os.environ.get("SHIPWAY_TOKEN")
+    if url and token:
+        return Login(check_url(url), token)
+    try:
+        data = json.loads(login_file().read_text())
+        return Login(check_url(data["url"]), str(data["token"]), str(data.get("email", "")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ShipwayError(
+            f"{login_file()}: unreadable login ({type(exc).__name__}); run shipway login again"
+        ) from None
+
+
+def save(login: Login) -> None:
+    path = login_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: set it
+        json.dump(asdict(login), file)
+
+
+def forget() -> bool:
+    try:
+        login_file().unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+class Remote:
+    """Requests to one server with one token. Every answer that is not a success
+    becomes the ``ShipwayError`` its ``kind`` names, with the server's one-line message."""
+
+    def __init__(self, login: Login, timeout: float = 600):
+        import httpx2
+
+        self.login = login
+        self._http = httpx2.Client(
+            base_url=login.url + API,
+            headers={"Authorization": f"Bearer {login.token}"},
+            timeout=httpx2.Timeout(timeout, connect=10),
+        )
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx2
+
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx2.HTTPError as exc:
+            raise TemporaryError(
+                f"cannot reach the server at {self.login.url}: {type(exc).__name__}"
+            ) from None
+        if response.status_code >= 400:
+            raise error_of(response.status_code, response.content)
+        return response.json() if response.content else None
+
+    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[bytes]:
+        """The body of a streamed answer, line by line (NDJSON, server-sent events)."""
+        import httpx2
+
+        try:
+            with self._http.stream(method, path, **kwargs) as response:
+                if response.status_code >= 400:
+                    raise error_of(response.status_code, response.read())
+                for line in response.iter_lines():
+                    yield line.encode()
+        except httpx2.HTTPError as exc:
+            raise TemporaryError(
+                f"lost the server at {self.login.url}: {type(exc).__name__}"
+            ) from None
+
+
+def error_of(status: int, body: bytes) -> ShipwayError:
+    try:
+        data = json.loads(body)
+        message, kind = str(data["error"]), str(data.get("kind", "invalid"))
+    except (ValueError, KeyError, TypeError):
+        message, kind = f"the server answered {status}", "invalid" if status < 500 else ""
+    if status >= 500 and kind not in _ERRORS:
+        return TemporaryError(f"server error: {message}")
+    return _ERRORS.get(kind, ShipwayError)(message)
