@@ -7,8 +7,19 @@ no table: whoever holds the kubeconfig already holds the cluster.
 
 from __future__ import annotations
 
+import getpass
+import socket
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+
+#: Who the changes made in this context are by (the author of a release): the signed-in
+#: user when the server makes them, else (direct mode) the local user and host.
+AUTHOR: ContextVar[str | None] = ContextVar("AUTHOR", default=None)
+
+
+def who() -> str:
+    return AUTHOR.get() or f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 class Role(IntEnum):
@@ -77,5 +88,6 @@ class Actor:
         return self.local or team_id in self.roles
 
 
-def local_actor(who: str) -> Actor:
-    return Actor(email=who, local=True, site_admin=True)
+def local_actor() -> Actor:
+    """The holder of a kubeconfig in direct mode."""
+    return Actor(email=who(), local=True, site_admin=True)

@@ -17,7 +17,7 @@ from shipway.image.deps import package_indexes
 from shipway.image.layer import Layer
 from shipway.image.progress import Progress, Silent
 from shipway.image.reference import Reference, parse
-from shipway.kube.client import Client, connect
+from shipway.kube.client import Client, Target, connect
 from shipway.kube.rollout import running
 from shipway.objects import Obj, content_hash
 from shipway.platform import Platform, choose_base_image
@@ -25,7 +25,6 @@ from shipway.platform import load as load_platform
 from shipway.releases import Release
 from shipway.releasing import (
     Outcome,
-    Target,
     app_url,
     render_release,
     roll_out,

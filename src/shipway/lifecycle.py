@@ -14,10 +14,11 @@ from shipway.deploy import addon_versions, platform_for
 from shipway.errors import ShipwayError
 from shipway.image.progress import Progress, Silent
 from shipway.kube import store
+from shipway.kube.client import Target
 from shipway.objects import content_hash
 from shipway.operate import running_release
 from shipway.releases import Release
-from shipway.releasing import Outcome, Target, next_version, roll_out
+from shipway.releasing import Outcome, next_version, roll_out
 from shipway.render import app as app_objects
 from shipway.spec.heroku import ADDONS as HEROKU_ADDONS
 from shipway.spec.model import AppSpec, Service

@@ -16,6 +16,7 @@ from shipway.errors import ShipwayError, TemporaryError
 from shipway.image.progress import Progress, Silent
 from shipway.kube import store
 from shipway.kube.apply import RUNNING_KINDS, prune
+from shipway.kube.client import Target
 from shipway.kube.pods import OneOff
 from shipway.kube.rollout import wait
 from shipway.objects import (
@@ -29,7 +30,6 @@ from shipway.objects import (
 from shipway.releases import Release
 from shipway.releasing import (
     Outcome,
-    Target,
     app_url,
     next_version,
     render_release,

@@ -9,14 +9,12 @@ Any teammate's CLI sees the same history.
 
 from __future__ import annotations
 
-import getpass
 import json
-import socket
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from shipway import access
 from shipway import objects as o
 from shipway.detect.plan import BuildPlan
 from shipway.errors import ShipwayError
@@ -63,13 +61,9 @@ def same_run(a: Release, b: Release) -> bool:
     return a.model_dump(include=RUNS) == b.model_dump(include=RUNS)
 
 
-#: Who the releases made in this context are by: the signed-in user when the server makes
-#: them, else (direct mode) the local user and host.
-AUTHOR: ContextVar[str | None] = ContextVar("AUTHOR", default=None)
-
-
 def who() -> str:
-    return AUTHOR.get() or f"{getpass.getuser()}@{socket.gethostname()}"
+    """Who makes a release now (``access.AUTHOR``)."""
+    return access.who()
 
 
 def now() -> str:

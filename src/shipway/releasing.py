@@ -19,7 +19,7 @@ from shipway.errors import ShipwayError
 from shipway.image.progress import Progress
 from shipway.kube import store
 from shipway.kube.apply import apply_all, prune
-from shipway.kube.client import Client
+from shipway.kube.client import Client, Target
 from shipway.kube.rollout import RolloutFailed, Workload, wait, wait_job
 from shipway.objects import Obj
 from shipway.releases import Release
@@ -27,15 +27,6 @@ from shipway.render import RenderOptions, render
 
 if TYPE_CHECKING:
     from shipway.image.builder import BuildResult
-
-
-@dataclass(frozen=True)
-class Target:
-    """One app in one cluster."""
-
-    client: Client
-    namespace: str
-    app: str
 
 
 @dataclass(frozen=True)

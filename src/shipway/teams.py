@@ -154,6 +154,13 @@ def claim_app(session: Session, name: str, team: Team) -> App:
     return app
 
 
+def release_app(session: Session, name: str) -> None:
+    """The app's name is free again (its app was deleted, or never made)."""
+    app = session.get(App, name)
+    if app is not None:
+        session.delete(app)
+
+
 def app_for(session: Session, actor: Actor, name: str, action: Action) -> App:
     """The app ``name`` if the actor's team owns it and their role allows ``action``;
     another team's app is not found, like one that does not exist."""

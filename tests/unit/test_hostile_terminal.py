@@ -18,14 +18,15 @@ import pytest
 from typer.testing import CliRunner
 
 from shipway import buildsteps, operate
-from shipway.cli import apps_cmd
 from shipway.cli import main as cli_main
 from shipway.cli.common import app, literal
 from shipway.cli.progress import RichProgress
 from shipway.errors import ShipwayError
 from shipway.image.blobs import BlobStore
+from shipway.kube import client as kube_client
 from shipway.kube import logs, pods, rollout
-from shipway.releasing import DeployFailed, Target
+from shipway.kube.client import Target
+from shipway.releasing import DeployFailed
 
 #: What a hostile app prints, and what the terminal must get instead.
 HOSTILE = [
@@ -117,7 +118,7 @@ def pod(name: str) -> pods.ProcessPod:
 
 def test_logs_reach_the_terminal_sanitised(monkeypatch: pytest.MonkeyPatch) -> None:
     cluster = Cluster(LOG)
-    monkeypatch.setattr(apps_cmd, "cluster_of", lambda *_a: (cluster, "ns"))
+    monkeypatch.setattr(kube_client, "connect", lambda *_a: cluster)
     monkeypatch.setattr(pods, "app_pods", lambda *_a: [pod("demo-web-1")])
     result = CliRunner().invoke(app, ["logs", "demo"])
     assert result.exit_code == 0, result.output
@@ -135,7 +136,7 @@ def test_run_output_reaches_the_terminal_sanitised(monkeypatch: pytest.MonkeyPat
     ) -> int:
         return pods.OneOff(cluster, manifest).run(emit, timeout)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(apps_cmd, "target_of", lambda *_a: None)
+    monkeypatch.setattr(kube_client, "connect", lambda *_a: None)
     monkeypatch.setattr(operate, "run", run)
     result = CliRunner().invoke(app, ["run", "demo", "--", "sh", "-c", "evil"])
     assert result.exit_code == 3

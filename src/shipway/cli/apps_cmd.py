@@ -4,36 +4,20 @@ addons, apps, destroy, platform."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from shipway.cli.backend import perform
 from shipway.cli.common import JsonFlag, app, err, out, print_json, styled, table, write_line
 from shipway.cli.progress import RichProgress
 from shipway.errors import ShipwayError
-
-if TYPE_CHECKING:
-    from shipway.kube.client import Client
-    from shipway.releasing import Outcome, Target
+from shipway.ops.table import NoArguments
 
 Context = Annotated[str | None, typer.Option(help="kubeconfig context [default: current].")]
 Namespace = Annotated[str | None, typer.Option(help="[default: the app name]")]
 AppName = Annotated[str, typer.Argument(help="The app's name.")]
 Timeout = Annotated[float, typer.Option(help="Seconds to wait for the rollout.")]
-
-
-def cluster_of(name: str, context: str | None, namespace: str | None) -> tuple[Client, str]:
-    """The cluster and the app's namespace: all that the read verbs need, without the
-    deploy machinery that a ``Target`` comes from."""
-    from shipway.kube.client import connect
-
-    return connect(context), namespace or name
-
-
-def target_of(name: str, context: str | None, namespace: str | None) -> Target:
-    from shipway.releasing import Target
-
-    return Target(*cluster_of(name, context, namespace), name)
 
 
 def _assignments(items: list[str]) -> dict[str, str]:
@@ -73,6 +57,7 @@ def deploy_cmd(
 ) -> None:
     """Build, push, provision addons, apply and wait: the app answers at the printed URL."""
     from shipway.deploy import deploy
+    from shipway.ops.apps import release_json
     from shipway.releasing import DeployFailed
 
     overrides = {
@@ -117,9 +102,7 @@ def releases_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's releases, newest first."""
-    from shipway.listing import releases
-
-    rows = [r.__dict__ for r in releases(*cluster_of(name, context, namespace), name)]
+    rows = perform("releases", name, NoArguments(), context, namespace)
     if as_json:
         print_json(rows)
         return
@@ -141,33 +124,21 @@ def rollback_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Roll back to a release (default: the one before the current): a new release."""
-    from shipway import operate
+    from shipway.ops.apps import RollbackTo
 
-    target = target_of(name, context, namespace)
     with RichProgress(enabled=not as_json) as progress:
-        outcome, wanted = operate.rollback(target, version, timeout, progress)
-    print_released(outcome, as_json, f"rolled back to v{wanted.version}")
+        data = perform(
+            "rollback", name, RollbackTo(version), context, namespace, progress, timeout=timeout
+        )
+    print_released(data, as_json, f"rolled back to v{data['rolled_back_to']}")
 
 
-def print_released(outcome: Outcome, as_json: bool, message: str) -> None:
+def print_released(data: dict[str, Any], as_json: bool, message: str) -> None:
     """What the verbs that make a release print: the new release (or its JSON)."""
     if as_json:
-        print_json(release_json(outcome, outcome.release.status))
+        print_json(data)
         return
-    out.print(styled("bold green", f"v{outcome.release.version}", f": {message}"))
-
-
-def release_json(outcome: Outcome, status: str) -> dict[str, Any]:
-    release = outcome.release
-    return {
-        "status": status,
-        "app": release.spec.name,
-        "release": release.version,
-        "description": release.description,
-        "image": release.image,
-        "url": outcome.url,
-        "warnings": outcome.warnings,
-    }
+    out.print(styled("bold green", f"v{data['release']}", f": {message}"))
 
 
 @app.command("config")
@@ -179,10 +150,9 @@ def config_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """The app's config vars (values hidden unless --reveal)."""
-    from shipway import appstate
+    from shipway.ops.apps import ConfigQuery
 
-    env = appstate.config_vars(*cluster_of(name, context, namespace), name)
-    _show({k: (v if reveal else "(hidden)") for k, v in sorted(env.items())}, as_json, "=")
+    _show(perform("config", name, ConfigQuery(reveal), context, namespace), as_json, "=")
 
 
 @app.command("config:set")
@@ -220,18 +190,18 @@ def _change_config(
     timeout: float,
     as_json: bool,
 ) -> None:
-    from shipway import operate
+    from shipway.ops.apps import ConfigChange
 
-    target = target_of(name, context, namespace)
+    request = ConfigChange(changes)
     with RichProgress(enabled=not as_json) as progress:
-        outcome = operate.set_config(target, changes, timeout, progress)
-    if outcome is None:  # not deployed yet: kept for the first deploy
+        data = perform("config:set", name, request, context, namespace, progress, timeout=timeout)
+    if data["release"] is None:  # not deployed yet: kept for the first deploy
         if as_json:
-            print_json({"release": None, "changed": sorted(changes)})
+            print_json(data)
         else:
             out.print(f"{', '.join(sorted(changes))}: kept; the first deploy uses them")
         return
-    print_released(outcome, as_json, outcome.release.description)
+    print_released(data, as_json, data["description"])
 
 
 @app.command("scale")
@@ -243,15 +213,14 @@ def scale_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Set how many pods each process type runs (kept for later releases)."""
-    from shipway import operate
+    from shipway.ops.apps import Formation
 
     wanted = _assignments(counts)
     for process, count in wanted.items():
         if not count.isdigit():
             raise ShipwayError(f"'{process}={count}': write process=COUNT, e.g. web=2")
-    formation = operate.scale(
-        target_of(name, context, namespace), {k: int(v) for k, v in wanted.items()}
-    )
+    request = Formation({k: int(v) for k, v in wanted.items()})
+    formation = perform("scale", name, request, context, namespace)
     if as_json:
         print_json(formation)
         return
@@ -265,15 +234,25 @@ def restart_cmd(
     context: Context = None,
     namespace: Namespace = None,
     timeout: Timeout = 180,
+    as_json: JsonFlag = False,
 ) -> None:
     """Replace the app's pods one by one with fresh ones of the same release."""
-    from shipway import operate
+    from shipway.ops.apps import Processes
 
-    target = target_of(name, context, namespace)
-    with RichProgress() as progress:
-        progress.step("replacing the pods")
-        restarted = operate.restart(target, processes or [], timeout)
-    out.print(f"restarted {', '.join(restarted)}")
+    with RichProgress(enabled=not as_json) as progress:
+        data = perform(
+            "restart",
+            name,
+            Processes(processes or []),
+            context,
+            namespace,
+            progress,
+            timeout=timeout,
+        )
+    if as_json:
+        print_json(data)
+        return
+    out.print(f"restarted {', '.join(data['restarted'])}")
 
 
 @app.command("info")
@@ -281,22 +260,21 @@ def info_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The running release, the app's URL, its processes and addons."""
-    from shipway import operate
-
-    found = operate.info(target_of(name, context, namespace))
+    found = perform("info", name, NoArguments(), context, namespace)
     if as_json:
-        print_json(found.__dict__)
+        print_json(found)
         return
+    app_name, ns = found["app"], found["namespace"]
     rows = {
-        "app": found.app,
-        "namespace": found.namespace,
-        "release": f"v{found.release} ({found.created} by {found.by})",
-        "image": found.image,
-        "url": found.url
-        or f"none (ClusterIP): kubectl port-forward -n {found.namespace} svc/{found.app} 8080:80",
-        "processes": " ".join(f"{k}={v}" for k, v in sorted(found.formation.items())),
-        "addons": " ".join(f"{k} {v}" for k, v in sorted(found.addons.items())) or "none",
-        "config vars": f"{found.config_vars} (shipway config {found.app})",
+        "app": app_name,
+        "namespace": ns,
+        "release": f"v{found['release']} ({found['created']} by {found['by']})",
+        "image": found["image"],
+        "url": found["url"]
+        or f"none (ClusterIP): kubectl port-forward -n {ns} svc/{app_name} 8080:80",
+        "processes": " ".join(f"{k}={v}" for k, v in sorted(found["formation"].items())),
+        "addons": " ".join(f"{k} {v}" for k, v in sorted(found["addons"].items())) or "none",
+        "config vars": f"{found['config_vars']} (shipway config {app_name})",
     }
     _show(rows, False, ": ")
 
@@ -306,22 +284,20 @@ def ps_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's pods: process type, status, restarts."""
-    from shipway.kube.pods import app_pods
-
-    pods = app_pods(*cluster_of(name, context, namespace), name)
+    pods = perform("ps", name, NoArguments(), context, namespace)
     if as_json:
-        print_json([pod.__dict__ for pod in pods])
+        print_json(pods)
         return
     listing = table("process", "pod", "status", "ready", "restarts", "release", "started")
     for pod in pods:
         listing.add_row(
-            pod.process,
-            pod.name,
-            pod.phase,
-            "yes" if pod.ready else "no",
-            str(pod.restarts),
-            pod.release,
-            pod.started,
+            pod["process"],
+            pod["name"],
+            pod["phase"],
+            "yes" if pod["ready"] else "no",
+            str(pod["restarts"]),
+            pod["release"],
+            pod["started"],
         )
     out.print(listing)
 
@@ -336,28 +312,10 @@ def logs_cmd(
     tail: Annotated[int | None, typer.Option(help="Lines per pod.")] = None,
 ) -> None:
     """The logs of all the app's pods, each line prefixed with its pod."""
-    from shipway.kube import pods as kube_pods
+    from shipway.ops.apps import LogsQuery
 
-    client, ns = cluster_of(name, context, namespace)
-    if process is not None:
-        from shipway import operate
-        from shipway.releasing import Target
-
-        operate.process_types(Target(client, ns, name), [process])
-    pods = [
-        p for p in kube_pods.app_pods(client, ns, name) if process is None or p.process == process
-    ]
-    if not pods:
-        raise ShipwayError(f"{name} has no pods{f' of type {process}' if process else ''}")
-
-    kube_pods.stream_logs(
-        client,
-        ns,
-        pods,
-        follow,
-        tail,
-        lambda pod, line: write_line(f"{pod} | {line}"),
-    )
+    request = LogsQuery(follow, process, tail)
+    perform("logs", name, request, context, namespace, emit=write_line)
 
 
 @app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -369,10 +327,12 @@ def run_cmd(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for a start.")] = 300,
 ) -> None:
     """Run a command once in a new pod with the app's image and config; exits with its code."""
-    from shipway import operate
+    from shipway.ops.apps import Command
 
-    code = operate.run(target_of(name, context, namespace), command, write_line, timeout)
-    raise typer.Exit(code)
+    data = perform(
+        "run", name, Command(command), context, namespace, emit=write_line, timeout=timeout
+    )
+    raise typer.Exit(int(data["exit_code"]) if data else 1)
 
 
 @app.command("addons")
@@ -380,25 +340,20 @@ def addons_cmd(
     name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
 ) -> None:
     """The app's backing services and their state."""
-    from shipway import operate
-
-    found = operate.addons(target_of(name, context, namespace))
+    found = perform("addons", name, NoArguments(), context, namespace)
     if as_json:
-        print_json([a.__dict__ for a in found])
+        print_json(found)
         return
     listing = table("addon", "version", "ready", "storage")
     for addon in found:
-        listing.add_row(addon.kind, addon.version, addon.ready, addon.storage)
+        listing.add_row(addon["kind"], addon["version"], addon["ready"], addon["storage"])
     out.print(listing)
 
 
 @app.command("apps")
 def apps_cmd(context: Context = None, as_json: JsonFlag = False) -> None:
     """The apps Shipway deployed in the cluster."""
-    from shipway.kube.client import connect
-    from shipway.listing import apps
-
-    listed = apps(connect(context))
+    listed = list_apps(context)
     if as_json:
         print_json(listed)
         return
@@ -426,10 +381,9 @@ def destroy_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Delete the app (asks what to do with its addon data, and for its name, unless --yes)."""
-    from shipway import operate
+    from shipway.ops.apps import Removal
 
-    target = target_of(name, context, namespace)
-    volumes = operate.data_volumes(target)
+    volumes = perform("volumes", name, NoArguments(), context, namespace)
     if volumes and keep_data is None:
         if yes:
             raise ShipwayError(
@@ -443,16 +397,31 @@ def destroy_cmd(
         typed = typer.prompt("Type the app's name to confirm", default="", show_default=False)
         if typed != name:
             raise ShipwayError("the name did not match; nothing was deleted")
-    removed = operate.destroy(target, bool(keep_data))
+    data = perform("destroy", name, Removal(bool(keep_data)), context, namespace)
     if as_json:
-        print_json({"removed": removed, "kept": volumes if keep_data else []})
+        print_json(data)
         return
-    out.print(f"removed {', '.join(removed) or 'nothing'}")
+    out.print(f"removed {', '.join(data['removed']) or 'nothing'}")
     if keep_data and volumes:
         out.print(
             f"kept the addon data ({', '.join(volumes)}), its Services, credentials and "
             f"the release history: shipway deploy brings {name} back with its data"
         )
+
+
+def list_apps(context: str | None) -> list[dict[str, str]]:
+    """The apps of the cluster (direct mode), or those of the user's teams (remote)."""
+    from shipway.cli import backend
+
+    if backend.login() is None:
+        from shipway.kube.client import connect
+        from shipway.listing import apps
+
+        return apps(connect(context))
+    if context:
+        raise ShipwayError("--context is for direct mode: drop it, or add --direct")
+    listed: list[dict[str, str]] = backend.remote().request("GET", "/apps")
+    return listed
 
 
 def _ask_keep_data(volumes: list[str]) -> bool:

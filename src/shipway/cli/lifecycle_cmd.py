@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 
-from shipway.cli.apps_cmd import AppName, Context, Namespace, Timeout, print_released, target_of
+from shipway.cli.apps_cmd import AppName, Context, Namespace, Timeout, print_released
+from shipway.cli.backend import perform
 from shipway.cli.common import JsonFlag, app, err, out, print_json
 from shipway.cli.progress import RichProgress
 from shipway.errors import ShipwayError
 
-if TYPE_CHECKING:
-    from shipway.releasing import Outcome
-
 
 @app.command("create")
 def create_cmd(
-    name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
+    name: AppName,
+    team: Annotated[
+        str | None, typer.Option(help="The team that owns it (remote mode) [default: yours].")
+    ] = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Create an app before its first deploy (then addons:create, config:set, deploy)."""
-    from shipway import lifecycle
+    from shipway.cli import backend
+    from shipway.ops.lifecycle import NewApp
 
-    target = target_of(name, context, namespace)
-    lifecycle.create(target)
+    if backend.login() is None:
+        if team:
+            raise ShipwayError(
+                "--team is for remote mode (shipway login): direct mode has no teams"
+            )
+        data = perform("create", name, NewApp(), context, namespace)
+    else:
+        if context or namespace:
+            raise ShipwayError("--context and --namespace are for direct mode: drop them")
+        data = backend.remote().request("POST", "/apps", json={"name": name, "team": team})
     if as_json:
-        print_json({"app": name, "namespace": target.namespace})
+        print_json(data)
         return
-    out.print(f"created {name} (namespace {target.namespace}); deploy it with shipway deploy DIR")
+    ns = data["namespace"]
+    out.print(f"created {name} (namespace {ns}); deploy it with shipway deploy DIR")
 
 
 @app.command("addons:create")
@@ -44,13 +58,14 @@ def addons_create_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a backing service; a deployed app gets it at once, as a new release."""
-    from shipway import lifecycle
+    from shipway.ops.lifecycle import NewAddon
 
-    request = lifecycle.parse_addon(addon, storage, env_var)
-    target = target_of(name, context, namespace)
+    request = NewAddon(addon, storage, env_var)
     with RichProgress(enabled=not as_json) as progress:
-        outcome = lifecycle.add_addon(target, request, timeout, progress)
-    _report(outcome, as_json, f"added {request.kind} to {name}")
+        data = perform(
+            "addons:create", name, request, context, namespace, progress, timeout=timeout
+        )
+    _report(data, as_json, f"added {data['addon']} to {name}")
 
 
 @app.command("addons:destroy")
@@ -74,15 +89,18 @@ def addons_destroy_cmd(
         confirm = typer.prompt("Type the app's name to confirm", default="", show_default=False)
     if confirm != name:
         raise ShipwayError("the name did not match; nothing was removed")
-    target = target_of(name, context, namespace)
+    from shipway.ops.lifecycle import AddonName
+
     with RichProgress(enabled=not as_json) as progress:
-        outcome = lifecycle.remove_addon(target, kind, timeout, progress)
-    _report(outcome, as_json, f"removed {kind} from {name}")
+        data = perform(
+            "addons:destroy", name, AddonName(kind), context, namespace, progress, timeout=timeout
+        )
+    _report(data, as_json, f"removed {kind} from {name}")
 
 
-def _report(outcome: Outcome | None, as_json: bool, done: str) -> None:
-    if outcome is not None:
-        print_released(outcome, as_json, done)
+def _report(data: dict[str, Any], as_json: bool, done: str) -> None:
+    if data["release"] is not None:
+        print_released(data, as_json, done)
     elif as_json:
         print_json({"release": None})
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,15 @@ from shipway.errors import ShipwayError, TemporaryError
 FIELD_MANAGER = "shipway"
 #: What the rest of Shipway names a connection to a cluster by.
 __all__ = ["Client", "api_errors", "connect", "get_or_none", "kubeconfig_path"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One app in one cluster: what every verb on an app works on."""
+
+    client: Client
+    namespace: str
+    app: str
 
 
 def kubeconfig_path() -> Path:

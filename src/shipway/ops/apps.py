@@ -3,7 +3,7 @@ what ``shipway VERB --json`` prints, in both modes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shipway.access import Action
@@ -88,3 +88,170 @@ def config_set(call: Call, app: str, request: ConfigChange) -> dict[str, Any]:
     if outcome is None:  # not deployed yet: kept for the first deploy
         return {"release": None, "changed": sorted(request.changes)}
     return release_json(outcome, outcome.release.status)
+
+
+@verb("releases", Action.READ, "GET", "/releases", NoArguments)
+def releases(call: Call, app: str, _request: NoArguments) -> list[dict[str, Any]]:
+    """The app's releases, newest first."""
+    from shipway.listing import releases as listed
+
+    target = call.target(app)
+    return [r.__dict__ for r in listed(target.client, target.namespace, app)]
+
+
+@dataclass(frozen=True)
+class RollbackTo:
+    __pydantic_config__ = EXTRA
+    version: str | None = None  # vN or N; default: the successful release before
+
+
+@verb("rollback", Action.DEPLOY, "POST", "/rollback", RollbackTo, releases=True)
+def rollback(call: Call, app: str, request: RollbackTo) -> dict[str, Any]:
+    """Roll back to a release (default: the one before the current): a new release."""
+    from shipway import operate
+
+    outcome, wanted = operate.rollback(
+        call.target(app), request.version, call.timeout, call.progress
+    )
+    return release_json(outcome, outcome.release.status) | {"rolled_back_to": wanted.version}
+
+
+@dataclass(frozen=True)
+class Formation:
+    __pydantic_config__ = EXTRA
+    counts: dict[str, int]
+
+    def __post_init__(self) -> None:
+        for process, count in self.counts.items():
+            if not 0 <= count <= MAX_REPLICAS:
+                raise ShipwayError(f"'{process[:60]}={count}': use 0 to {MAX_REPLICAS} pods")
+        if not self.counts:
+            raise ShipwayError("counts: give at least one process=COUNT, e.g. web=2")
+
+
+MAX_REPLICAS = 100
+
+
+@verb("scale", Action.DEPLOY, "PUT", "/formation", Formation, releases=True)
+def scale(call: Call, app: str, request: Formation) -> dict[str, int]:
+    """Set how many pods each process type runs (kept for later releases)."""
+    from shipway import operate
+
+    return operate.scale(call.target(app), request.counts)
+
+
+@dataclass(frozen=True)
+class Processes:
+    __pydantic_config__ = EXTRA
+    processes: list[str] = field(default_factory=list)  # default: all
+
+
+@verb("restart", Action.DEPLOY, "POST", "/restart", Processes, releases=True)
+def restart(call: Call, app: str, request: Processes) -> dict[str, list[str]]:
+    """Replace the app's pods one by one with fresh ones of the same release."""
+    from shipway import operate
+
+    if call.progress:
+        call.progress.step("replacing the pods")
+    return {"restarted": operate.restart(call.target(app), request.processes, call.timeout)}
+
+
+@verb("ps", Action.READ, "GET", "/ps", NoArguments)
+def ps(call: Call, app: str, _request: NoArguments) -> list[dict[str, Any]]:
+    """The app's pods: process type, status, restarts."""
+    from shipway.kube.pods import app_pods
+
+    target = call.target(app)
+    return [pod.__dict__ for pod in app_pods(target.client, target.namespace, app)]
+
+
+@dataclass(frozen=True)
+class LogsQuery:
+    __pydantic_config__ = EXTRA
+    follow: bool = False
+    process: str | None = None
+    tail: int | None = None
+
+
+@verb("logs", Action.READ, "GET", "/logs", LogsQuery, stream=True)
+def logs(call: Call, app: str, request: LogsQuery) -> None:
+    """The logs of all the app's pods, each line prefixed with its pod."""
+    from shipway import operate
+    from shipway.kube import pods as kube_pods
+
+    target = call.target(app)
+    if request.process is not None:
+        operate.process_types(target, [request.process])
+    found = [
+        p
+        for p in kube_pods.app_pods(target.client, target.namespace, app)
+        if request.process is None or p.process == request.process
+    ]
+    if not found:
+        kind = f" of type {request.process}" if request.process else ""
+        raise ShipwayError(f"{app} has no pods{kind}")
+    tail = None if request.tail is None else max(0, request.tail)
+    kube_pods.stream_logs(
+        target.client,
+        target.namespace,
+        found,
+        request.follow,
+        tail,
+        lambda pod, line: call.emit(f"{pod} | {line}"),
+    )
+
+
+@dataclass(frozen=True)
+class Command:
+    __pydantic_config__ = EXTRA
+    command: list[str]
+
+    def __post_init__(self) -> None:
+        if not self.command or len(self.command) > 1000 or sum(map(len, self.command)) > 65536:
+            raise ShipwayError("command: give a command to run (at most 64 KiB of arguments)")
+
+    def audited(self) -> dict[str, Any]:
+        # Arguments may carry secrets (``run env TOKEN=…``): the program name only.
+        return {"program": self.command[0][:100], "arguments": len(self.command) - 1}
+
+
+@verb("run", Action.DEPLOY, "POST", "/run", Command, stream=True)
+def run(call: Call, app: str, request: Command) -> dict[str, int]:
+    """Run a command once in a new pod with the app's image and config; exits with its code."""
+    from shipway import operate
+
+    code = operate.run(call.target(app), request.command, call.emit, call.timeout)
+    return {"exit_code": code}
+
+
+@verb("addons", Action.READ, "GET", "/addons", NoArguments)
+def addons(call: Call, app: str, _request: NoArguments) -> list[dict[str, Any]]:
+    """The app's backing services and their state."""
+    from shipway import operate
+
+    return [a.__dict__ for a in operate.addons(call.target(app))]
+
+
+@verb("volumes", Action.READ, "GET", "/volumes", NoArguments)
+def volumes(call: Call, app: str, _request: NoArguments) -> list[str]:
+    """The app's addon volumes: what destroy deletes or keeps."""
+    from shipway import operate
+
+    return operate.data_volumes(call.target(app))
+
+
+@dataclass(frozen=True)
+class Removal:
+    __pydantic_config__ = EXTRA
+    keep_data: bool
+
+
+@verb("destroy", Action.MANAGE_APP, "DELETE", "", Removal)
+def destroy(call: Call, app: str, request: Removal) -> dict[str, list[str]]:
+    """Delete the app, keeping its addon data (volumes, credentials, history) or not."""
+    from shipway import operate
+
+    target = call.target(app)
+    found = operate.data_volumes(target)
+    removed = operate.destroy(target, request.keep_data, call.timeout)
+    return {"removed": removed, "kept": found if request.keep_data else []}

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from shipway.access import Action, Actor
 from shipway.errors import Denied
-from shipway.image.progress import Progress, Silent
 
 if TYPE_CHECKING:
-    from shipway.releasing import Target
+    from shipway.image.progress import Progress
+    from shipway.kube.client import Target
 
 #: Set as ``__pydantic_config__`` on every request dataclass.
 EXTRA: dict[str, Any] = {"extra": "forbid"}
@@ -50,11 +50,14 @@ class Call:
 
     target: Callable[[str], Target]
     actor: Actor
-    progress: Progress = field(default_factory=Silent)
+    #: None: nobody watches (the core's functions then report nowhere).
+    progress: Progress | None = None
     timeout: float = 180
     #: Whether the actor may also do this on the app (a verb that reveals more on
     #: request asks); direct mode may do anything.
     permits: Callable[[Action], bool] = lambda _action: True
+    #: Where a streaming verb (logs, run) sends each line of output.
+    emit: Callable[[str], None] = lambda _line: None
 
     def require(self, action: Action) -> None:
         if not self.permits(action):
@@ -74,6 +77,8 @@ class Verb(Generic[R]):
     run: Callable[[Call, str, R], Any]
     #: Makes a release (or changes what runs): one at a time per app, like deploys.
     releases: bool = False
+    #: Sends lines as it goes (``Call.emit``) before its result: logs, run.
+    stream: bool = False
 
     @property
     def changes(self) -> bool:
@@ -84,10 +89,16 @@ VERBS: dict[str, Verb[Any]] = {}
 
 
 def verb(
-    name: str, action: Action, method: str, path: str, request: type[R], releases: bool = False
+    name: str,
+    action: Action,
+    method: str,
+    path: str,
+    request: type[R],
+    releases: bool = False,
+    stream: bool = False,
 ) -> Callable[[Callable[[Call, str, R], Any]], Callable[[Call, str, R], Any]]:
     def register(run: Callable[[Call, str, R], Any]) -> Callable[[Call, str, R], Any]:
-        VERBS[name] = Verb(name, action, method, path, request, run, releases)
+        VERBS[name] = Verb(name, action, method, path, request, run, releases, stream)
         return run
 
     return register

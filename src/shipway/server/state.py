@@ -11,8 +11,7 @@ from functools import cached_property
 from sqlalchemy.orm import Session, sessionmaker
 
 from shipway.db.engine import migrate, open_engine, sessions, url_for
-from shipway.kube.client import Client, connect
-from shipway.releasing import Target
+from shipway.kube.client import Client, Target, connect
 from shipway.server.settings import ServerSettings
 
 

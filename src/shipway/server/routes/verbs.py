@@ -4,24 +4,41 @@ the verb's permission on the app's team, audited when it changes something."""
 # No ``from __future__ import annotations``: each route's request model is a variable,
 # and FastAPI reads the annotations at registration.
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+import json
+import logging
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, get_type_hints
 
+import anyio.to_thread
 from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, create_model
 
-from shipway import releases, teams
-from shipway.access import Actor
-from shipway.ops import apps as _registers_app_verbs  # noqa: F401
+from shipway import teams
+from shipway.access import AUTHOR, Actor
+from shipway.errors import ShipwayError
+from shipway.ops import apps, lifecycle  # noqa: F401  (they register their verbs)
 from shipway.ops.table import VERBS, Call, Verb, audited
 from shipway.server.auth import CurrentActor, server
+from shipway.server.state import Server
+
+log = logging.getLogger("shipway.server")
+
+
+#: Verbs with routes of their own (routes/apps.py): they change which team owns an app.
+OWN_ROUTES = {"create", "destroy"}
 
 
 def router() -> APIRouter:
     routes = APIRouter(tags=["apps"])
     for verb in VERBS.values():
+        if verb.name in OWN_ROUTES:
+            continue
         routes.add_api_route(
             f"/apps/{{app}}{verb.path}",
             _endpoint(verb),
@@ -81,21 +98,76 @@ def perform(request: Request, verb: Verb[Any], app: str, arguments: Any, owned: 
     """Run and audit a verb the actor may run: what every way in does with a verb."""
     srv = server(request)
     actor, team_id = owned.actor, owned.team_id
-    call = Call(
-        target=srv.target,
-        actor=actor,
-        permits=lambda action: actor.may(action, team_id),
-    )
-    token = releases.AUTHOR.set(actor.email)
+    call = Call(target=srv.target, actor=actor, permits=lambda action: actor.may(action, team_id))
+    if verb.stream:
+        _audit(srv, verb, app, arguments, owned)
+        return streamed(call, verb, app, arguments)
+    result = run(srv, call, verb, app, arguments)
+    _audit(srv, verb, app, arguments, owned)
+    return result
+
+
+def run(srv: Server, call: Call, verb: Verb[Any], app: str, arguments: Any) -> Any:
+    """The verb, as its actor (the author of any release it makes), one release-making
+    change of the app at a time."""
+    token = AUTHOR.set(call.actor.email)
     try:
         if verb.releases:
             with srv.app_lock(app):
-                result = verb.run(call, app, arguments)
-        else:
-            result = verb.run(call, app, arguments)
+                return verb.run(call, app, arguments)
+        return verb.run(call, app, arguments)
     finally:
-        releases.AUTHOR.reset(token)
+        AUTHOR.reset(token)
+
+
+def _audit(srv: Server, verb: Verb[Any], app: str, arguments: Any, owned: Owned) -> None:
     if verb.changes or getattr(arguments, "reveal", False):
         with srv.session() as session:
-            teams.audit(session, actor, verb.name, team_id, app, **audited(arguments))
-    return result
+            teams.audit(session, owned.actor, verb.name, owned.team_id, app, **audited(arguments))
+
+
+def streamed(call: Call, verb: Verb[Any], app: str, arguments: Any) -> StreamingResponse:
+    """A streaming verb (logs, run) as NDJSON: ``{"line": …}`` as the lines come, then
+    ``{"result": …}`` or ``{"error": …, "kind": …}``. The verb runs in a thread of its
+    own; when the client goes away, its next line stops it."""
+    lines: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=1000)
+    gone = threading.Event()
+
+    def put(item: dict[str, Any] | None) -> None:
+        while not gone.is_set():
+            try:
+                lines.put(item, timeout=1)
+                return
+            except queue.Full:
+                continue
+        raise ClientGone
+
+    call.emit = lambda line: put({"line": line})
+
+    def work() -> None:
+        try:
+            put({"result": verb.run(call, app, arguments)})
+        except ShipwayError as exc:
+            put({"error": str(exc), "kind": exc.kind})
+        except ClientGone:
+            return
+        except Exception:  # a bug: the trace to the server's log, one line to the client
+            log.exception("streaming %s on %s", verb.name, app)
+            put({"error": "internal error (the server's log has the details)", "kind": "internal"})
+        with contextlib.suppress(ClientGone):
+            put(None)
+
+    threading.Thread(target=work, name=f"{verb.name} {app}", daemon=True).start()
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            while (item := await anyio.to_thread.run_sync(lines.get)) is not None:
+                yield json.dumps(item).encode() + b"\n"
+        finally:
+            gone.set()
+
+    return StreamingResponse(body(), media_type="application/x-ndjson")
+
+
+class ClientGone(Exception):
+    pass
