@@ -86,6 +86,20 @@ def save_added_addons(client: Client, namespace: str, app: str, addons: dict[str
     _save_kept_map(client, namespace, app, addons_name(app), "addons", data)
 
 
+def domains_name(app: str) -> str:
+    return f"{app}-domains"
+
+
+def added_domains(client: Client, namespace: str, app: str) -> list[str]:
+    """The host names added with ``domains:add``, sorted."""
+    return sorted(_kept_map(client, namespace, domains_name(app), f"read the domains of {app}"))
+
+
+def save_added_domains(client: Client, namespace: str, app: str, hosts: list[str]) -> None:
+    data = dict.fromkeys(sorted(hosts), "")
+    _save_kept_map(client, namespace, app, domains_name(app), "domains", data)
+
+
 def _kept_map(client: Client, namespace: str, name: str, what: str) -> dict[str, str]:
     found = store.read(client, "ConfigMap", name, namespace, what)
     return dict((found.data or {}) if found else {})

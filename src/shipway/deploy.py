@@ -32,7 +32,7 @@ from shipway.releasing import (
     workloads,
 )
 from shipway.spec.model import Service
-from shipway.spec.overlay import with_added_addons
+from shipway.spec.overlay import with_added_addons, with_added_domains
 
 
 def platform_for(client: Client, overrides: dict[str, Any]) -> Platform:
@@ -178,7 +178,9 @@ def _prepare(
     ``addons:create`` joined to the files', the addon versions the registry offers, and
     the base image offering the app's Python."""
     added = appstate.added_addons(target.client, target.namespace, target.app)
-    proj = replace(proj, spec=with_added_addons(proj.spec, added, proj.sources))
+    spec = with_added_addons(proj.spec, added, proj.sources)
+    domains = appstate.added_domains(target.client, target.namespace, target.app)
+    proj = replace(proj, spec=with_added_domains(spec, domains))
     running = next((r for r in history if r.status == "succeeded"), None)
     versions, warnings = addon_versions(platform, proj.spec.services, running)
     plan = proj.plan

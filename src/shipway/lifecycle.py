@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from shipway import appstate, releases
 from shipway.addons import ADDONS
@@ -21,7 +22,7 @@ from shipway.releases import Release
 from shipway.releasing import Outcome, next_version, roll_out
 from shipway.render import app as app_objects
 from shipway.spec.heroku import ADDONS as HEROKU_ADDONS
-from shipway.spec.model import AppSpec, Service
+from shipway.spec.model import DOMAIN, AppSpec, Service
 
 
 def create(target: Target) -> None:
@@ -136,6 +137,70 @@ def remove_addon(
     return outcome
 
 
+def check_domain(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    if len(host) > 253 or "." not in host or not re.fullmatch(DOMAIN, host):
+        raise ShipwayError(
+            f"domain: '{host[:80]}' is not a host name; write one such as app.example.com"
+        )
+    return host
+
+
+def add_domain(
+    target: Target, host: str, timeout: float, progress: Progress | None = None
+) -> Outcome | None:
+    """Serve the app on ``host`` too (its Ingress); a running app gets it at once, as a
+    new release (None before the first deploy, which then uses it)."""
+    host = check_domain(host)
+    _check_exists(target)
+    added = appstate.added_domains(target.client, target.namespace, target.app)
+    running = running_release(target)
+    if host in added or (running and host in running.spec.domains):
+        raise ShipwayError(f"{target.app} already answers on {host}; see shipway domains")
+    appstate.save_added_domains(target.client, target.namespace, target.app, [*added, host])
+    if running is None:
+        return None
+    hosts = [*running.spec.domains, host]
+    return _release_spec(
+        target, running, {"domains": hosts}, f"Add domain {host}", timeout, progress
+    )
+
+
+def remove_domain(
+    target: Target, host: str, timeout: float, progress: Progress | None = None
+) -> Outcome | None:
+    """Stop serving the app on a host added with ``domains:add``."""
+    host = check_domain(host)
+    _check_exists(target)
+    added = appstate.added_domains(target.client, target.namespace, target.app)
+    running = running_release(target)
+    if host not in added:
+        if running and host in running.spec.domains:
+            raise ShipwayError(
+                f"{host} is declared by the app's files, not added with domains:add; "
+                "remove it from them and deploy"
+            )
+        raise ShipwayError(f"{target.app} does not answer on {host}; see shipway domains")
+    appstate.save_added_domains(
+        target.client, target.namespace, target.app, [h for h in added if h != host]
+    )
+    if running is None or host not in running.spec.domains:
+        return None
+    hosts = [h for h in running.spec.domains if h != host]
+    return _release_spec(
+        target, running, {"domains": hosts}, f"Remove domain {host}", timeout, progress
+    )
+
+
+def domains(target: Target) -> dict[str, list[str]]:
+    """The host names the app answers on: from its files, and added with domains:add."""
+    _check_exists(target)
+    added = appstate.added_domains(target.client, target.namespace, target.app)
+    running = running_release(target)
+    declared = [h for h in (running.spec.domains if running else []) if h not in added]
+    return {"declared": declared, "added": added}
+
+
 def _check_exists(target: Target) -> None:
     if not appstate.check_namespace(target.client, target.namespace):
         raise ShipwayError(
@@ -151,17 +216,31 @@ def _release(
     timeout: float,
     progress: Progress | None,
 ) -> Outcome:
-    env = appstate.config_vars(target.client, target.namespace, target.app)
-    spec = base.spec.model_copy(update={"services": services})
     versions, warnings = addon_versions(platform_for(target.client, {}), services, base)
     for warning in warnings:
         (progress or Silent()).step(f"warning: {warning}")
+    changes = {"services": services}
+    return _release_spec(target, base, changes, description, timeout, progress, versions)
+
+
+def _release_spec(
+    target: Target,
+    base: Release,
+    changes: dict[str, Any],
+    description: str,
+    timeout: float,
+    progress: Progress | None,
+    versions: dict[str, str] | None = None,
+) -> Outcome:
+    """A new release of ``base`` with its spec changed as ``changes`` say."""
+    env = appstate.config_vars(target.client, target.namespace, target.app)
+    spec = base.spec.model_copy(update=changes)
     release = base.model_copy(
         update={
             "version": next_version(target),
             "description": description,
             "spec": spec,
-            "addon_versions": versions,
+            "addon_versions": base.addon_versions if versions is None else versions,
             "spec_hash": content_hash(spec.model_dump(mode="json")),
             "created": releases.now(),
             "by": releases.who(),

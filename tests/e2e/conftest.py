@@ -36,6 +36,7 @@ from hack.prepare_platform import prepare
 from tests.conftest import EXAMPLES, ROOT
 from tests.e2e.cli import NewApp, run_shipway
 from tests.e2e.kube import Cluster, dump_namespace
+from tests.helpers.server import RunningServer, running_server
 
 UP = ROOT / "hack" / "cluster" / "up.sh"
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -128,7 +129,19 @@ def platform(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict
         "KUBECONFIG": str(cluster.kubeconfig),
         "SHIPWAY_STATE_DIR": str(tmp_path_factory.mktemp("state")),
         "SHIPWAY_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
+        # No saved login of the machine's user: direct mode, unless a test logs in.
+        "XDG_CONFIG_HOME": str(tmp_path_factory.mktemp("config")),
     }
+
+
+@pytest.fixture(scope="session")
+def team_server(
+    platform: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """A real ``shipway server`` on 127.0.0.1 managing the test cluster (SQLite), shared
+    by the tests of the session; its first admin is ``tests.helpers.server.ADMIN``."""
+    with running_server(tmp_path_factory.mktemp("server"), None, platform) as server:
+        yield server
 
 
 @pytest.fixture

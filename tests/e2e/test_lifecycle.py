@@ -42,7 +42,8 @@ def test_create_config_and_addons_before_and_after_the_first_deploy(
         "release": None,
         "changed": ["GREETING"],
     }
-    assert ok_json(platform, "addons:create", name, "heroku-redis:mini") == {"release": None}
+    added = ok_json(platform, "addons:create", name, "heroku-redis:mini")
+    assert added == {"release": None, "addon": "redis"}
     assert ok_json(platform, "config", name, "--reveal") == {"GREETING": "hola"}
 
     first = deploy(platform, app)
@@ -80,7 +81,10 @@ def test_lifecycle_errors_are_one_line(platform: Env, new_app: NewApp) -> None:
         run_shipway(platform, "addons:create", name, "mysql")
     )
     assert ok_json(platform, "create", name)["app"] == name
-    assert ok_json(platform, "addons:create", name, "redis:7.0") == {"release": None}
+    assert ok_json(platform, "addons:create", name, "redis:7.0") == {
+        "release": None,
+        "addon": "redis",
+    }
     clash = one_line_error(run_shipway(platform, "deploy", app))
     assert "shipway.yaml:" in clash and "services.redis.version: is '6.2' here" in clash
     assert "`shipway addons:create` set '7.0'" in clash

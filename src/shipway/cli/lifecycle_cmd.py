@@ -44,6 +44,22 @@ def create_cmd(
     out.print(f"created {name} (namespace {ns}); deploy it with shipway deploy DIR")
 
 
+@app.command("apps:import")
+def import_cmd(
+    name: AppName,
+    team: Annotated[str, typer.Option(help="The team that will own it.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Give an app deployed in direct mode to a team of the server (site admins)."""
+    from shipway.cli import backend
+
+    data = backend.remote().request("POST", f"/apps/{name}/import", json={"team": team})
+    if as_json:
+        print_json(data)
+        return
+    out.print(f"{name} now belongs to team {data['team']}")
+
+
 @app.command("addons:create")
 def addons_create_cmd(
     name: AppName,
@@ -102,6 +118,74 @@ def _report(data: dict[str, Any], as_json: bool, done: str) -> None:
     if data["release"] is not None:
         print_released(data, as_json, done)
     elif as_json:
-        print_json({"release": None})
+        print_json(data)
     else:
         out.print(f"{done}; the first deploy provisions it")
+
+
+@app.command("domains")
+def domains_cmd(
+    name: AppName, context: Context = None, namespace: Namespace = None, as_json: JsonFlag = False
+) -> None:
+    """The host names the app answers on: from its files, and added with domains:add."""
+    from shipway.ops.table import NoArguments
+
+    data = perform("domains", name, NoArguments(), context, namespace)
+    if as_json:
+        print_json(data)
+        return
+    for host in data["declared"]:
+        out.print(f"{host} (in the app's files)")
+    for host in data["added"]:
+        out.print(host)
+
+
+Domain = Annotated[str, typer.Argument(help="A host name, e.g. app.example.com.")]
+
+
+@app.command("domains:add")
+def domains_add_cmd(
+    name: AppName,
+    domain: Domain,
+    context: Context = None,
+    namespace: Namespace = None,
+    timeout: Timeout = 180,
+    as_json: JsonFlag = False,
+) -> None:
+    """Serve the app on a host name too (through its Ingress): a new release."""
+    _domain("domains:add", name, domain, context, namespace, timeout, as_json, "added")
+
+
+@app.command("domains:remove")
+def domains_remove_cmd(
+    name: AppName,
+    domain: Domain,
+    context: Context = None,
+    namespace: Namespace = None,
+    timeout: Timeout = 180,
+    as_json: JsonFlag = False,
+) -> None:
+    """Stop serving the app on a host name added with domains:add: a new release."""
+    _domain("domains:remove", name, domain, context, namespace, timeout, as_json, "removed")
+
+
+def _domain(
+    verb: str,
+    name: str,
+    domain: str,
+    context: str | None,
+    namespace: str | None,
+    timeout: float,
+    as_json: bool,
+    done: str,
+) -> None:
+    from shipway.ops.lifecycle import Domain
+
+    with RichProgress(enabled=not as_json) as progress:
+        data = perform(verb, name, Domain(domain), context, namespace, progress, timeout=timeout)
+    if data["release"] is not None:
+        print_released(data, as_json, f"{done} {data['domain']}")
+    elif as_json:
+        print_json(data)
+    else:
+        out.print(f"{done} {data['domain']}; the first deploy uses it")

@@ -69,6 +69,22 @@ VERBS: dict[str, tuple[str, str]] = {
         "lifecycle_cmd",
         "Create an app before its first deploy (then addons:create, config:set, deploy).",
     ),
+    "apps:import": (
+        "lifecycle_cmd",
+        "Give an app deployed in direct mode to a team of the server (site admins).",
+    ),
+    "domains": (
+        "lifecycle_cmd",
+        "The host names the app answers on: from its files, and added with domains:add.",
+    ),
+    "domains:add": (
+        "lifecycle_cmd",
+        "Serve the app on a host name too (through its Ingress): a new release.",
+    ),
+    "domains:remove": (
+        "lifecycle_cmd",
+        "Stop serving the app on a host name added with domains:add: a new release.",
+    ),
     "addons:create": (
         "lifecycle_cmd",
         "Add a backing service; a deployed app gets it at once, as a new release.",

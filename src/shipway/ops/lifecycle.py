@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from shipway.access import Action
 from shipway.ops.apps import release_json
-from shipway.ops.table import EXTRA, Call, verb
+from shipway.ops.table import EXTRA, Call, NoArguments, verb
 
 if TYPE_CHECKING:
     from shipway.releasing import Outcome
@@ -64,6 +64,47 @@ def addons_destroy(call: Call, app: str, request: AddonName) -> dict[str, Any]:
     kind = lifecycle.parse_addon(request.addon).kind
     outcome = lifecycle.remove_addon(call.target(app), kind, call.timeout, call.progress)
     return _report(outcome, kind)
+
+
+@verb("domains", Action.READ, "GET", "/domains", NoArguments)
+def domains(call: Call, app: str, _request: NoArguments) -> dict[str, list[str]]:
+    """The host names the app answers on: from its files, and added with domains:add."""
+    from shipway import lifecycle
+
+    return lifecycle.domains(call.target(app))
+
+
+@dataclass(frozen=True)
+class Domain:
+    __pydantic_config__ = EXTRA
+    domain: str
+
+
+@verb("domains:add", Action.MANAGE_APP, "POST", "/domains", Domain, releases=True)
+def domains_add(call: Call, app: str, request: Domain) -> dict[str, Any]:
+    """Serve the app on a host name too (through its Ingress): a new release."""
+    from shipway import lifecycle
+
+    outcome = lifecycle.add_domain(call.target(app), request.domain, call.timeout, call.progress)
+    return _domain_report(outcome, request.domain)
+
+
+@verb("domains:remove", Action.MANAGE_APP, "DELETE", "/domains", Domain, releases=True)
+def domains_remove(call: Call, app: str, request: Domain) -> dict[str, Any]:
+    """Stop serving the app on a host name added with domains:add: a new release."""
+    from shipway import lifecycle
+
+    target = call.target(app)
+    outcome = lifecycle.remove_domain(target, request.domain, call.timeout, call.progress)
+    return _domain_report(outcome, request.domain)
+
+
+def _domain_report(outcome: Outcome | None, host: str) -> dict[str, Any]:
+    from shipway.lifecycle import check_domain
+
+    if outcome is None:
+        return {"release": None, "domain": check_domain(host)}
+    return release_json(outcome, outcome.release.status) | {"domain": check_domain(host)}
 
 
 def _report(outcome: Outcome | None, kind: str) -> dict[str, Any]:

@@ -40,6 +40,12 @@ def with_added_addons(spec: AppSpec, added: dict[str, Service], sources: Partial
     return spec.model_copy(update={"services": services})
 
 
+def with_added_domains(spec: AppSpec, added: list[str]) -> AppSpec:
+    """``spec`` with the host names added with ``domains:add`` after its files' own."""
+    extra = [host for host in added if host not in spec.domains]
+    return spec.model_copy(update={"domains": [*spec.domains, *extra]}) if extra else spec
+
+
 def _alias(field: str) -> str:
     return Service.model_fields[field].alias or field
 
