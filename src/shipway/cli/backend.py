@@ -112,11 +112,11 @@ def through(
     """The verb's route on the server; a streaming verb's lines go to ``emit``."""
     path = f"/apps/{app}{verb.path}"
     fields = {k: v for k, v in dataclasses.asdict(request).items() if v is not None}
-    where = {"params": fields} if verb.method == "GET" else {"json": fields}
+    body, params = (None, fields) if verb.method == "GET" else (fields, None)
     if not verb.stream:
-        return server.request(verb.method, path, **where)
+        return server.request(verb.method, path, json=body, params=params)
     result = None
-    for line in server.stream(verb.method, path, **where):
+    for line in server.stream(verb.method, path, json=body, params=params):
         message = json.loads(line)
         if "line" in message:
             (emit or (lambda _line: None))(str(message["line"]))

@@ -8,13 +8,14 @@ CI jobs that should not write a file.
 
 from __future__ import annotations
 
-import json
+import http.client
+import json as _json
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from shipway import errors
 from shipway.errors import ShipwayError, TemporaryError
@@ -66,7 +67,7 @@ def saved() -> Login | None:
     if url and token:
         return Login(check_url(url), token)
     try:
-        data = json.loads(login_file().read_text())
+        data = _json.loads(login_file().read_text())
         return Login(check_url(data["url"]), str(data["token"]), str(data.get("email", "")))
     except FileNotFoundError:
         return None
@@ -82,7 +83,7 @@ def save(login: Login) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as file:
         os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: set it
-        json.dump(asdict(login), file)
+        _json.dump(asdict(login), file)
 
 
 def forget() -> bool:
@@ -95,50 +96,115 @@ def forget() -> bool:
 
 class Remote:
     """Requests to one server with one token. Every answer that is not a success
-    becomes the ``ShipwayError`` its ``kind`` names, with the server's one-line message."""
+    becomes the ``ShipwayError`` its ``kind`` names, with the server's one-line message.
+
+    Plain ``http.client``: a remote read verb is one request, and importing an HTTP
+    stack (~0.15 s) would be most of its time."""
 
     def __init__(self, login: Login, timeout: float = 600):
-        import httpx2
-
         self.login = login
-        self._http = httpx2.Client(
-            base_url=login.url + API,
-            headers={"Authorization": f"Bearer {login.token}"},
-            timeout=httpx2.Timeout(timeout, connect=10),
-        )
+        self.timeout = timeout
+        parts = urlsplit(login.url)
+        self._https = parts.scheme == "https"
+        self._netloc = parts.netloc
+        self._base = parts.path + API
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        import httpx2
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._https:
+            import ssl
 
+            return http.client.HTTPSConnection(
+                self._netloc, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        return http.client.HTTPConnection(self._netloc, timeout=self.timeout)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        extra: dict[str, str] | None = None,
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        url = self._base + quote(path)
+        if params:
+            url += "?" + urlencode({k: _query_value(v) for k, v in params.items()})
+        headers = {"Authorization": f"Bearer {self.login.token}", "Accept": "application/json"}
+        headers |= extra or {}
+        if json_body is not None:
+            body = _json.dumps(json_body).encode()
+        if body is not None:
+            headers["Content-Type"] = content_type
+        connection = self._connection()
         try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx2.HTTPError as exc:
+            connection.request(method, url, body=body, headers=headers)
+            return connection, connection.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
             raise TemporaryError(
                 f"cannot reach the server at {self.login.url}: {type(exc).__name__}"
             ) from None
-        if response.status_code >= 400:
-            raise error_of(response.status_code, response.content)
-        return response.json() if response.content else None
 
-    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[bytes]:
-        """The body of a streamed answer, line by line (NDJSON, server-sent events)."""
-        import httpx2
-
+    def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        connection, response = self._send(method, path, json, params, content, content_type)
         try:
-            with self._http.stream(method, path, **kwargs) as response:
-                if response.status_code >= 400:
-                    raise error_of(response.status_code, response.read())
-                for line in response.iter_lines():
-                    yield line.encode()
-        except httpx2.HTTPError as exc:
+            data = response.read()
+        except (OSError, http.client.HTTPException) as exc:
             raise TemporaryError(
                 f"lost the server at {self.login.url}: {type(exc).__name__}"
             ) from None
+        finally:
+            connection.close()
+        if response.status >= 400:
+            raise error_of(response.status, data)
+        return _json.loads(data) if data else None
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Iterator[bytes]:
+        """The body of a streamed answer, line by line (NDJSON, server-sent events)."""
+        connection, response = self._send(method, path, json, params, extra=headers)
+        try:
+            if response.status >= 400:
+                raise error_of(response.status, response.read())
+            while line := response.readline(MAX_LINE):
+                yield line.rstrip(b"\r\n")
+        except (OSError, http.client.HTTPException) as exc:
+            raise TemporaryError(
+                f"lost the server at {self.login.url}: {type(exc).__name__}"
+            ) from None
+        finally:
+            connection.close()
+
+
+#: A streamed line past this is cut (a log line that never ends still comes in pieces).
+MAX_LINE = 1024 * 1024
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def error_of(status: int, body: bytes) -> ShipwayError:
     try:
-        data = json.loads(body)
+        data = _json.loads(body)
         message, kind = str(data["error"]), str(data.get("kind", "invalid"))
     except (ValueError, KeyError, TypeError):
         message, kind = f"the server answered {status}", "invalid" if status < 500 else ""
