@@ -3,10 +3,13 @@
 Measures the median wall time of a new `shipway` process (what a user types) for
   * `shipway --help` and `shipway version`, beside `kubectl version --client`;
   * the read verbs `ps`, `releases`, `config`, `info` and `apps`, against the repo's
-    cluster in direct mode (a kubeconfig, no server), beside `kubectl get pods -n NS`.
+    cluster in direct mode (a kubeconfig, no server), beside `kubectl get pods -n NS`;
+  * the same verbs in remote mode: through a `shipway server` on 127.0.0.1 (SQLite, a
+    fresh state directory, the app imported into its first team), same anchor.
 Each command and its anchor alternate, run after run, so both see the same load; the
 ratio is shipway's median over the anchor's. Every output is checked, every run.
-The targets are issue 11's: 0.2 s for help and version, 0.5 s for the read verbs.
+The targets are issue 11's: 0.2 s for help and version, 0.5 s for the read verbs; and
+issue 12's: 0.25 s for a read verb in remote mode.
 
 Run from the repository root after `make setup`:  .venv/bin/python bench/cli_bench.py
 The read verbs need an app: the first run deploys bench/apps/data-api as `bench-cli`
@@ -16,6 +19,7 @@ removes it). `--no-cluster` measures help and version only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -23,7 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,10 +47,13 @@ from bench.common import (  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from tests.helpers.server import running_server  # noqa: E402
+
 APP = ROOT / "bench" / "apps" / "data-api"
 RESULTS = ROOT / "bench" / "results" / "cli.json"
 CONFIG_VAR = "BENCH_CONFIG"
 START_TARGET, READ_TARGET = 0.2, 0.5  # seconds, issue 11
+REMOTE_TARGET = 0.25  # seconds, issue 12
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,13 @@ class Measure:
     target: float
     prints: Callable[[str], bool]
     anchor_prints: Callable[[str], bool]
+    #: Added to the environment of the shipway command (remote mode's server and token).
+    env: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
-        return " ".join(("shipway", *self.args))
+        mode = " (remote)" if self.env else ""
+        return " ".join(("shipway", *self.args)) + mode
 
     @property
     def anchor_label(self) -> str:
@@ -89,12 +99,16 @@ def startup(kubectl: Path) -> list[Measure]:
     ]
 
 
-def reads(kubectl: Path, kubeconfig: Path, app: str) -> list[Measure]:
+def reads(
+    kubectl: Path, kubeconfig: Path, app: str, remote: dict[str, str] | None = None
+) -> list[Measure]:
     pods = (str(kubectl), "--kubeconfig", str(kubeconfig), "get", "pods", "-n", app)
     pods_ok = lambda out: f"{app}-web-" in out and "Running" in out  # noqa: E731
+    target = REMOTE_TARGET if remote else READ_TARGET
+    extra = tuple(sorted((remote or {}).items()))
 
     def verb(*args: str, prints: Callable[[str], bool]) -> Measure:
-        return Measure(args, pods, READ_TARGET, prints, pods_ok)
+        return Measure(args, pods, target, prints, pods_ok, extra)
 
     return [
         verb("ps", app, prints=lambda o: f"{app}-web-" in o and "Running" in o),
@@ -137,7 +151,8 @@ def run(measure: Measure, runs: int, env: dict[str, str]) -> dict[str, Any]:
     mine: list[float] = []
     anchor: list[float] = []
     for _ in range(runs):
-        seconds, out, _rss = timed(sys.executable, "-m", "shipway", *measure.args, env=env)
+        mine_env = env | dict(measure.env)
+        seconds, out, _rss = timed(sys.executable, "-m", "shipway", *measure.args, env=mine_env)
         expect(measure.prints(out), f"{measure.label} printed:\n{out[-2000:]}")
         mine.append(seconds)
         seconds, out, _rss = timed(*measure.anchor, env=env)
@@ -202,14 +217,32 @@ def main() -> None:
             kubectl = kubectl_for(kubeconfig, args.kubectl)
             app = {"name": args.app, "how": ensure_app(env, args.app, work)}
             measures = startup(kubectl) + reads(kubectl, kubeconfig, args.app)
-        results = {
-            "runs": runs,
-            "app": app,
-            "python": sys.version.split()[0],
-            "measures": [run(m, runs, env) for m in measures],
-        }
+        with _server(env, work, app) as remote:
+            if remote:
+                measures += reads(kubectl, kubeconfig, args.app, remote)
+            results = {
+                "runs": runs,
+                "app": app,
+                "python": sys.version.split()[0],
+                "measures": [run(m, runs, env) for m in measures],
+            }
     save(results, RESULTS, args.smoke)
     show(results, args.smoke)
+
+
+@contextlib.contextmanager
+def _server(
+    env: dict[str, str], work: Path, app: dict[str, str] | None
+) -> Iterator[dict[str, str] | None]:
+    """A team server with ``app`` imported into its first team: remote mode's settings."""
+    if app is None:
+        yield None
+        return
+    with running_server(work / "server", None, env) as server:
+        remote = {"SHIPWAY_URL": server.url, "SHIPWAY_TOKEN": server.admin_token}
+        imported = shipway(env | remote, "apps:import", app["name"], "--team", "main")
+        expect(imported.returncode == 0, f"apps:import:\n{imported.stderr[-2000:]}")
+        yield remote
 
 
 def _built_kubectl() -> Path:
