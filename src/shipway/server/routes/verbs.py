@@ -4,17 +4,14 @@ the verb's permission on the app's team, audited when it changes something."""
 # No ``from __future__ import annotations``: each route's request model is a variable,
 # and FastAPI reads the annotations at registration.
 
-import contextlib
 import dataclasses
 import json
 import logging
-import queue
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, get_type_hints
 
-import anyio.to_thread
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, create_model
@@ -25,6 +22,7 @@ from shipway.errors import ShipwayError
 from shipway.ops import apps, lifecycle  # noqa: F401  (they register their verbs)
 from shipway.ops.table import VERBS, Call, Verb, audited
 from shipway.server.auth import CurrentActor, server
+from shipway.server.relay import ClientGone, Relay
 from shipway.server.state import Server
 
 log = logging.getLogger("shipway.server")
@@ -130,44 +128,32 @@ def streamed(call: Call, verb: Verb[Any], app: str, arguments: Any) -> Streaming
     """A streaming verb (logs, run) as NDJSON: ``{"line": …}`` as the lines come, then
     ``{"result": …}`` or ``{"error": …, "kind": …}``. The verb runs in a thread of its
     own; when the client goes away, its next line stops it."""
-    lines: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=1000)
-    gone = threading.Event()
-
-    def put(item: dict[str, Any] | None) -> None:
-        while not gone.is_set():
-            try:
-                lines.put(item, timeout=1)
-                return
-            except queue.Full:
-                continue
-        raise ClientGone
-
-    call.emit = lambda line: put({"line": line})
+    relay = Relay()
+    call.emit = lambda line: relay.put({"line": line})
 
     def work() -> None:
         try:
-            put({"result": verb.run(call, app, arguments)})
-        except ShipwayError as exc:
-            put({"error": str(exc), "kind": exc.kind})
+            relay.put(_outcome(call, verb, app, arguments))
+            relay.put(None)
         except ClientGone:
             return
-        except Exception:  # a bug: the trace to the server's log, one line to the client
-            log.exception("streaming %s on %s", verb.name, app)
-            put({"error": "internal error (the server's log has the details)", "kind": "internal"})
-        with contextlib.suppress(ClientGone):
-            put(None)
 
     threading.Thread(target=work, name=f"{verb.name} {app}", daemon=True).start()
 
     async def body() -> AsyncIterator[bytes]:
-        try:
-            while (item := await anyio.to_thread.run_sync(lines.get)) is not None:
-                yield json.dumps(item).encode() + b"\n"
-        finally:
-            gone.set()
+        async for item in relay.items():
+            yield json.dumps(item).encode() + b"\n"
 
     return StreamingResponse(body(), media_type="application/x-ndjson")
 
 
-class ClientGone(Exception):
-    pass
+def _outcome(call: Call, verb: Verb[Any], app: str, arguments: Any) -> dict[str, Any]:
+    try:
+        return {"result": verb.run(call, app, arguments)}
+    except ShipwayError as exc:
+        return {"error": str(exc), "kind": exc.kind}
+    except ClientGone:
+        raise
+    except Exception:  # a bug: the trace to the server's log, one line to the client
+        log.exception("streaming %s on %s", verb.name, app)
+        return {"error": "internal error (the server's log has the details)", "kind": "internal"}
