@@ -29,26 +29,29 @@ class BodyLimit:
             await _refuse(send, limit)
             return
         seen = 0
-        started = False
+        exceeded = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
+                exceeded = True
                 raise TooLarge
             return message
 
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def answered(message: Message) -> None:
+            # The app may catch TooLarge as it reads the body and answer its own error:
+            # what the client gets is the 413, whatever the app says.
+            if not exceeded:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await _refuse(send, limit)
 
         try:
-            await self.app(scope, counted, tracked)
+            await self.app(scope, counted, answered)
         except TooLarge:
-            if not started:
-                await _refuse(send, limit)
+            await _refuse(send, limit)
 
 
 async def _refuse(send: Send, limit: int) -> None:
