@@ -48,6 +48,9 @@ def test_every_verb_through_the_server(
 
     refused = run_shipway(remote, "info", name)
     assert refused.returncode == 2 and refused.stderr.strip() == f"error: no app {name}"
+    # Logged in, but --direct: the kubeconfig's cluster, which knows the app.
+    both = platform | {"SHIPWAY_URL": team_server.url, "SHIPWAY_TOKEN": team_server.admin_token}
+    assert as_json(both, "--direct", "info", name)["app"] == name
     imported = ok(remote, "apps:import", name, "--team", "main")
     assert imported.stdout.strip() == f"{name} now belongs to team main"
 

@@ -110,6 +110,7 @@ def print_help() -> None:
         "",
         "Options:",
         f"  {'--help':<{width}}Show this message and exit.",
+        f"  {'--direct':<{width}}Use the kubeconfig's cluster, even when logged in to a server.",
         "",
         "Commands:",
         *(f"  {verb:<{width}}{summary}" for verb, (_, summary) in VERBS.items()),
@@ -140,7 +141,18 @@ def print_version() -> None:
     sys.stdout.write(f"{__version__}\n")
 
 
+def _take_direct(argv: list[str]) -> list[str]:
+    """``--direct`` anywhere before ``--`` (after it, the words belong to ``run``'s
+    command): the kubeconfig's cluster, even when logged in to a server."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    if "--direct" not in argv[:end]:
+        return argv
+    os.environ["SHIPWAY_DIRECT"] = "1"
+    return [a for a in argv[:end] if a != "--direct"] + argv[end:]
+
+
 def main() -> None:
+    sys.argv = _take_direct(sys.argv)
     if sys.argv[1:] == ["version"]:  # answered before Typer and Rich are imported
         print_version()
         return
