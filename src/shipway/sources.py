@@ -103,7 +103,7 @@ def make(app_dir: Path, limit: int) -> bytes:
 class _Bounded(io.RawIOBase):
     """The decompressed stream, refusing to yield more than ``limit`` bytes."""
 
-    def __init__(self, source: BinaryIO, limit: int):
+    def __init__(self, source: gzip.GzipFile, limit: int):
         self.source, self.limit, self.seen = source, limit, 0
 
     def readable(self) -> bool:

@@ -160,7 +160,7 @@ def test_a_huge_pax_header_is_bounded_too(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("data", [b"", b"not gzip", gzip.compress(b"not a tar" * 100)])
 def test_garbage_is_one_line(tmp_path: Path, data: bytes) -> None:
-    with pytest.raises(ShipwayError, match="^source archive: not a readable tar.gz"):
+    with pytest.raises(ShipwayError, match=r"^source archive: not a readable tar\.gz"):
         sources.extract(io.BytesIO(data), tmp_path / "out")
 
 
