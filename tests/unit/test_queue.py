@@ -290,3 +290,24 @@ def _ended(db: sessionmaker[Session], deploy_id: int) -> bool:
     with db.begin() as session:
         kinds = session.scalars(select(DeployEvent.kind).where(DeployEvent.deploy_id == deploy_id))
         return "end" in list(kinds)
+
+
+def test_a_recorder_used_from_many_threads_numbers_every_event(
+    db: sessionmaker[Session],
+) -> None:
+    """The core reports from a push's threads at once: no event lost, none numbered twice."""
+    with db.begin() as session:
+        deploy_id = records.create(session, "a", "upload", "dev@example.com").id
+    recorder = Recorder(db, deploy_id, lambda _id: None)
+    threads = [
+        threading.Thread(target=lambda n=n: [recorder.step(f"{n}-{i}") for i in range(20)])
+        for n in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with db.begin() as session:
+        events = records.events_after(session, deploy_id, 0)
+        assert [e.seq for e in events] == list(range(1, 122))
+        assert len({e.data.get("text") for e in events if e.kind == "log"}) == 120

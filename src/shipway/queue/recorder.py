@@ -4,7 +4,7 @@ announced to the stream's subscribers."""
 
 from __future__ import annotations
 
-import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from shipway.queue import records
 from shipway.sources import size_text
 
-log = logging.getLogger("shipway.queue")
 #: A log line longer than this is cut (build output can be anything).
 MAX_LINE = 2000
 
@@ -26,6 +25,9 @@ class Recorder:
         self, sessions: sessionmaker[Session], deploy_id: int, notify: Callable[[int], None]
     ):
         self.sessions, self.deploy_id, self.notify = sessions, deploy_id, notify
+        # The core reports from several threads at once (a push's uploads): one write
+        # at a time keeps the stream's numbering whole.
+        self._lock = threading.Lock()
 
     def step(self, text: str) -> None:
         self._append("log", {"text": text[:MAX_LINE]})
@@ -35,17 +37,17 @@ class Recorder:
         return lambda _n: None
 
     def stage(self, name: str) -> None:
-        with self.sessions.begin() as session:
+        with self._lock, self.sessions.begin() as session:
             moved = records.advance(session, self.deploy_id, name)
         if moved:
             self.notify(self.deploy_id)
 
     def end(self, status: str, reason: str | None, result: dict[str, Any]) -> None:
-        with self.sessions.begin() as session:
+        with self._lock, self.sessions.begin() as session:
             records.end(session, records.get(session, self.deploy_id), status, reason, result)
         self.notify(self.deploy_id)
 
     def _append(self, kind: str, data: dict[str, Any]) -> None:
-        with self.sessions.begin() as session:
+        with self._lock, self.sessions.begin() as session:
             records.append(session, self.deploy_id, kind, data)
         self.notify(self.deploy_id)
