@@ -80,6 +80,8 @@ def advance(session: Session, deploy_id: int, name: str) -> bool:
     """Start step ``name``: the step running ends ``finished``, steps passed over end
     ``finished`` without timings. False (nothing done) for a step not after the current
     one (a rollback after a failure goes through the release steps again)."""
+    if name not in STEPS:
+        return False
     rows = steps(session, deploy_id)
     wanted = STEPS.index(name)
     started = [s for s in rows if s.status != "pending"]
@@ -106,20 +108,26 @@ def end(
 ) -> None:
     """End the deploy ``status`` (finished, failed or aborted): its steps end with it, and
     the stream's last event, ``end``, carries the outcome."""
-    now = utcnow()
-    deploy.status, deploy.reason, deploy.finished_at = status, reason, now
+    deploy.status, deploy.reason, deploy.finished_at = status, reason, utcnow()
     if "release" in result:
         deploy.release = result["release"]
     if "url" in result:
         deploy.url = result["url"]
-    for step in steps(session, deploy.id):
+    close_steps(session, deploy.id, status)
+    append(session, deploy.id, "end", {"status": status, "reason": reason, **result})
+
+
+def close_steps(session: Session, deploy_id: int, status: str) -> None:
+    """The deploy's unfinished steps end with it: the one running as the deploy did
+    (aborted for an abort), the ones not reached finished (passed over) or aborted."""
+    now = utcnow()
+    for step in steps(session, deploy_id):
         if step.status == "started":
             step.status = {"finished": "finished", "failed": "failed"}.get(status, "aborted")
             step.finished_at = now
-            append(session, deploy.id, "step", _step_data(step))
+            append(session, deploy_id, "step", _step_data(step))
         elif step.status == "pending":
             step.status = "finished" if status == "finished" else "aborted"
-    append(session, deploy.id, "end", {"status": status, "reason": reason, **result})
 
 
 def _step_data(step: DeployStep) -> dict[str, Any]:

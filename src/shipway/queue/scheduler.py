@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shipway import releases
-from shipway.db.models import Deploy, utcnow
+from shipway.db.models import App, Deploy, utcnow
 from shipway.errors import Busy, ShipwayError
 from shipway.queue import records
 from shipway.queue.recorder import Recorder
@@ -144,6 +144,8 @@ class Queue:
             for deploy in candidates:
                 if deploy.app in self._running or deploy.app in busy:
                     continue
+                if not self._app_idle(session, deploy.app):
+                    continue
                 taken = session.execute(
                     update(Deploy)
                     .where(Deploy.id == deploy.id, Deploy.status == records.WAITING)
@@ -152,6 +154,15 @@ class Queue:
                 if taken.rowcount == 1:  # type: ignore[attr-defined]
                     return deploy.id, self._requests.pop(deploy.id)
         return None
+
+    @staticmethod
+    def _app_idle(session: Session, app: str) -> bool:
+        """Whether no replica runs a deploy of ``app``, asked holding the app's row
+        (``FOR UPDATE`` on PostgreSQL; SQLite has one writer): two replicas never both
+        start one of the same app."""
+        session.execute(select(App.name).where(App.name == app).with_for_update())
+        running = select(Deploy.id).where(Deploy.app == app, Deploy.status == records.RUNNING)
+        return session.scalar(running.limit(1)) is None
 
     def _work(self, deploy_id: int, request: Request) -> None:
         self.notify(deploy_id)
@@ -186,8 +197,10 @@ class Queue:
             ).all()
             for deploy in stale:
                 if deploy.status == records.RUNNING and deploy.applied:
+                    # Ended once the rollback is done: its stream shows the rollback.
                     to_roll_back.append((deploy.id, deploy.app))
                     deploy.status, deploy.reason = "aborted", reason
+                    records.close_steps(session, deploy.id, "aborted")
                 else:
                     records.end(session, deploy, "aborted", reason, {})
         with self._guard:
