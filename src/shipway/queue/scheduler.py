@@ -135,16 +135,13 @@ class Queue:
 
     def _claim(self) -> tuple[int, Request] | None:
         with self.session() as session:
-            busy = set(session.scalars(select(Deploy.app).where(Deploy.status == records.RUNNING)))
             candidates = session.scalars(
                 select(Deploy)
                 .where(Deploy.status == records.WAITING, Deploy.id.in_(list(self._requests)))
                 .order_by(Deploy.id)
             )
             for deploy in candidates:
-                if deploy.app in self._running or deploy.app in busy:
-                    continue
-                if not self._app_idle(session, deploy.app):
+                if deploy.app in self._running or not self._app_idle(session, deploy.app):
                     continue
                 taken = session.execute(
                     update(Deploy)
