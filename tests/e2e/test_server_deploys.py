@@ -18,13 +18,10 @@ from typing import Any
 
 import httpx2
 import pytest
-from sqlalchemy import select
 
-from shipway import sources, teams
+from shipway import sources
 from shipway.cli.remote import Login, Remote
 from shipway.cli.remote_deploy import deploy_remote, parse
-from shipway.db.engine import open_engine, sessions, url_for
-from shipway.db.models import Team
 from tests.e2e.cli import NewApp, message_at
 from tests.e2e.kube import wait_for
 from tests.helpers.server import RunningServer, running_server, start, stop
@@ -32,17 +29,10 @@ from tests.helpers.server import RunningServer, running_server, start, stop
 pytestmark = pytest.mark.e2e
 
 
-def own(server: RunningServer, app: str, team: str = "main") -> None:
-    """The app joins the admin's team, written in the server's database directly: the
-    ``create`` verb (issue 12, the lead's part) will do this through the API."""
-    engine = open_engine(url_for(server.database, server.state_dir))
-    try:
-        with sessions(engine).begin() as session:
-            found = session.scalar(select(Team).where(Team.name == team))
-            assert found is not None
-            teams.claim_app(session, app, found)
-    finally:
-        engine.dispose()
+def own(server: RunningServer, app: str) -> None:
+    """The app is created through the API (``POST /apps``): it joins the admin's team."""
+    created = server.api("POST", "/apps", json={"name": app})
+    assert created.status_code == 201, created.text
 
 
 def upload(server: RunningServer, app_dir: Path, app: str, force: bool = False) -> httpx2.Response:

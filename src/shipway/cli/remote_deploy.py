@@ -40,9 +40,9 @@ def deploy_remote(
         queued = remote.request(
             "POST",
             f"/apps/{name}/sources",
-            params={"force": "true" if force else "false"},
+            params={"force": force},
             content=archive,
-            headers={"Content-Type": "application/gzip"},
+            content_type="application/gzip",
         )
         deploy_id = int(queued["deploy"])
         progress.step(f"deploy {deploy_id} queued")

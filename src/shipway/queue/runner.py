@@ -9,9 +9,10 @@ from typing import Any
 from shipway import releases
 from shipway.deploy import deploy
 from shipway.image.progress import Progress
+from shipway.kube.client import Target
 from shipway.queue.recorder import Recorder
 from shipway.queue.scheduler import Request, Runner
-from shipway.releasing import Target, rollback_to
+from shipway.releasing import rollback_to
 
 #: How long a deploy's rollout may take (as ``shipway deploy --timeout``'s default).
 TIMEOUT = 180.0

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from shipway import releases
+from shipway import access
 from shipway.db.models import App, Deploy, utcnow
 from shipway.errors import Busy, ShipwayError
 from shipway.queue import records
@@ -164,7 +164,7 @@ class Queue:
     def _work(self, deploy_id: int, request: Request) -> None:
         self.notify(deploy_id)
         recorder = Recorder(self.sessions, deploy_id, self.notify)
-        author = releases.AUTHOR.set(request.by)
+        author = access.AUTHOR.set(request.by)
         try:
             with self.lock(request.app):
                 result = self.run(request, recorder)
@@ -176,7 +176,7 @@ class Queue:
             log.exception("deploy %s of %s failed unexpectedly", deploy_id, request.app)
             recorder.end("failed", "internal error (the server's log has the details)", {})
         finally:
-            releases.AUTHOR.reset(author)
+            access.AUTHOR.reset(author)
             shutil.rmtree(request.work_dir, ignore_errors=True)
             with self._guard:
                 self._running.discard(request.app)
