@@ -18,10 +18,14 @@ from typing import Any
 
 import httpx2
 import pytest
+from sqlalchemy import select
 
 from shipway import sources
 from shipway.cli.remote import Login, Remote
 from shipway.cli.remote_deploy import deploy_remote, parse
+from shipway.db.engine import open_engine, sessions, url_for
+from shipway.db.models import AuditEntry
+from shipway.releasing import DeployFailed
 from tests.e2e.cli import NewApp, message_at
 from tests.e2e.kube import wait_for
 from tests.helpers.server import RunningServer, running_server, start, stop
@@ -101,6 +105,29 @@ def test_an_upload_deploys_and_its_stream_resumes(
     assert {s["status"] for s in record["steps"]} == {"finished"}
     listed = server.api("GET", f"/apps/{name}/deploys").json()
     assert [d["id"] for d in listed] == [deploy_id]
+    # Audited (read from the server's database: the audit route is the accounts part's).
+    engine = open_engine(url_for(server.database, server.state_dir))
+    try:
+        with sessions(engine).begin() as session:
+            entries = session.scalars(
+                select(AuditEntry).where(AuditEntry.app == name, AuditEntry.action == "deploy")
+            ).all()
+            assert [(e.actor, e.detail) for e in entries] == [
+                ("admin@example.com", {"deploy": deploy_id, "force": False})
+            ]
+    finally:
+        engine.dispose()
+
+    # A deploy that fails (nothing deployable in the upload) says why in one line.
+    empty = app_dir.parent / "empty"
+    empty.mkdir()
+    (empty / "README.txt").write_text("no app here\n")
+    with pytest.raises(DeployFailed) as failed:
+        deploy_remote(remote, empty, name, force=False, as_json=False)
+    assert failed.value.rolled_back_to is None
+    assert str(failed.value) and "\n" not in str(failed.value)
+    assert "Traceback" not in str(failed.value)
+    assert message_at(result["url"]) == "Hello from Shipway!"  # still serving
 
     # Bad input: not gzip, a hostile archive, an unknown app: one-line JSON errors.
     wrong = server.api(
