@@ -15,7 +15,7 @@ from shipway.errors import ShipwayError
 from shipway.image.builder import BuildRequest, BuildStep, build
 from shipway.image.deps import package_indexes
 from shipway.image.layer import Layer
-from shipway.image.progress import Progress, Silent
+from shipway.image.progress import Progress, Silent, stage
 from shipway.image.reference import Reference, parse
 from shipway.kube.client import Client, Target, connect
 from shipway.kube.rollout import running
@@ -54,6 +54,7 @@ def deploy(
     changed (same image, spec, platform and config vars as the running release) and
     ``force`` is not set, release nothing."""
     progress = progress or Silent()
+    stage(progress, "detect")
     proj = project.load(app_dir, app)
     client = connect(context)
     platform = platform_for(client, overrides)
@@ -85,6 +86,7 @@ def deploy(
         if steps
         else None,
     )
+    stage(progress, "build")
     _show_indexes(ready.project, progress)
     built = build(request, progress=progress)
     release = Release(

@@ -16,7 +16,7 @@ from shipway.addons.versions import with_versions
 from shipway.credentials import CredentialStore
 from shipway.detect.plan import BuildPlan
 from shipway.errors import ShipwayError
-from shipway.image.progress import Progress
+from shipway.image.progress import Progress, stage
 from shipway.kube import store
 from shipway.kube.apply import apply_all, prune
 from shipway.kube.client import Client, Target
@@ -59,6 +59,7 @@ def roll_out(
 ) -> Outcome:
     """Apply ``release`` and wait for it; on failure, go back to the last good release."""
     objects = render_release(target, release, config_vars)
+    stage(progress, "addons")  # from here on the cluster changes
     progress.step(f"releasing v{release.version}: {release.description}")
     apply_all(target.client, objects[:1])  # the namespace, before what lives in it
     appstate.save_config_vars(target.client, target.namespace, target.app, config_vars)
@@ -68,10 +69,12 @@ def roll_out(
         # Heroku's order: backing services ready, then the release command, then processes.
         apply_all(target.client, stages.services)
         wait(target.client, target.namespace, workloads(stages.services), timeout)
+        stage(progress, "apply")
         for job in stages.jobs:
             apply_all(target.client, [job])
             wait_job(target.client, target.namespace, job["metadata"]["name"], timeout)
         apply_all(target.client, stages.processes)
+        stage(progress, "rollout")
         progress.step("waiting for the rollout")
         # While the new pods start: what the release no longer has goes, and the URL is
         # read (neither holds the rollout up).
@@ -93,6 +96,7 @@ def roll_out(
         back = _auto_rollback(target, release, timeout, progress) if auto_rollback else None
         suffix = f"; rolled back to v{back}" if back else ""
         raise DeployFailed(f"release v{release.version} failed: {failure}{suffix}", back) from None
+    stage(progress, "release")
     releases.set_status(target.client, target.namespace, target.app, release.version, "succeeded")
     url = urls[0]
     if url:

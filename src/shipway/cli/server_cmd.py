@@ -44,6 +44,9 @@ def serve(
     state_dir: StateDir = None,
     context: Annotated[str | None, typer.Option(help="kubeconfig context to manage.")] = None,
     max_builds: Annotated[int | None, typer.Option(help="Builds at once.")] = None,
+    queue_size: Annotated[
+        int | None, typer.Option(help="Deploys waiting before more are refused (429).")
+    ] = None,
 ) -> None:
     """Run the team server (the API a team deploys through), or set it up."""
     if ctx.invoked_subcommand is not None:
@@ -52,7 +55,9 @@ def serve(
 
     from shipway.server.app import create_app
 
-    settings = settings_of(database, state_dir, context=context, max_builds=max_builds)
+    settings = settings_of(
+        database, state_dir, context=context, max_builds=max_builds, queue_size=queue_size
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 

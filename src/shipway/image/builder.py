@@ -29,7 +29,7 @@ from shipway.image.blobs import BlobStore
 from shipway.image.config import WORKDIR, image_config, source_labels_later
 from shipway.image.deps import dependencies_layer, target_for
 from shipway.image.layer import Layer, write_layer
-from shipway.image.progress import Progress, Silent
+from shipway.image.progress import Progress, Silent, stage
 from shipway.image.pushed import Pushed
 from shipway.image.reference import Reference
 from shipway.image.registry import BlobUnknown, RegistryClient
@@ -126,6 +126,7 @@ def build(
             progress.step("unchanged: the registry has this image")
             reports = _local_reports(built, "present")
         elif pusher:
+            stage(progress, "push")
             reports = _push(built, pusher, store, progress)
         else:
             reports = []

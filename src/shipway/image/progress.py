@@ -20,3 +20,12 @@ class Silent:
 
     def transfer(self, label: str, total: int) -> Callable[[int], None]:
         return lambda _n: None
+
+
+def stage(progress: Progress, name: str) -> None:
+    """Mark the start of one of a deploy's steps (receive, detect, build, push, addons,
+    apply, rollout, release) for progress that records them, as the server's deploy queue
+    does; progress without a ``stage`` method (a terminal's) ignores it."""
+    mark = getattr(progress, "stage", None)
+    if mark is not None:
+        mark(name)

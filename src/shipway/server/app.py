@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from shipway import __version__
 from shipway.server import errors
 from shipway.server.limits import BodyLimit
-from shipway.server.routes import apps, me, verbs
+from shipway.server.routes import apps, deploys, me, verbs
 from shipway.server.settings import ServerSettings
 from shipway.server.state import Server
 
@@ -28,4 +28,5 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(me.router, prefix=API)
     app.include_router(apps.router, prefix=API)
     app.include_router(verbs.router(), prefix=API)
+    app.include_router(deploys.router(app.state.server), prefix=API)
     return app

@@ -1,0 +1,136 @@
+"""``shipway deploy`` in remote mode: upload the app's source archive, then follow the
+deploy's event stream to the URL or the failure, printing what the direct deploy prints
+(its log lines as they come, then "vN deployed: IMAGE" and the URL, or the same JSON).
+
+A dropped stream is resumed where it stopped (``Last-Event-ID``), so a restart of a proxy
+between here and the server loses no line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from shipway.cli.common import out, print_json, styled
+from shipway.cli.progress import RichProgress
+from shipway.cli.remote import Remote
+from shipway.errors import ShipwayError, TemporaryError
+
+#: The largest archive sent (the server may allow less: it then answers 413).
+MAX_UPLOAD = 200 * 1024 * 1024
+#: Times a dropped event stream is resumed before giving up.
+RESUMES = 5
+
+
+def deploy_remote(
+    remote: Remote, app_dir: Path, app_name: str | None, force: bool, as_json: bool
+) -> dict[str, Any]:
+    """Deploy through the server; the result ``shipway deploy --json`` prints. A failed
+    deploy raises ``DeployFailed`` (with the version rolled back to), an aborted one a
+    ``ShipwayError`` naming why."""
+    from shipway import project, sources
+    from shipway.releasing import DeployFailed
+
+    name = app_name or project.load(app_dir).spec.name
+    with RichProgress(enabled=not as_json) as progress:
+        archive = sources.make(app_dir, MAX_UPLOAD)
+        progress.step(f"uploading the sources ({sources.size_text(len(archive))})")
+        queued = remote.request(
+            "POST",
+            f"/apps/{name}/sources",
+            params={"force": force},
+            content=archive,
+            content_type="application/gzip",
+        )
+        deploy_id = int(queued["deploy"])
+        progress.step(f"deploy {deploy_id} queued")
+        end: dict[str, Any] = {}
+        for kind, data in events(remote, deploy_id):
+            if kind == "log":
+                progress.step(str(data.get("text", "")))
+            elif kind == "end":
+                end = data
+    status = end.get("status")
+    if status == "failed":
+        reason = str(end.get("reason") or "the deploy failed")
+        back = end.get("rolled_back_to")
+        if as_json:
+            print_json({"status": "failed", "reason": reason, "rolled_back_to": back})
+        raise DeployFailed(reason, back if isinstance(back, int) else None)
+    if status != "finished":
+        raise ShipwayError(f"deploy {deploy_id} {status}: {end.get('reason') or 'no reason given'}")
+    result = {
+        "status": "succeeded" if end.get("changed", True) else "unchanged",
+        "app": name,
+        "release": end.get("release"),
+        "description": end.get("description"),
+        "image": end.get("image"),
+        "url": end.get("url"),
+        "warnings": end.get("warnings", []),
+        "deploy": deploy_id,
+    }
+    _show(result, as_json)
+    return result
+
+
+def _show(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+        return
+    done = "deployed" if result["status"] == "succeeded" else "is current, nothing changed"
+    out.print(
+        styled("bold green", f"v{result['release']}", f" {done}: {result['image']}"),
+        soft_wrap=True,
+    )
+    name = result["app"]
+    out.print(
+        f"URL: {result['url']}"
+        if result["url"]
+        else f"No public URL (ClusterIP): kubectl port-forward -n {name} svc/{name} 8080:80"
+    )
+
+
+def events(remote: Remote, deploy_id: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(kind, data) of the deploy's server-sent events until its ``end``, resuming a
+    dropped stream after the last event received."""
+    last = 0
+    for attempt in range(RESUMES + 1):
+        headers = {"Last-Event-ID": str(last)} if last else {}
+        try:
+            for seq, kind, data in parse(
+                remote.stream("GET", f"/deploys/{deploy_id}/events", headers=headers)
+            ):
+                last = seq or last
+                yield kind, data
+                if kind == "end":
+                    return
+        except TemporaryError:
+            if attempt == RESUMES:
+                raise
+    raise TemporaryError(f"the event stream of deploy {deploy_id} ended before the deploy")
+
+
+def parse(lines: Iterator[bytes]) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """Server-sent events from the stream's lines: (id, event, JSON data)."""
+    seq, kind, data = 0, "message", ""
+    for raw in lines:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if not line:
+            if data:
+                try:
+                    parsed = json.loads(data)
+                except ValueError:
+                    parsed = {"text": data}
+                yield seq, kind, parsed if isinstance(parsed, dict) else {"value": parsed}
+            seq, kind, data = 0, "message", ""
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "id" and value.isdigit():
+            seq = int(value)
+        elif field == "event":
+            kind = value
+        elif field == "data":
+            data = f"{data}\n{value}" if data else value
