@@ -67,6 +67,15 @@ def test_every_verb_through_the_server(
     assert as_json(platform, "releases", name)[0]["by"] == ADMIN
     assert as_json(remote, "config", name, "--reveal")["GREETING"] == "hola"
 
+    # A deploy through the server: the source uploaded, the build streamed back.
+    source = app / "app.py"
+    source.write_text(source.read_text().replace("Hello from Shipway!", "Uploaded!"))
+    shipped = ok(remote, "deploy", str(app))
+    assert shipped.stdout.startswith("v3 deployed: "), shipped.stdout
+    assert "URL: http://" in shipped.stdout
+    again = as_json(remote, "deploy", str(app))
+    assert (again["status"], again["release"]) == ("unchanged", 3)
+
     assert ok(remote, "scale", name, "web=2").stdout.strip() == "web=2"
     wait_for(
         "two web pods",
@@ -81,7 +90,7 @@ def test_every_verb_through_the_server(
     assert logs and all(line.startswith(f"{name}-web-") and " | " in line for line in logs)
 
     back = as_json(remote, "rollback", name)
-    assert (back["release"], back["rolled_back_to"]) == (3, 1)
+    assert (back["release"], back["rolled_back_to"]) == (4, 2)
 
     gone = as_json(remote, "destroy", name, "--yes", "--delete-data")
     assert gone["removed"] == [f"Namespace/{name}"]

@@ -56,16 +56,67 @@ def deploy_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Build, push, provision addons, apply and wait: the app answers at the printed URL."""
+    from shipway.cli import backend
+
+    where = backend.login()
+    if where is None:
+        result = _deploy_direct(
+            app_dir,
+            app_name,
+            context,
+            namespace,
+            {
+                "registry": registry,
+                "pull_registry": pull_registry,
+                "base_image": base_image,
+                "expose": expose,
+            },
+            timeout,
+            force,
+            as_json,
+        )
+    else:
+        given = [context, namespace, registry, pull_registry, base_image, expose]
+        if any(option is not None for option in given):
+            raise ShipwayError(
+                "--context, --namespace, --registry, --pull-registry, --base-image and "
+                "--expose are for direct mode (the server has its platform settings): drop "
+                "them, or add --direct"
+            )
+        from shipway.cli.remote import Remote
+        from shipway.cli.remote_deploy import deploy_remote
+
+        result = deploy_remote(Remote(where), app_dir, app_name, force, as_json)
+    if as_json:
+        print_json(result)
+        return
+    done = "deployed" if result["status"] == "succeeded" else "is current, nothing changed"
+    out.print(
+        styled("bold green", f"v{result['release']}", f" {done}: {result['image']}"),
+        soft_wrap=True,
+    )
+    name, ns = result["app"], namespace or result["app"]
+    out.print(
+        f"URL: {result['url']}"
+        if result["url"]
+        else f"No public URL (ClusterIP): kubectl port-forward -n {ns} svc/{name} 8080:80"
+    )
+
+
+def _deploy_direct(
+    app_dir: Path,
+    app_name: str | None,
+    context: str | None,
+    namespace: str | None,
+    overrides: dict[str, Any],
+    timeout: float,
+    force: bool,
+    as_json: bool,
+) -> dict[str, Any]:
     from shipway.deploy import deploy
     from shipway.ops.apps import release_json
     from shipway.releasing import DeployFailed
 
-    overrides = {
-        "registry": registry,
-        "pull_registry": pull_registry,
-        "base_image": base_image,
-        "expose": expose,
-    }
     with RichProgress(enabled=not as_json) as progress:
         try:
             outcome = deploy(
@@ -81,20 +132,7 @@ def deploy_cmd(
                     }
                 )
             raise
-    if as_json:
-        print_json(release_json(outcome, "succeeded" if outcome.changed else "unchanged"))
-        return
-    done = "deployed" if outcome.changed else "is current, nothing changed"
-    out.print(
-        styled("bold green", f"v{outcome.release.version}", f" {done}: {outcome.release.image}"),
-        soft_wrap=True,
-    )
-    out.print(
-        f"URL: {outcome.url}"
-        if outcome.url
-        else f"No public URL (ClusterIP): kubectl port-forward -n "
-        f"{namespace or outcome.release.spec.name} svc/{outcome.release.spec.name} 8080:80"
-    )
+    return release_json(outcome, "succeeded" if outcome.changed else "unchanged")
 
 
 @app.command("releases")

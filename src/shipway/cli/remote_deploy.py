@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from shipway.cli.common import out, print_json, styled
+from shipway.cli.common import print_json
 from shipway.cli.progress import RichProgress
 from shipway.cli.remote import Remote
 from shipway.errors import ShipwayError, TemporaryError
@@ -27,7 +27,8 @@ RESUMES = 5
 def deploy_remote(
     remote: Remote, app_dir: Path, app_name: str | None, force: bool, as_json: bool
 ) -> dict[str, Any]:
-    """Deploy through the server; the result ``shipway deploy --json`` prints. A failed
+    """Deploy through the server; the result ``shipway deploy --json`` prints (the caller
+    prints it, as it prints a direct deploy's). A failed
     deploy raises ``DeployFailed`` (with the version rolled back to), an aborted one a
     ``ShipwayError`` naming why."""
     from shipway import project, sources
@@ -71,25 +72,7 @@ def deploy_remote(
         "warnings": end.get("warnings", []),
         "deploy": deploy_id,
     }
-    _show(result, as_json)
     return result
-
-
-def _show(result: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print_json(result)
-        return
-    done = "deployed" if result["status"] == "succeeded" else "is current, nothing changed"
-    out.print(
-        styled("bold green", f"v{result['release']}", f" {done}: {result['image']}"),
-        soft_wrap=True,
-    )
-    name = result["app"]
-    out.print(
-        f"URL: {result['url']}"
-        if result["url"]
-        else f"No public URL (ClusterIP): kubectl port-forward -n {name} svc/{name} 8080:80"
-    )
 
 
 def events(remote: Remote, deploy_id: int) -> Iterator[tuple[str, dict[str, Any]]]:
