@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from shipway.db.engine import migrate, open_engine, sessions, url_for
@@ -42,8 +43,21 @@ class Server:
 
     @contextmanager
     def app_lock(self, app: str) -> Iterator[None]:
-        """One release-making change of an app at a time (deploys, config, rollbacks)."""
+        """One release-making change of an app at a time (deploys, config, rollbacks):
+        within this process, and across the replicas sharing a PostgreSQL database (an
+        advisory lock, held on a connection of its own for as long as the change runs)."""
         with self._guard:
             lock = self._locks.setdefault(app, threading.Lock())
         with lock:
-            yield
+            if self.engine.dialect.name != "postgresql":
+                yield
+                return
+            key = {"key": f"shipway-app:{app}"}
+            with self.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            ) as connection:
+                connection.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), key)
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
