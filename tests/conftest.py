@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:
-    from tests.helpers.postgres import Postgres
+from tests.helpers.postgres import Postgres, running_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -38,8 +36,6 @@ BACKENDS = ["sqlite", "postgresql"]
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """One real PostgreSQL for the session (Debian's binaries, on 127.0.0.1)."""
-    from tests.helpers.postgres import running_postgres
-
     with running_postgres() as server:
         yield server
 

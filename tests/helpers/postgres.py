@@ -16,6 +16,7 @@ import pwd
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -23,10 +24,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.helpers.server import free_port
+import psycopg
 
 USER = "shipway"
 FALLBACK_OS_USER = "shipway-pg"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def binaries() -> Path:
@@ -78,8 +86,6 @@ class Postgres:
 
     def create_database(self, prefix: str = "shipway") -> str:
         """A new, empty database; its ``postgresql://`` URL."""
-        import psycopg
-
         self._count += 1
         name = f"{prefix}_{self._count}_{secrets.token_hex(3)}"
         with psycopg.connect(self.url(), autocommit=True) as connection:
@@ -171,8 +177,6 @@ def running_postgres() -> Iterator[Postgres]:
 
 
 def _wait_ready(server: Postgres, timeout: float = 60) -> None:
-    import psycopg
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

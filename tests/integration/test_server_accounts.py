@@ -54,6 +54,7 @@ def one_line_error(response: httpx2.Response, status: int, kind: str | None = No
     if kind:
         assert body["kind"] == kind, body
     message: str = body["error"]
+    assert message.isprintable(), message  # no newline, no escape sequence either
     return message
 
 
@@ -402,6 +403,15 @@ BAD_INPUT = [
     ("an unknown role", "POST", "/teams/main/invites", {"json": {"role": "god"}}, 422, "invalid"),
     ("a token id that is no number", "DELETE", "/tokens/abc", {}, 422, "invalid"),
     ("an unknown route", "GET", "/nowhere", {}, 404, "not-found"),
+    ("a newline in a team name", "GET", "/teams/a%0Ab%1B[31m/members", {}, 404, "not-found"),
+    (
+        "a newline in an email",
+        "PUT",
+        "/teams/main/members/a%0Ab@example.com",
+        {"json": {"role": "viewer"}},
+        404,
+        "not-found",
+    ),
     ("a wrong method", "PATCH", "/tokens", {}, 405, "invalid"),
 ]
 
