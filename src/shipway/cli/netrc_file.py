@@ -55,7 +55,7 @@ def entries(text: str) -> list[Entry]:
             i += 2
             continue
         i += 1
-    ends = [start for start, _, _ in found[1:]] + [len(text)]
+    ends = [start for start, _, _ in found[1:]] + [len(text)] * bool(found)
     return [Entry(s, e, h, p) for (s, h, p), e in zip(found, ends, strict=True)]
 
 
