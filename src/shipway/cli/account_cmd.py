@@ -239,16 +239,21 @@ def tokens_cmd(as_json: JsonFlag = False) -> None:
     rows = [
         [
             str(t["id"]),
-            t["name"] + (" (this one)" if t["current"] else ""),
+            ("* " if t["current"] else "") + t["name"],
             f"{t['prefix']}…",
             t["state"],
-            t["created_at"] or "",
-            t["last_used_at"] or "never",
-            t["expires_at"] or "never",
+            _day(t["last_used_at"]) or "never",
+            _day(t["expires_at"]) or "never",
         ]
         for t in found
     ]
-    _rows("ID", "NAME", "PREFIX", "STATE", "CREATED", "LAST USED", "EXPIRES", rows=rows)
+    _rows("ID", "NAME", "PREFIX", "STATE", "LAST USED", "EXPIRES", rows=rows)
+    if any(t["current"] for t in found):
+        err.print("(* the token in use here)")
+
+
+def _day(moment: str | None) -> str:
+    return moment[:10] if moment else ""
 
 
 @app.command("tokens:create")
@@ -356,14 +361,8 @@ def audit_cmd(
     if as_json:
         print_json(found)
         return
-    rows = [
-        [
-            e["at"],
-            e["actor"],
-            e["address"],
-            e["action"],
-            " ".join(f"{k}={v}" for k, v in sorted({**e["detail"], "app": e["app"]}.items()) if v),
-        ]
-        for e in found
-    ]
-    _rows("AT", "WHO", "FROM", "ACTION", "DETAIL", rows=rows)
+    for e in found:
+        detail = {**e["detail"], "app": e["app"]}
+        words = " ".join(f"{k}={v}" for k, v in sorted(detail.items()) if v not in (None, ""))
+        when = e["at"][:16].replace("T", " ")
+        out.print(f"{when}  {e['actor']} ({e['address']})  {e['action']}  {words}", soft_wrap=True)
