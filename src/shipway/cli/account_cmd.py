@@ -115,7 +115,7 @@ def logout_cmd(
         ),
     ] = None,
 ) -> None:
-    """Sign out: forget the saved login and its ~/.netrc entry (and revoke its token)."""
+    """Sign out: forget the saved login and its ~/.netrc entry; revoke a token login made."""
     from shipway.cli import netrc_file
     from shipway.cli.remote import forget
 

@@ -100,7 +100,7 @@ VERBS: dict[str, tuple[str, str]] = {
     ),
     "logout": (
         "account_cmd",
-        "Sign out: forget the saved login and its ~/.netrc entry (and revoke its token).",
+        "Sign out: forget the saved login and its ~/.netrc entry; revoke a token login made.",
     ),
     "whoami": ("account_cmd", "Who you are signed in as, on which server, in which teams."),
     "teams": ("account_cmd", "Your teams and your role in each."),
