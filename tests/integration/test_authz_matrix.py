@@ -32,6 +32,7 @@ from shipway import teams
 from shipway.access import PERMISSIONS, Action, Role
 from shipway.db.models import Team, Token, utcnow
 from shipway.server.routes import accounts, me
+from shipway.server.routes import teams as team_routes
 from tests.helpers.server import RunningServer, running_server
 from tests.helpers.serverdb import database_of
 
@@ -247,7 +248,7 @@ def _routes(router: APIRouter) -> set[str]:
 
 
 def test_every_route_is_in_the_matrix() -> None:
-    routes = _routes(accounts.router) | _routes(me.router)
+    routes = _routes(accounts.router) | _routes(team_routes.router) | _routes(me.router)
     assert routes == {e.id for e in ENDPOINTS}
     assert len(CELLS) == len(ENDPOINTS) * len(CALLERS)
 
