@@ -98,6 +98,14 @@ def test_login_with_a_token_whoami_and_logout(server: RunningServer, home: Path)
     tokens = ok(shipway(home, "tokens"))
     assert "* server init" in tokens and server.admin_token not in tokens
 
+    # The same server by another name (another host): the first host's entry goes.
+    other_name = server.url.replace("127.0.0.1", "localhost")
+    ok(shipway(home, "login", other_name, "--token-stdin", stdin=server.admin_token))
+    assert netrc.read_text() == (
+        OTHER_ENTRIES + f"machine localhost login {ADMIN} password {server.admin_token}\n"
+    )
+    ok(shipway(home, "login", server.url, "--token-stdin", stdin=server.admin_token))
+
     # Logging out forgets both; a token given with --token-stdin stays valid on the server.
     assert ok(shipway(home, "logout")) == f"logged out of {server.url}\n"
     assert not saved.exists()

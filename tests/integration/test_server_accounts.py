@@ -79,6 +79,9 @@ def test_the_token_server_init_printed_signs_in(server: RunningServer) -> None:
     assert me.json() == {"email": ADMIN, "site_admin": True, "teams": {"main": "owner"}}
     assert server.api("GET", "/teams").json() == [{"name": "main", "role": "owner"}]
     one_line_error(server.api("GET", "/whoami", token=""), 401, "unauthenticated")
+    spec = server.api("GET", "/openapi.json", token="")
+    assert spec.status_code == 200
+    assert {"/api/v1/login", "/api/v1/teams/{team}/members/{email}"} <= set(spec.json()["paths"])
 
 
 def test_login_with_a_password_and_its_rate_limit(fresh_server: RunningServer) -> None:

@@ -96,6 +96,7 @@ def login_cmd(
         token = str(answer["token"])
     me = Remote(Login(url, token)).request("GET", "/whoami")
     login = Login(url, token, str(me["email"]))
+    _forget_previous(login)
     save(login)
     netrc = netrc_file.save_entry(login.host, login.email, token)
     if as_json:
@@ -103,6 +104,19 @@ def login_cmd(
         return
     out.print(f"logged in to {url} as {login.email}")
     err.print(f"(the token is saved for git in {netrc}, for host {login.host})")
+
+
+def _forget_previous(login: Login) -> None:
+    """A login to another host replaces the saved one: its ~/.netrc entry goes too."""
+    from shipway.cli import netrc_file
+    from shipway.cli.remote import saved
+
+    try:
+        previous = saved()
+    except ShipwayError:
+        return  # an unreadable login file: overwritten next
+    if previous is not None and previous.host != login.host:
+        netrc_file.remove_entry(previous.host, previous.token)
 
 
 @app.command("logout")
