@@ -201,3 +201,11 @@ def test_actors_carry_their_roles_and_teams_keep_an_owner(session: Session) -> N
         teams.team_for(session, admin_actor, "crew", Action.MANAGE_TEAM)
     with pytest.raises(ShipwayError, match="not a valid name"):
         teams.create_team(session, "Crew!", owner)
+
+
+def test_the_readmes_permission_table_is_this_one() -> None:
+    """The README writes the table out; it must say what the code enforces."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("| Action | Least role | Covers |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split("|")[1:3] for line in section.strip().splitlines()[1:]]
+    assert {Action(a.strip()): Role.named(r.strip()) for a, r in rows} == PERMISSIONS
