@@ -48,7 +48,7 @@ def test_viewers_never_read_config_values_and_site_admins_get_no_team_rights() -
     assert viewer.may(Action.READ, 1) and not viewer.may(Action.READ_CONFIG, 1)
     admin = Actor(email="s@example.com", site_admin=True)
     assert not any(admin.may(action, 1) for action in Action) and not admin.sees(1)
-    local = local_actor("kubeconfig")
+    local = local_actor()
     assert all(local.may(action, 99) for action in Action) and local.sees(99)
 
 

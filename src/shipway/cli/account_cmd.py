@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import quote
 
 import typer
 
@@ -40,10 +39,6 @@ def _remote() -> Remote:
     from shipway.cli.remote import Remote
 
     return Remote(_login())
-
-
-def _email(email: str) -> str:
-    return quote(email.strip(), safe="@")
 
 
 def _stdin_line(what: str) -> str:
@@ -203,7 +198,7 @@ def teams_create_cmd(
 @app.command("members")
 def members_cmd(team: Team, as_json: JsonFlag = False) -> None:
     """The members of a team and their roles."""
-    found = _remote().request("GET", f"/teams/{quote(team, safe='')}/members")
+    found = _remote().request("GET", f"/teams/{team}/members")
     if as_json:
         print_json(found)
         return
@@ -215,7 +210,7 @@ def members_add_cmd(
     team: Team, email: Email, role: RoleOption = "member", as_json: JsonFlag = False
 ) -> None:
     """Add a user to a team, or change their role there."""
-    path = f"/teams/{quote(team, safe='')}/members/{_email(email)}"
+    path = f"/teams/{team}/members/{email.strip()}"
     made = _remote().request("PUT", path, json={"role": role})
     if as_json:
         print_json(made)
@@ -226,7 +221,7 @@ def members_add_cmd(
 @app.command("members:remove")
 def members_remove_cmd(team: Team, email: Email) -> None:
     """Remove a member from a team."""
-    _remote().request("DELETE", f"/teams/{quote(team, safe='')}/members/{_email(email)}")
+    _remote().request("DELETE", f"/teams/{team}/members/{email.strip()}")
     out.print(f"removed {email.strip().lower()} from {team}")
 
 
@@ -234,7 +229,7 @@ def members_remove_cmd(team: Team, email: Email) -> None:
 def invites_create_cmd(team: Team, role: RoleOption = "member", as_json: JsonFlag = False) -> None:
     """Make a one-time invite link to a team (expires in a week); prints it once."""
     remote = _remote()
-    made = remote.request("POST", f"/teams/{quote(team, safe='')}/invites", json={"role": role})
+    made = remote.request("POST", f"/teams/{team}/invites", json={"role": role})
     link = remote.login.url + made["path"]
     if as_json:
         print_json({**made, "url": link})
@@ -358,7 +353,7 @@ def users_reset_password_cmd(email: Email, password_stdin: PasswordStdin = False
     """Set another user's password (site admins)."""
     remote = _remote()
     password = _new_password(password_stdin)
-    remote.request("PUT", f"/users/{_email(email)}/password", json={"password": password})
+    remote.request("PUT", f"/users/{email.strip()}/password", json={"password": password})
     out.print(f"password of {email.strip().lower()} set; they should change it with shipway passwd")
 
 
@@ -369,9 +364,7 @@ def audit_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """What changed in a team, who did it, when and from where (team admins)."""
-    found = _remote().request(
-        "GET", f"/teams/{quote(team, safe='')}/audit", params={"limit": limit}
-    )
+    found = _remote().request("GET", f"/teams/{team}/audit", params={"limit": limit})
     if as_json:
         print_json(found)
         return
