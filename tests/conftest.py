@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.postgres import Postgres, running_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -24,3 +27,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.get_closest_marker(m) for m in ("unit", "integration", "e2e")
         ):
             item.add_marker(getattr(pytest.mark, tier))
+
+
+#: The databases the server's API tests run against, each test module once per backend.
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One real PostgreSQL for the session (Debian's binaries, on 127.0.0.1)."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(scope="module")
+def databases(backend: str, request: pytest.FixtureRequest) -> Callable[[], str | None]:
+    """Makes a fresh database of the module's backend for a server: None for SQLite (a
+    file in the server's state directory), else the URL of a new PostgreSQL database."""
+    if backend == "sqlite":
+        return lambda: None
+    server: Postgres = request.getfixturevalue("postgres")
+    return server.create_database

@@ -8,6 +8,7 @@ is enough to tell tokens apart.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from shipway.access import Actor, Role
 from shipway.db.models import LoginFailure, Membership, Token, User, utcnow
-from shipway.errors import Busy, Conflict, NotFound, ShipwayError, Unauthenticated
+from shipway.errors import Busy, Conflict, NotFound, ShipwayError, Unauthenticated, excerpt
 
 TOKEN_PREFIX = "shp_"
 _TOKEN = re.compile(r"shp_[A-Za-z0-9_-]{43}")
@@ -45,7 +46,9 @@ def new_secret() -> str:
 def check_email(email: str) -> str:
     email = email.strip().lower()
     if len(email) > 254 or not _EMAIL.fullmatch(email):
-        raise ShipwayError(f"email: '{email[:60]}' is not an email address; write name@example.com")
+        raise ShipwayError(
+            f"email: '{excerpt(email, 60)}' is not an email address; write name@example.com"
+        )
     return email
 
 
@@ -70,7 +73,7 @@ def create_user(session: Session, email: str, site_admin: bool = False) -> User:
 def user_named(session: Session, email: str) -> User:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
-        raise NotFound(f"no user {email.strip().lower()[:254]}")
+        raise NotFound(f"no user {excerpt(email.strip().lower(), 254)}")
     return user
 
 
@@ -143,20 +146,30 @@ def sign_in(session: Session, email: str, password: str, address: str) -> User:
     keys = [f"email:{email.strip().lower()[:254]}", f"address:{address}"]
     _check_rate(session, keys)
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not _verified(user, password):
+    verified = _verified(user, password)  # an unknown email too takes one hash's time
+    if user is None or not verified:
         _count_failure(session, keys)
         raise Unauthenticated("wrong email or password")
     return user
 
 
-def _verified(user: User, password: str) -> bool:
-    if user.password_hash is None or len(password) > MAX_PASSWORD:
+def _verified(user: User | None, password: str) -> bool:
+    """Whether ``password`` is the user's. Without a user or a password to check, a hash
+    is verified all the same: an unknown email takes as long as a wrong password, so the
+    time of the answer does not tell which emails have accounts."""
+    if len(password) > MAX_PASSWORD:
         return False
+    known = user is not None and user.password_hash is not None
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(user.password_hash if user and user.password_hash else _decoy(), password)
     except (VerificationError, InvalidHashError):
         return False
-    return True
+    return known
+
+
+@functools.cache
+def _decoy() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def _check_rate(session: Session, keys: list[str]) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from shipway.access import Action, Actor, Role
 from shipway.accounts import create_user, digest, new_secret, set_password, sign_in, user_named
 from shipway.db.models import App, AuditEntry, Invite, Membership, Team, User, utcnow
-from shipway.errors import Conflict, Denied, NotFound, ShipwayError
+from shipway.errors import Conflict, Denied, NotFound, ShipwayError, excerpt
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 INVITE_TTL = timedelta(days=7)
@@ -26,7 +26,7 @@ INVITE_TTL = timedelta(days=7)
 def check_label(what: str, name: str) -> str:
     if not _LABEL.fullmatch(name):
         raise ShipwayError(
-            f"{what}: '{name[:70]}' is not a valid name; use lowercase letters, digits "
+            f"{what}: '{excerpt(name, 70)}' is not a valid name; use lowercase letters, digits "
             "and '-', at most 63, starting and ending with a letter or digit"
         )
     return name
@@ -47,7 +47,7 @@ def team_for(session: Session, actor: Actor, name: str, action: Action = Action.
     """The team ``name`` if the actor belongs to it and may do ``action`` there."""
     team = session.scalar(select(Team).where(Team.name == name))
     if team is None or not actor.sees(team.id):
-        raise NotFound(f"no team {name[:63]}")
+        raise NotFound(f"no team {excerpt(name, 63)}")
     if not actor.may(action, team.id):
         raise Denied(f"your role in {name} does not allow this ({action.value})")
     return team
@@ -166,7 +166,7 @@ def app_for(session: Session, actor: Actor, name: str, action: Action) -> App:
     another team's app is not found, like one that does not exist."""
     app = session.get(App, name) if _LABEL.fullmatch(name) else None
     if app is None or not actor.sees(app.team_id):
-        raise NotFound(f"no app {name[:63]}")
+        raise NotFound(f"no app {excerpt(name, 63)}")
     if not actor.may(action, app.team_id):
         raise Denied(f"your role does not allow this on {name} ({action.value})")
     return app

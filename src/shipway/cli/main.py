@@ -94,6 +94,44 @@ VERBS: dict[str, tuple[str, str]] = {
         "Remove a backing service made with addons:create, and its data.",
     ),
     "server": ("server_cmd", "Run the team server (the API a team deploys through), or set it up."),
+    "login": (
+        "account_cmd",
+        "Sign in to a Shipway server: later commands go through it (remote mode).",
+    ),
+    "logout": (
+        "account_cmd",
+        "Sign out: forget the saved login and its ~/.netrc entry; revoke a token login made.",
+    ),
+    "whoami": ("account_cmd", "Who you are signed in as, on which server, in which teams."),
+    "teams": ("account_cmd", "Your teams and your role in each."),
+    "teams:create": ("account_cmd", "Create a team (site admins); its owner then adds members."),
+    "members": ("account_cmd", "The members of a team and their roles."),
+    "members:add": ("account_cmd", "Add a user to a team, or change their role there."),
+    "members:remove": ("account_cmd", "Remove a member from a team."),
+    "invites:create": (
+        "account_cmd",
+        "Make a one-time invite link to a team (expires in a week); prints it once.",
+    ),
+    "tokens": (
+        "account_cmd",
+        "Your API tokens (their prefixes; a token's value is shown only when made).",
+    ),
+    "tokens:create": ("account_cmd", "Make an API token (for CI, scripts); prints its value once."),
+    "tokens:revoke": ("account_cmd", "Revoke one of your API tokens."),
+    "passwd": (
+        "account_cmd",
+        "Set your password on the server (then shipway login URL works with it).",
+    ),
+    "users": ("account_cmd", "Every user of the server (site admins)."),
+    "users:create": (
+        "account_cmd",
+        "Create a user (site admins); prints a token for their first sign-in, once.",
+    ),
+    "users:reset-password": ("account_cmd", "Set another user's password (site admins)."),
+    "audit": (
+        "account_cmd",
+        "What changed in a team, who did it, when and from where (team admins).",
+    ),
 }
 COMMAND_MODULES = {verb: module for verb, (module, _) in VERBS.items()}
 ABOUT = "Take an app's source and run it on your Kubernetes cluster, Heroku-style."

@@ -131,7 +131,9 @@ class Remote:
         url = self._base + quote(path)
         if params:
             url += "?" + urlencode({k: _query_value(v) for k, v in params.items()})
-        headers = {"Authorization": f"Bearer {self.login.token}", "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        if self.login.token:  # none: the routes that sign in (login, accepting an invite)
+            headers["Authorization"] = f"Bearer {self.login.token}"
         headers |= extra or {}
         if json_body is not None:
             body = _json.dumps(json_body).encode()

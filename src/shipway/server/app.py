@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from shipway import __version__
 from shipway.server import errors
 from shipway.server.limits import BodyLimit
-from shipway.server.routes import apps, deploys, me, verbs
+from shipway.server.routes import accounts, apps, deploys, me, teams, verbs
 from shipway.server.settings import ServerSettings
 from shipway.server.state import Server
 
@@ -26,6 +26,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, default=settings.max_body, uploads=settings.max_upload)
     app.include_router(me.router, prefix=API)
+    app.include_router(accounts.router, prefix=API)
+    app.include_router(teams.router, prefix=API)
     app.include_router(apps.router, prefix=API)
     app.include_router(verbs.router(), prefix=API)
     app.include_router(deploys.router(app.state.server), prefix=API)
