@@ -21,18 +21,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
+from tempfile import mkdtemp
 from typing import Any, Literal
 
 import httpx2
 import pytest
 from fastapi import APIRouter
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shipway import teams
 from shipway.access import PERMISSIONS, Action, Role
-from shipway.db.models import Team, Token, utcnow
-from shipway.server.routes import accounts, me
+from shipway.db.models import Deploy, DeployEvent, Team, Token, utcnow
+from shipway.server.routes import accounts, apps, deploys, me, verbs
 from shipway.server.routes import teams as team_routes
+from shipway.server.settings import ServerSettings
+from shipway.server.state import Server
 from tests.helpers.server import RunningServer, running_server
 from tests.helpers.serverdb import database_of
 
@@ -63,6 +68,15 @@ class Endpoint:
     allowed: int = 200
     #: Makes the thing an allowed DELETE removes: (world, caller) → path parameters.
     prepare: Callable[[World, str], dict[str, str]] | None = None
+    #: Whether an allowed cell spoils its body with an unknown field (expecting 422). Off
+    #: where the permission depends on the body (the team of ``POST /apps``): the valid
+    #: body is sent, and the allowed answer is ``allowed``.
+    probe: bool = True
+    #: An allowed cell reaches the verb, which needs the cluster: the matrix's server has
+    #: none, so the answer is a 400 naming the kubeconfig (past every permission check).
+    cluster: bool = False
+    #: A raw body and its type instead of JSON (the source upload).
+    content: tuple[bytes, str] | None = None
 
     @property
     def id(self) -> str:
@@ -121,10 +135,59 @@ ENDPOINTS = [
 ]
 
 
+def _verb(method: str, path: str, needs: Action, body: dict[str, Any] | None = None) -> Endpoint:
+    """An app verb's route (``routes/verbs.py``) on ``matrix-app``."""
+    return Endpoint(method, f"/apps/{{app}}{path}", needs, body, cluster=body is None)
+
+
+APP_ENDPOINTS = [
+    _verb("GET", "", Action.READ),
+    _verb("GET", "/config", Action.READ),
+    _verb("GET", "/config?reveal=true", Action.READ_CONFIG),
+    _verb("PATCH", "/config", Action.DEPLOY, {"changes": {"A": "1"}}),
+    _verb("GET", "/releases", Action.READ),
+    _verb("POST", "/rollback", Action.DEPLOY, {}),
+    _verb("PUT", "/formation", Action.DEPLOY, {"counts": {"web": 1}}),
+    _verb("POST", "/restart", Action.DEPLOY, {}),
+    _verb("GET", "/ps", Action.READ),
+    # A stream: its head is 200 once allowed; the cluster's error comes inside it.
+    Endpoint("GET", "/apps/{app}/logs", Action.READ),
+    _verb("POST", "/run", Action.DEPLOY, {"command": ["true"]}),
+    _verb("GET", "/addons", Action.READ),
+    _verb("GET", "/volumes", Action.READ),
+    _verb("GET", "/domains", Action.READ),
+    _verb("POST", "/addons", Action.MANAGE_APP, {"addon": "redis"}),
+    _verb("DELETE", "/addons", Action.MANAGE_APP, {"addon": "redis"}),
+    _verb("POST", "/domains", Action.MANAGE_APP, {"domain": "a.example.com"}),
+    _verb("DELETE", "/domains", Action.MANAGE_APP, {"domain": "a.example.com"}),
+    _verb("DELETE", "", Action.MANAGE_APP, {"keep_data": True}),
+    Endpoint("GET", "/apps", "any-user", cluster=True),
+    Endpoint(
+        "POST",
+        "/apps",
+        Action.MANAGE_APP,
+        {"name": "matrix-new", "team": "alpha"},
+        probe=False,
+        cluster=True,
+    ),
+    Endpoint(
+        "POST", "/apps/{app}/import", "site-admin", {"team": "alpha"}, probe=False, cluster=True
+    ),
+    # Not a tar.gz: refused (400) once the permission check has passed.
+    Endpoint(
+        "POST", "/apps/{app}/sources", Action.DEPLOY, allowed=400, content=(b"x", "text/plain")
+    ),
+    Endpoint("GET", "/apps/{app}/deploys", Action.READ),
+    Endpoint("GET", "/deploys/{deploy}", Action.READ),
+    Endpoint("GET", "/deploys/{deploy}/events", Action.READ),
+]
+ENDPOINTS += APP_ENDPOINTS
+
+
 def expected(endpoint: Endpoint, caller: str) -> int:
     """The answer the rules call for, from the permission table alone."""
-    allowed = endpoint.allowed
-    if endpoint.method != "GET" and endpoint.body is not None:
+    allowed = 400 if endpoint.cluster else endpoint.allowed
+    if endpoint.method != "GET" and endpoint.body is not None and endpoint.probe:
         allowed = 422
     if endpoint.needs == "public":
         return allowed
@@ -198,12 +261,22 @@ def world(
             row.expires_at = utcnow() - timedelta(seconds=1)
             team = session.scalars(select(Team).where(Team.name == "alpha")).one()
             teams.claim_app(session, "matrix-app", team)
+            made.params["deploy"] = str(_finished_deploy(session, "matrix-app"))
         made.tokens |= {"no-token": "", "revoked": revoked["token"], "expired": expired["token"]}
         made.helper = {caller: made.tokens[caller] for caller in [*TEAM_ROLES, "other-team"]}
         made.helper |= {"site-admin": server.admin_token}
         made.helper |= dict.fromkeys(NO_VALID_TOKEN, member)
-        made.params = {"team": "alpha", "email": made.spare, "app": "matrix-app"}
+        made.params |= {"team": "alpha", "email": made.spare, "app": "matrix-app"}
         yield made
+
+
+def _finished_deploy(session: Session, app: str) -> int:
+    """A deploy of ``app`` that ended (its event stream has its end): one to read."""
+    deploy = Deploy(app=app, status="finished", source="upload", by="owner@matrix.example.com")
+    session.add(deploy)
+    session.flush()
+    session.add(DeployEvent(deploy_id=deploy.id, seq=1, kind="end", data={"status": "finished"}))
+    return deploy.id
 
 
 def call(world: World, endpoint: Endpoint, caller: str, **params: str) -> httpx2.Response:
@@ -211,7 +284,10 @@ def call(world: World, endpoint: Endpoint, caller: str, **params: str) -> httpx2
     path = endpoint.path.format(**{**values, **params})
     options: dict[str, Any] = {}
     if endpoint.body is not None:
-        options["json"] = {**endpoint.body, **UNKNOWN_FIELD}
+        options["json"] = {**endpoint.body, **(UNKNOWN_FIELD if endpoint.probe else {})}
+    if endpoint.content is not None:
+        options["content"], kind = endpoint.content
+        options["headers"] = {"Content-Type": kind}
     return world.server.api(endpoint.method, path, token=world.tokens[caller], **options)
 
 
@@ -229,6 +305,8 @@ def test_cell(world: World, endpoint: Endpoint, caller: str) -> None:
         assert "Traceback" not in answer.text
     if want == 401:
         assert answer.json()["kind"] == "unauthenticated"
+    if want == 400:
+        assert ("kubeconfig" if endpoint.cluster else "tar.gz") in answer.json()["error"]
     if want == 404 and "{team}" in endpoint.path:
         # Another team's answer is the answer for a team that does not exist.
         nowhere = call(world, endpoint, caller, team="no-such-team")
@@ -249,7 +327,10 @@ def _routes(router: APIRouter) -> set[str]:
 
 def test_every_route_is_in_the_matrix() -> None:
     routes = _routes(accounts.router) | _routes(team_routes.router) | _routes(me.router)
-    assert routes == {e.id for e in ENDPOINTS}
+    routes |= _routes(verbs.router()) | _routes(apps.router)
+    routes |= _routes(deploys.router(Server(ServerSettings(state_dir=Path(mkdtemp())))))
+    mapped = {e.id.partition("?")[0].replace("{deploy}", "{deploy_id}") for e in ENDPOINTS}
+    assert routes == mapped
     assert len(CELLS) == len(ENDPOINTS) * len(CALLERS)
 
 

@@ -27,12 +27,9 @@ PasswordStdin = Annotated[
 
 
 def _login() -> Login:
-    from shipway.cli.remote import saved
+    from shipway.cli.remote import required
 
-    login = saved()
-    if login is None:
-        raise ShipwayError("not logged in: shipway login URL")
-    return login
+    return required()
 
 
 def _remote() -> Remote:

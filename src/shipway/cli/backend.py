@@ -36,12 +36,9 @@ def login() -> Login | None:
 
 def remote() -> Remote:
     """The logged-in server, for the commands that only exist in remote mode."""
-    from shipway.cli.remote import Remote
+    from shipway.cli.remote import Remote, required
 
-    found = login()
-    if found is None:
-        raise ShipwayError("not logged in to a Shipway server: run shipway login URL")
-    return Remote(found)
+    return Remote(required())
 
 
 def _verb(name: str) -> Verb[Any]:

@@ -77,6 +77,14 @@ def saved() -> Login | None:
         ) from None
 
 
+def required() -> Login:
+    """The login in use, for the verbs that only exist on a server."""
+    login = saved()
+    if login is None:
+        raise ShipwayError("not logged in: shipway login URL")
+    return login
+
+
 def save(login: Login) -> None:
     path = login_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
