@@ -3,7 +3,11 @@
 On the repo's cluster (`make cluster-up`), with the tasks example (Flask + a mongodb addon):
   * by hand: `docker build` (the generated Dockerfile) + `docker push` + `kubectl apply`
     (the same objects Shipway renders, written to files once) + `kubectl rollout status`;
-  * `shipway deploy`, in its own namespace, from the same source.
+  * `shipway deploy`, in its own namespace, from the same source;
+  * `shipway deploy` through a warm `shipway server` on 127.0.0.1 (remote mode: the
+    source uploaded, the build run in the server's workers), in a third namespace; its
+    build step alone (build + push, from the deploy record's step times) is compared with
+    `docker build` + `docker push` alone.
 Each run changes one line of the app, then times the commands and, separately, how long
 until the new code answers on 127.0.0.1 (its NodePort). The floor, in the same runs:
 `kubectl rollout restart` of Shipway's own Deployment until the new pod answers (the app's
@@ -29,6 +33,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +59,7 @@ from shipway.kube.client import connect  # noqa: E402
 from shipway.platform import load as load_platform  # noqa: E402
 from shipway.render import RenderOptions  # noqa: E402
 from shipway.render.output import write  # noqa: E402
+from tests.helpers.server import RunningServer, running_server  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "tasks"
 RESULTS = ROOT / "bench" / "results" / "deploy.json"
@@ -135,6 +141,9 @@ class ByHand:
         write(rendered.objects, self.manifests)
 
     def build_push(self, n: int, cold: bool = False) -> None:
+        self.last_build = seconds(lambda: self._build_push(n, cold))
+
+    def _build_push(self, n: int, cold: bool) -> None:
         context = self.work / "context"
         shutil.rmtree(context, ignore_errors=True)
         context.mkdir()
@@ -186,8 +195,8 @@ class ByHand:
 
 
 class WithShipway:
-    def __init__(self, work: Path, env: dict[str, str]):
-        self.app, self.env = App(work, "bench-shipway"), env
+    def __init__(self, work: Path, env: dict[str, str], name: str = "bench-shipway"):
+        self.app, self.env = App(work, name), env
 
     def deploy(self, *extra: str) -> tuple[float, dict[str, Any]]:
         start = time.perf_counter()
@@ -225,6 +234,36 @@ class WithShipway:
         )
 
 
+class ThroughServer(WithShipway):
+    """``shipway deploy`` in remote mode, through a warm server."""
+
+    def __init__(self, work: Path, env: dict[str, str], server: RunningServer):
+        remote = {"SHIPWAY_URL": server.url, "SHIPWAY_TOKEN": server.admin_token}
+        super().__init__(work, env | remote, "bench-server")
+        self.server = server
+        created = subprocess.run(
+            [sys.executable, "-m", "shipway", "create", self.app.name],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        expect(created.returncode == 0, f"create through the server:\n{created.stderr[-2000:]}")
+
+    def build_seconds(self, deploy_id: int) -> float:
+        """Build + push of a deploy, from its steps' times on the server."""
+        steps = {
+            s["name"]: s for s in self.server.api("GET", f"/deploys/{deploy_id}").json()["steps"]
+        }
+        start, end = steps["build"]["started_at"], steps["push"]["finished_at"]
+        expect(bool(start and end), f"deploy {deploy_id} has no build/push times: {steps}")
+        return (_instant(end) - _instant(start)).total_seconds()
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.removesuffix("Z"))
+
+
 def measure(runs: int, work: Path, kubeconfig: Path, kubectl: Path) -> dict[str, Any]:
     compile_shipway()
     sh(ROOT / "hack" / "infra" / "dockerd.sh", "start")
@@ -239,11 +278,52 @@ def measure(runs: int, work: Path, kubeconfig: Path, kubectl: Path) -> dict[str,
     expect(platform.base_image is not None, "the platform has no base image: make cluster-up")
     sh("docker", "pull", "-q", str(platform.base_image), env=env)
     hand, ours = ByHand(work, kubeconfig, kubectl, platform), WithShipway(work, env)
-    try:
-        return _runs(runs, hand, ours)
-    finally:
-        hand.remove()
-        ours.remove()
+    with running_server(work / "server", None, env) as server:
+        remote = ThroughServer(work, env, server)
+        try:
+            return _runs(runs, hand, ours) | _server_runs(runs, hand, remote)
+        finally:
+            hand.remove()
+            ours.remove()
+            remote.remove()
+
+
+def _server_runs(runs: int, hand: ByHand, remote: ThroughServer) -> dict[str, Any]:
+    """Deploys of a one-line change through the server, each beside docker build + push of
+    the same change and the rollout-restart floor of its own Deployment."""
+    remote.app.edit(0)
+    _, first = remote.deploy()
+    expect(first["status"] == "succeeded" and bool(first["url"]), f"first deploy: {first}")
+    url = first["url"]
+    answers(url, 0, timeout=300)
+    build: dict[str, list[float]] = {"docker": [], "server": []}
+    live: list[float] = []
+    floor: list[float] = []
+    base = 1000  # edits of its own, so docker's tags do not collide with _runs'
+    for n in range(base + 1, base + runs + 1):
+        hand.app.edit(n)
+        hand.build_push(n)
+        build["docker"].append(hand.last_build)
+        remote.app.edit(n)
+        elapsed, result = remote.deploy()
+        expect(result["status"] == "succeeded", f"a deploy through the server: {result}")
+        live.append(elapsed + answers(url, n))
+        build["server"].append(remote.build_seconds(int(result["deploy"])))
+        floor.append(remote.restart(hand.kubectl, url, n))
+    med = {k: statistics.median(v) for k, v in build.items()}
+    med_live, med_floor = statistics.median(live), statistics.median(floor)
+    return {
+        "server": {
+            "build_seconds_median": med,
+            "build_speedup": med["docker"] / med["server"],
+            "change_to_live_seconds_median": med_live,
+            "floor_seconds_median": med_floor,
+            "change_to_live_above_floor_seconds": med_live - med_floor,
+            "build_seconds": build,
+            "change_to_live_seconds": live,
+            "floor_seconds": floor,
+        }
+    }
 
 
 def _runs(runs: int, hand: ByHand, ours: WithShipway) -> dict[str, Any]:
@@ -319,6 +399,16 @@ def main() -> None:
     print(
         f"{'no change':24} shipway {still['shipway_cli']:6.2f} s (CLI), "
         f"{still['shipway_in_process']:.2f} s (in process)   by hand {still['by_hand']:6.1f} s"
+    )
+    server = results["server"]
+    print(
+        f"{'server: build + push':24} {server['build_seconds_median']['server']:6.2f} s   docker "
+        f"{server['build_seconds_median']['docker']:6.2f} s   → {server['build_speedup']:.1f}x"
+    )
+    print(
+        f"{'server: change to live':24} {server['change_to_live_seconds_median']:6.2f} s   "
+        f"{server['change_to_live_above_floor_seconds']:+.2f} s above the floor "
+        f"({server['floor_seconds_median']:.2f} s)"
     )
 
 
