@@ -91,6 +91,27 @@ def deploy_rows(data: dict[str, Any]) -> Iterator[Row]:
             f"{above:+.2f} s",
             f"within 1 s of the floor: {verdict(above <= 1)}",
         )
+    if "server" in data:
+        yield from server_rows(data["server"])
+
+
+def server_rows(server: dict[str, Any]) -> Iterator[Row]:
+    build = server["build_seconds_median"]
+    yield (
+        "through the server: build + push of a one-line change",
+        seconds(build["server"]),
+        f"docker build + push {seconds(build['docker'])}",
+        f"{server['build_speedup']:.1f}x faster",
+        f"≥ 10x: {verdict(server['build_speedup'] >= 10)}",
+    )
+    above = server["change_to_live_above_floor_seconds"]
+    yield (
+        "through the server: one-line change until the new code answers",
+        seconds(server["change_to_live_seconds_median"]),
+        f"floor: `kubectl rollout restart` {seconds(server['floor_seconds_median'])}",
+        f"{above:+.2f} s",
+        f"within 0.5 s of the floor: {verdict(above <= 0.5)}",
+    )
 
 
 def scale_rows(data: dict[str, Any]) -> Iterator[Row]:
