@@ -79,9 +79,14 @@ def apps(client: Client) -> list[dict[str, str]]:
     kept: it is "stopped". Two API calls, plus one per app released before the marks."""
     labels = {o.LABEL_MANAGED_BY: o.MANAGED_BY}
     namespaces = store.find(client, "Namespace", None, labels, "list namespaces")
-    deployments = store.find(
-        client, "Deployment", store.ALL_NAMESPACES, labels, "list the apps' processes"
-    )
+    what = "list the apps' processes"
+    deployments = store.find_if_allowed(client, "Deployment", store.ALL_NAMESPACES, labels, what)
+    if deployments is None:  # the in-cluster server: allowed in its app namespaces only
+        deployments = [
+            d
+            for ns in namespaces
+            for d in store.find(client, "Deployment", ns.metadata.name, labels, what)
+        ]
     running = {d.metadata.namespace for d in deployments}
     listed = []
     for ns in namespaces:

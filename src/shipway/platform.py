@@ -27,7 +27,11 @@ ENV = {
     "pull_registry": "SHIPWAY_PULL_REGISTRY",
     "base_image": "SHIPWAY_BASE_IMAGE",
     "expose": "SHIPWAY_EXPOSE",
+    "insecure_registry": "SHIPWAY_INSECURE_REGISTRY",
 }
+
+
+TRUE = ("1", "true", "yes")
 
 
 class Platform(BaseModel):
@@ -58,7 +62,11 @@ class Platform(BaseModel):
 
     def with_env(self) -> Platform:
         """Environment variables (SHIPWAY_REGISTRY, …) override the cluster's settings."""
-        overrides = {key: os.environ[var] for key, var in ENV.items() if os.environ.get(var)}
+        overrides: dict[str, Any] = {
+            key: os.environ[var] for key, var in ENV.items() if os.environ.get(var)
+        }
+        if "insecure_registry" in overrides:
+            overrides["insecure_registry"] = overrides["insecure_registry"].lower() in TRUE
         return self.model_copy(update=overrides)
 
 

@@ -11,6 +11,7 @@ from functools import cached_property
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from shipway import bootstrap
 from shipway.db.engine import migrate, open_engine, sessions, url_for
 from shipway.kube.client import Client, Target, connect
 from shipway.server.settings import ServerSettings
@@ -27,6 +28,8 @@ class Server:
         self.engine = open_engine(url_for(self.settings.database, self.settings.state_dir))
         migrate(self.engine)
         self.sessions: sessionmaker[Session] = sessions(self.engine)
+        with self.session() as session:  # installed in a cluster: its first admin
+            bootstrap.first_admin(session)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
