@@ -81,11 +81,15 @@ def apps(client: Client) -> list[dict[str, str]]:
     namespaces = store.find(client, "Namespace", None, labels, "list namespaces")
     what = "list the apps' processes"
     deployments = store.find_if_allowed(client, "Deployment", store.ALL_NAMESPACES, labels, what)
-    if deployments is None:  # the in-cluster server: allowed in its app namespaces only
+    if deployments is None:
+        # The in-cluster server may list only in the app namespaces it was bound in
+        # (``shipway.grants``); the apps of others are none of its business.
         deployments = [
             d
             for ns in namespaces
-            for d in store.find(client, "Deployment", ns.metadata.name, labels, what)
+            if o.LABEL_INSTANCE in (ns.metadata.labels or {})
+            for d in store.find_if_allowed(client, "Deployment", ns.metadata.name, labels, what)
+            or []
         ]
     running = {d.metadata.namespace for d in deployments}
     listed = []

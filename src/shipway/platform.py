@@ -78,12 +78,19 @@ def load(client: Client) -> Platform:
     return _parse(config.data or {}) if config else Platform()
 
 
-def save(client: Client, platform: Platform) -> None:
-    namespace = {
+def namespace_object() -> dict[str, Any]:
+    """``shipway-system``: what the platform settings and an installed server live in
+    (its pods follow the ``restricted`` Pod Security Standard, enforced)."""
+    restricted = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "warn")}
+    return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": NAMESPACE, "labels": {LABEL_MANAGED_BY: MANAGED_BY}},
+        "metadata": {"name": NAMESPACE, "labels": {LABEL_MANAGED_BY: MANAGED_BY, **restricted}},
     }
+
+
+def save(client: Client, platform: Platform) -> None:
+    namespace = namespace_object()
     data = {
         key: json.dumps(value) if not isinstance(value, str) else value
         for key, value in platform.model_dump(exclude_defaults=True).items()

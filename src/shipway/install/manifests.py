@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shipway import objects as o
+from shipway import platform
 from shipway.bootstrap import DIGEST_ENV, EMAIL_ENV
 from shipway.grants import ENV as SERVICE_ACCOUNT_ENV
 from shipway.install.rbac import NAMESPACE, SERVER
@@ -55,12 +56,7 @@ def _labels(component: str) -> dict[str, str]:
 
 
 def namespace() -> Obj:
-    restricted = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "warn")}
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": NAMESPACE, "labels": {o.LABEL_MANAGED_BY: o.MANAGED_BY, **restricted}},
-    }
+    return platform.namespace_object()
 
 
 def _pvc(name: str, size: str, storage_class: str | None) -> Obj:

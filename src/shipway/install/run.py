@@ -78,6 +78,10 @@ def install(client: Client, request: Request, progress: Progress | None = None) 
     progress.step(f"namespace {NAMESPACE} and RBAC")
     for obj in [manifests.namespace(), *rbac.objects()]:
         store.apply(client, obj, f"install {obj['kind']} {obj['metadata']['name']}")
+    # Also as a plain patch, which no later apply of the namespace (e.g. `shipway platform
+    # set` of an older Shipway, the same field manager) takes away again.
+    labels = {"metadata": {"labels": manifests.namespace()["metadata"]["labels"]}}
+    store.patch(client, "Namespace", NAMESPACE, None, labels, "enforce Pod Security")
 
     registry_image = None
     if request.registry:
