@@ -93,12 +93,12 @@ def init(
 def install_cmd(
     context: Annotated[str | None, typer.Option(help="kubeconfig context to install into.")] = None,
     storage_class: Annotated[
-        str | None, typer.Option(help="StorageClass of the volumes [default: the cluster's].")
+        str | None, typer.Option(help="StorageClass of the volumes (default: the cluster's).")
     ] = None,
     database: Annotated[
         str | None,
         typer.Option(
-            help="postgresql://… kept in a Secret [default: SQLite on a volume]",
+            help="postgresql://… kept in a Secret (default: SQLite on a volume)",
             envvar="SHIPWAY_INSTALL_DATABASE",
         ),
     ] = None,
@@ -110,7 +110,14 @@ def install_cmd(
         str | None,
         typer.Option(
             help="HOST:PORT the nodes pull the install's own images from "
-            "[default: the platform's registry]."
+            "(default: the platform's registry)."
+        ),
+    ] = None,
+    push_via: Annotated[
+        str | None,
+        typer.Option(
+            help="HOST:PORT where this machine reaches the in-cluster registry "
+            "(default: 127.0.0.1:30500, a node's NodePort on loopback)."
         ),
     ] = None,
     admin_email: Annotated[str, typer.Option(help="The first site admin's email.")] = (
@@ -123,6 +130,8 @@ def install_cmd(
 ) -> None:
     """Install the server in the cluster (namespace shipway-system); prints its URL and,
     the first time, the first admin's token (once: the cluster keeps only its hash)."""
+    from dataclasses import replace
+
     from shipway.cli.progress import RichProgress
     from shipway.install.run import Request, install
     from shipway.kube.client import connect
@@ -135,6 +144,8 @@ def install_cmd(
         image_registry=image_registry,
         server_image=server_image,
     )
+    if push_via:
+        request = replace(request, push_via=push_via)
     with RichProgress(enabled=not as_json) as progress:
         done = install(connect(context), request, progress)
     if as_json:
