@@ -203,6 +203,10 @@ def test_uninstall_keeps_apps(installed: dict[str, Any], platform: Env, kube: Cl
     name = f"keep-{secrets.token_hex(3)}"
     as_json(env, "create", name)
     try:
+        # Installing again keeps the admin (no new token) and what the server knows.
+        again = as_json(platform, "server", "install")
+        assert (again["token"], again["url"]) == (None, installed["url"])
+        assert name in {row["app"] for row in as_json(env, "apps")}
         done = as_json(platform, "server", "uninstall")
         assert "Deployment shipway-system/shipway-server" in done["deleted"]
         assert "PersistentVolumeClaim shipway-system/shipway-server" in done["kept"]

@@ -77,11 +77,7 @@ def install(client: Client, request: Request, progress: Progress | None = None) 
     store_ = BlobStore()
     progress.step(f"namespace {NAMESPACE} and RBAC")
     for obj in [manifests.namespace(), *rbac.objects()]:
-        store.apply(client, obj, f"install {obj['kind']} {obj['metadata']['name']}")
-    # Also as a plain patch, which no later apply of the namespace (e.g. `shipway platform
-    # set` of an older Shipway, the same field manager) takes away again.
-    labels = {"metadata": {"labels": manifests.namespace()["metadata"]["labels"]}}
-    store.patch(client, "Namespace", NAMESPACE, None, labels, "enforce Pod Security")
+        _apply(client, obj)
 
     registry_image = None
     if request.registry:
@@ -105,7 +101,7 @@ def install(client: Client, request: Request, progress: Progress | None = None) 
             server_image="", registry_image=registry_image, storage_class=request.storage_class
         )
         for obj in manifests.registry_objects(opts):
-            store.apply(client, obj, f"install {obj['kind']} {obj['metadata']['name']}")
+            _apply(client, obj)
         progress.step("waiting for the in-cluster registry")
         _wait_ready(client, manifests.REGISTRY, request.timeout)
         _wait_listening(push_host, request.timeout)
@@ -137,7 +133,7 @@ def install(client: Client, request: Request, progress: Progress | None = None) 
     )
     progress.step("the server")
     for obj in manifests.server_objects(opts):
-        store.apply(client, obj, f"install {obj['kind']} {obj['metadata']['name']}")
+        _apply(client, obj)
     account = (NAMESPACE, rbac.SERVER)
     for ns in _app_namespaces(client):
         try:
@@ -160,6 +156,16 @@ def install(client: Client, request: Request, progress: Progress | None = None) 
         pull_registry=pull_host,
         node_port=port,
     )
+
+
+#: The install's own field manager: what it sets stays when `shipway platform set` (the
+#: "shipway" manager) applies shipway-system's namespace without the Pod Security labels.
+FIELD_MANAGER = "shipway-install"
+
+
+def _apply(client: Client, obj: o.Obj) -> None:
+    what = f"install {obj['kind']} {obj['metadata']['name']}"
+    store.apply(client, obj, what, field_manager=FIELD_MANAGER)
 
 
 def _accepted(url: str, token: str, timeout: float) -> bool:

@@ -103,10 +103,11 @@ def create(client: Client, obj: Obj, what: str) -> None:
         client.create(codecs.from_dict(obj))
 
 
-def apply(client: Client, obj: Obj, what: str) -> None:
-    """Server-side apply, taking over fields another manager set."""
+def apply(client: Client, obj: Obj, what: str, field_manager: str | None = None) -> None:
+    """Server-side apply, taking over fields another manager set; ``field_manager`` (default
+    the client's) owns what ``obj`` sets, so another manager's later apply keeps it."""
     with api_errors(what):
-        client.apply(codecs.from_dict(obj), force=True)
+        client.apply(codecs.from_dict(obj), force=True, field_manager=field_manager)
 
 
 def patch(
