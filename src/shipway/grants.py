@@ -7,7 +7,8 @@ resourceName), and a ValidatingAdmissionPolicy only admits those RoleBindings in
 namespaces labelled as managed by Shipway. So each namespace the server creates, it also
 opens to itself, and no other.
 
-The binding is made only when ``SHIPWAY_SERVICE_ACCOUNT`` names the server's account
+``ensure`` makes the same binding on first use in an app namespace made without the
+server (an app deployed with the CLI, then imported). The binding is made only when ``SHIPWAY_SERVICE_ACCOUNT`` names the server's account
 (``NAMESPACE:NAME``; the install's Deployment sets it): a CLI in direct mode, holding a
 kubeconfig, needs no binding and makes none.
 """
@@ -18,7 +19,7 @@ import os
 
 from shipway.kube import store
 from shipway.kube.client import Client
-from shipway.objects import LABEL_MANAGED_BY, MANAGED_BY, Obj
+from shipway.objects import LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, Obj
 
 ENV = "SHIPWAY_SERVICE_ACCOUNT"
 APP_MANAGER = "shipway-app-manager"
@@ -57,3 +58,20 @@ def grant(client: Client, namespace: str) -> None:
     account = service_account()
     if account is not None:
         store.apply(client, role_binding(namespace, account), f"manage namespace {namespace}")
+
+
+def ensure(client: Client, namespace: str) -> bool:
+    """Bind the in-cluster server in an app namespace made without it (an app deployed
+    with the CLI, then ``apps:import``ed); whether it is bound now. The admission policy
+    lets it bind itself in a namespace with Shipway's labels and nowhere else, so this
+    grants nothing the server could not already give itself."""
+    if service_account() is None:
+        return True
+    found = store.read(client, "Namespace", namespace, None, f"read namespace {namespace}")
+    labels = (found.metadata.labels or {}) if found is not None else {}
+    if labels.get(LABEL_MANAGED_BY) != MANAGED_BY or LABEL_INSTANCE not in labels:
+        return False
+    if found.metadata.deletionTimestamp:
+        return False
+    grant(client, namespace)
+    return True

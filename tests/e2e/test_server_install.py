@@ -130,6 +130,17 @@ def test_installed_server_serves_the_remote_cli(
     finally:
         ok(env, "destroy", name, "--yes", "--delete-data")
 
+    # An app made with the CLI (direct mode) after the install: imported, then managed.
+    direct = f"cli-{secrets.token_hex(3)}"
+    ok(platform, "create", direct)
+    try:
+        assert get_or_none(kube, RoleBinding, "shipway-server", namespace=direct) is None
+        ok(env, "apps:import", direct, "--team", "main")
+        ok(env, "config:set", direct, "MODE=imported")
+        assert as_json(env, "config", direct, "--reveal")["MODE"] == "imported"
+    finally:
+        ok(platform, "destroy", direct, "--yes", "--delete-data")
+
     # The token exists once, in install's stdout: not in logs nor in what kubectl shows.
     token = installed["token"]
     assert token not in installed["stderr"]
