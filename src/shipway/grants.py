@@ -8,9 +8,10 @@ namespaces labelled as managed by Shipway. So each namespace the server creates,
 opens to itself, and no other.
 
 ``ensure`` makes the same binding on first use in an app namespace made without the
-server (an app deployed with the CLI, then imported). The binding is made only when ``SHIPWAY_SERVICE_ACCOUNT`` names the server's account
-(``NAMESPACE:NAME``; the install's Deployment sets it): a CLI in direct mode, holding a
-kubeconfig, needs no binding and makes none.
+server (an app deployed with the CLI, then imported). Bindings are made only when
+``SHIPWAY_SERVICE_ACCOUNT`` names the server's account (``NAMESPACE:NAME``; the install's
+Deployment sets it): a CLI in direct mode, holding a kubeconfig, needs no binding and
+makes none.
 """
 
 from __future__ import annotations
