@@ -32,6 +32,20 @@ ENV = {
 
 
 TRUE = ("1", "true", "yes")
+#: Maps set as JSON objects (the in-cluster server's base images, e.g.).
+MAP_ENV = {"base_images": "SHIPWAY_BASE_IMAGES", "addon_images": "SHIPWAY_ADDON_IMAGES"}
+
+
+def _env_map(var: str) -> dict[str, str]:
+    try:
+        value = json.loads(os.environ[var])
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ShipwayError(f"${var} is not a JSON object of strings; fix or unset it")
+    return value
 
 
 class Platform(BaseModel):
@@ -67,6 +81,9 @@ class Platform(BaseModel):
         }
         if "insecure_registry" in overrides:
             overrides["insecure_registry"] = overrides["insecure_registry"].lower() in TRUE
+        for key, var in MAP_ENV.items():
+            if os.environ.get(var):
+                overrides[key] = _env_map(var)
         return self.model_copy(update=overrides)
 
 

@@ -126,6 +126,13 @@ def install_cmd(
     server_image: Annotated[
         str | None, typer.Option(help="Run this image instead of building one from source.")
     ] = None,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="CA bundle (PEM) the server's package installs trust, e.g. a "
+            "TLS-intercepting proxy's; kept in a ConfigMap."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Install the server in the cluster (namespace shipway-system); prints its URL and,
@@ -133,6 +140,7 @@ def install_cmd(
     from dataclasses import replace
 
     from shipway.cli.progress import RichProgress
+    from shipway.errors import ShipwayError
     from shipway.install.run import Request, install
     from shipway.kube.client import connect
 
@@ -146,6 +154,11 @@ def install_cmd(
     )
     if push_via:
         request = replace(request, push_via=push_via)
+    if ca_bundle:
+        try:
+            request = replace(request, ca_bundle=ca_bundle.read_text())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ShipwayError(f"--ca-bundle {ca_bundle}: cannot read it ({exc})") from None
     with RichProgress(enabled=not as_json) as progress:
         done = install(connect(context), request, progress)
     if as_json:

@@ -21,6 +21,8 @@ REGISTRY_NODE_PORT = 30500
 SERVER_PORT = 8700
 SERVER_NODE_PORT = 30870
 BOOTSTRAP = "shipway-bootstrap"
+CA_BUNDLE = "shipway-ca-bundle"
+CA_FILE = "/etc/shipway/ca/ca-certificates.crt"
 DATABASE = "shipway-database"
 STATE_DIR = "/var/lib/shipway"
 #: The registry's address as pods (the server pushing) reach it.
@@ -48,6 +50,8 @@ class Options:
     #: Platform overrides for the server (SHIPWAY_REGISTRY, …), e.g. the in-cluster registry.
     platform_env: tuple[tuple[str, str], ...] = ()
     server_node_port: int = SERVER_NODE_PORT
+    #: PEM bundle the server's package installs trust (a TLS-intercepting proxy's CA).
+    ca_bundle: str | None = None
     registry_node_port: int = REGISTRY_NODE_PORT
 
 
@@ -148,7 +152,9 @@ def server_objects(opts: Options) -> list[Obj]:
     env: list[Obj] = [
         {"name": "HOME", "value": "/tmp"},
         {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-        {"name": "SHIPWAY_STATE_DIR", "value": STATE_DIR},
+        # A directory of its own on the volume: the server sets its mode (the volume's root
+        # belongs to root).
+        {"name": "SHIPWAY_STATE_DIR", "value": f"{STATE_DIR}/state"},
         {"name": "SHIPWAY_CACHE_DIR", "value": f"{STATE_DIR}/cache"},
         {"name": SERVICE_ACCOUNT_ENV, "value": f"{NAMESPACE}:{SERVER}"},
         _secret_env(EMAIL_ENV, BOOTSTRAP, "email"),
@@ -160,6 +166,20 @@ def server_objects(opts: Options) -> list[Obj]:
         objects.append(o.secret(DATABASE, NAMESPACE, labels, {"url": opts.database}))
         env.append(_secret_env("SHIPWAY_DATABASE", DATABASE, "url"))
     objects.append(_pvc("shipway-server", "5Gi", opts.storage_class))
+    mounts: list[Obj] = []
+    volumes: list[Obj] = []
+    if opts.ca_bundle:
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": o.metadata(CA_BUNDLE, NAMESPACE, labels),
+                "data": {"ca-certificates.crt": opts.ca_bundle},
+            }
+        )
+        mounts.append({"name": "ca", "mountPath": CA_FILE.rpartition("/")[0], "readOnly": True})
+        volumes.append({"name": "ca", "configMap": {"name": CA_BUNDLE}})
+        env += [{"name": v, "value": CA_FILE} for v in ("SSL_CERT_FILE", "PIP_CERT")]
     container = {
         "name": "server",
         "image": opts.server_image,
@@ -174,6 +194,7 @@ def server_objects(opts: Options) -> list[Obj]:
         "volumeMounts": [
             {"name": "state", "mountPath": STATE_DIR},
             {"name": "tmp", "mountPath": "/tmp"},
+            *mounts,
         ],
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
     }
@@ -184,6 +205,7 @@ def server_objects(opts: Options) -> list[Obj]:
         "volumes": [
             {"name": "state", "persistentVolumeClaim": {"claimName": "shipway-server"}},
             {"name": "tmp", "emptyDir": {}},
+            *volumes,
         ],
     }
     return [

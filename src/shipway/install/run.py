@@ -8,6 +8,7 @@ the admin the first one made (and prints no token).
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import time
 import urllib.error
@@ -21,7 +22,7 @@ from shipway import platform as platform_settings
 from shipway.errors import ShipwayError
 from shipway.image.blobs import BlobStore
 from shipway.image.progress import Progress, Silent
-from shipway.install import images, manifests, rbac
+from shipway.install import images, manifests, mirror, rbac
 from shipway.install.manifests import Options
 from shipway.install.rbac import NAMESPACE
 from shipway.kube import store
@@ -42,6 +43,11 @@ class Request:
     #: The in-cluster registry as the installer reaches it (a node's NodePort).
     push_via: str = f"127.0.0.1:{manifests.REGISTRY_NODE_PORT}"
     server_image: str | None = None
+    #: PEM text of a CA bundle the server's package installs trust (--ca-bundle).
+    ca_bundle: str | None = None
+    #: Copy the platform's base and addon images into the in-cluster registry (the
+    #: server's pod cannot reach a registry on the node's loopback).
+    mirror_bases: bool = True
     timeout: float = 300
 
 
@@ -79,33 +85,8 @@ def install(client: Client, request: Request, progress: Progress | None = None) 
     for obj in [manifests.namespace(), *rbac.objects()]:
         _apply(client, obj)
 
-    registry_image = None
-    if request.registry:
-        push_host, pull_host, env = (
-            request.registry,
-            request.registry,
-            [("SHIPWAY_REGISTRY", request.registry)],
-        )
-    else:
-        assert bootstrap_host is not None
-        progress.step("the in-cluster registry's image (Debian's docker-registry)")
-        registry_image = images.registry_image(bootstrap_host, platform.insecure_registry, store_)
-        pull_host = f"127.0.0.1:{manifests.REGISTRY_NODE_PORT}"
-        push_host = request.push_via
-        env = [
-            ("SHIPWAY_REGISTRY", manifests.REGISTRY_SERVICE),
-            ("SHIPWAY_PULL_REGISTRY", pull_host),
-            ("SHIPWAY_INSECURE_REGISTRY", "true"),
-        ]
-        opts = Options(
-            server_image="", registry_image=registry_image, storage_class=request.storage_class
-        )
-        for obj in manifests.registry_objects(opts):
-            _apply(client, obj)
-        progress.step("waiting for the in-cluster registry")
-        _wait_ready(client, manifests.REGISTRY, request.timeout)
-        _wait_listening(push_host, request.timeout)
-
+    where = _registry(client, request, platform, bootstrap_host, store_, progress)
+    push_host, pull_host, env, registry_image = where
     server_image = request.server_image
     if server_image is None:
         progress.step("building the server from Shipway's source")
@@ -130,6 +111,7 @@ def install(client: Client, request: Request, progress: Progress | None = None) 
         admin_email=email,
         admin_digest=digest,
         platform_env=tuple(env),
+        ca_bundle=request.ca_bundle,
     )
     progress.step("the server")
     for obj in manifests.server_objects(opts):
@@ -166,6 +148,56 @@ FIELD_MANAGER = "shipway-install"
 def _apply(client: Client, obj: o.Obj) -> None:
     what = f"install {obj['kind']} {obj['metadata']['name']}"
     store.apply(client, obj, what, field_manager=FIELD_MANAGER)
+
+
+def _registry(
+    client: Client,
+    request: Request,
+    platform: platform_settings.Platform,
+    bootstrap_host: str | None,
+    store_: BlobStore,
+    progress: Progress,
+) -> tuple[str, str, list[tuple[str, str]], str | None]:
+    """Where images go (push host, pull host), the server's platform environment, and
+    the in-cluster registry's image (None with an external --registry)."""
+    if request.registry:
+        return request.registry, request.registry, [("SHIPWAY_REGISTRY", request.registry)], None
+    assert bootstrap_host is not None
+    progress.step("the in-cluster registry's image (Debian's docker-registry)")
+    registry_image = images.registry_image(bootstrap_host, platform.insecure_registry, store_)
+    pull_host = f"127.0.0.1:{manifests.REGISTRY_NODE_PORT}"
+    push_host = request.push_via
+    env = [
+        ("SHIPWAY_REGISTRY", manifests.REGISTRY_SERVICE),
+        ("SHIPWAY_PULL_REGISTRY", pull_host),
+        ("SHIPWAY_INSECURE_REGISTRY", "true"),
+    ]
+    opts = Options(
+        server_image="", registry_image=registry_image, storage_class=request.storage_class
+    )
+    for obj in manifests.registry_objects(opts):
+        _apply(client, obj)
+    progress.step("waiting for the in-cluster registry")
+    _wait_ready(client, manifests.REGISTRY, request.timeout)
+    _wait_listening(push_host, request.timeout)
+    if request.mirror_bases and (platform.base_images or platform.base_image):
+        progress.step("copying the platform's base images into it")
+        bases, default = mirror.base_images(
+            platform.base_images, platform.base_image, push_host, platform.insecure_registry, store_
+        )
+        service = manifests.REGISTRY_SERVICE
+        in_cluster = {minor: f"{service}/{path}" for minor, path in bases.items()}
+        env.append(("SHIPWAY_BASE_IMAGES", json.dumps(in_cluster, sort_keys=True)))
+        if default:
+            env.append(("SHIPWAY_BASE_IMAGE", f"{service}/{default}"))
+    if request.mirror_bases and platform.addon_images:
+        progress.step("copying the platform's addon images into it")
+        addons = mirror.addon_images(
+            platform.addon_images, push_host, platform.insecure_registry, store_
+        )
+        pulled = {kind: f"{pull_host}/{path}" for kind, path in addons.items()}
+        env.append(("SHIPWAY_ADDON_IMAGES", json.dumps(pulled, sort_keys=True)))
+    return push_host, pull_host, env, registry_image
 
 
 def _accepted(url: str, token: str, timeout: float) -> bool:
