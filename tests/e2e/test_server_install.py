@@ -24,7 +24,7 @@ from lightkube.resources.rbac_authorization_v1 import RoleBinding
 
 from shipway.install import rbac
 from shipway.kube.client import get_or_none
-from tests.e2e.cli import run_shipway
+from tests.e2e.cli import NewApp, deploy, run_shipway
 from tests.e2e.kube import Cluster
 
 Env = dict[str, str]
@@ -45,7 +45,10 @@ def as_json(env: Env, *args: str) -> Any:
 @pytest.fixture(scope="module")
 def installed(platform: Env) -> Iterator[dict[str, Any]]:
     ok(platform, "server", "uninstall", "--delete-data")  # a clean start: a fresh admin
-    result = ok(platform, "server", "install", "--json", timeout=900)
+    # Package installs in the server's pod pass the machine's TLS-intercepting proxy too.
+    bundle = platform.get("PIP_CERT") or platform.get("SSL_CERT_FILE")
+    extra = ["--ca-bundle", bundle] if bundle else []
+    result = ok(platform, "server", "install", "--json", *extra, timeout=900)
     data: dict[str, Any] = json.loads(result.stdout)
     data["stderr"] = result.stderr
     yield data
@@ -149,6 +152,22 @@ def test_installed_server_serves_the_remote_cli(
         cluster, "-n", rbac.NAMESPACE, "get", "all,secrets,configmaps", "-o", "yaml"
     ).stdout
     assert token not in logs and token not in shown
+
+
+def test_deploy_through_the_installed_server(
+    installed: dict[str, Any], platform: Env, new_app: NewApp
+) -> None:
+    """examples/tasks (with MongoDB) built in the server's pod, pushed to the in-cluster
+    registry, pulled by the node through 127.0.0.1:30500."""
+    app, name = new_app("tasks")
+    env = remote(platform, installed)
+    as_json(env, "create", name)
+    done = deploy(env, app)
+    assert (done["status"], done["exit"]) == ("succeeded", 0), done
+    assert done["image"].startswith(f"127.0.0.1:30500/{name}@sha256:")
+    port = done["url"].rstrip("/").rpartition(":")[2]
+    assert httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+    assert as_json(env, "releases", name)[0]["by"] == "admin@example.com"
 
 
 def test_server_account_rights(installed: dict[str, Any], cluster: Cluster, namespace: str) -> None:
