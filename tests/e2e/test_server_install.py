@@ -1,7 +1,8 @@
 """``shipway server install`` into the repo's cluster, with the in-cluster registry (even
 though the cluster has a registry of its own): the server built from this source runs in
-``shipway-system``, answers on 127.0.0.1:<NodePort>, takes the printed token, and manages
-apps through the remote CLI. Its ServiceAccount's rights are checked by impersonating it:
+``shipway-system``, answers on 127.0.0.1:<NodePort>, takes the printed token, manages
+apps through the remote CLI and deploys examples/tasks (built in its pod, pulled by the
+node from the in-cluster registry). Its ServiceAccount's rights are checked by impersonating it:
 it does its job in app namespaces and nothing in the others. ``uninstall`` leaves apps.
 
 Run against the running cluster without restarting it (this file changes hack/cluster):

@@ -14,6 +14,8 @@ import pytest
 
 from shipway import accounts, bootstrap, grants
 from shipway.db.engine import migrate, open_engine, sessions, url_for
+from shipway.deploy import _tags_at
+from shipway.errors import ShipwayError
 from shipway.install import manifests, rbac
 from shipway.platform import Platform
 from tests.helpers.pss import pod_templates, violations
@@ -132,3 +134,37 @@ def test_insecure_registry_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert Platform().with_env().insecure_registry is True
     monkeypatch.setenv("SHIPWAY_INSECURE_REGISTRY", "false")
     assert Platform().with_env().insecure_registry is False
+
+
+def test_platform_maps_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHIPWAY_BASE_IMAGES", '{"3.11": "reg:5000/base/python:3.11"}')
+    monkeypatch.setenv("SHIPWAY_ADDON_IMAGES", '{"redis": "127.0.0.1:30500/mirror/redis"}')
+    platform = Platform(base_images={"3.13": "elsewhere"}).with_env()
+    assert platform.base_images == {"3.11": "reg:5000/base/python:3.11"}
+    assert platform.addon_images == {"redis": "127.0.0.1:30500/mirror/redis"}
+    monkeypatch.setenv("SHIPWAY_BASE_IMAGES", "[1]")
+    with pytest.raises(ShipwayError, match=r"^\$SHIPWAY_BASE_IMAGES is not a JSON object"):
+        Platform().with_env()
+
+
+def test_addon_tags_are_listed_where_shipway_pushes() -> None:
+    asked: list[str] = []
+
+    def tags(repo: str) -> list[str]:
+        asked.append(repo)
+        return []
+
+    pull, push = "127.0.0.1:30500/", "shipway-registry.shipway-system.svc.cluster.local:5000/"
+    _tags_at(tags, pull, push, "127.0.0.1:30500/mirror/mongo")
+    _tags_at(tags, pull, push, "docker.io/library/mongo")
+    assert asked == [push + "mirror/mongo", "docker.io/library/mongo"]
+
+
+def test_ca_bundle_is_mounted_for_package_installs() -> None:
+    opts = manifests.Options(server_image="s", registry_image=None, ca_bundle="PEM")
+    objects = manifests.server_objects(opts)
+    bundle = next(o for o in objects if o["metadata"]["name"] == manifests.CA_BUNDLE)
+    assert bundle["kind"] == "ConfigMap" and bundle["data"] == {"ca-certificates.crt": "PEM"}
+    pod = next(o for o in objects if o["kind"] == "Deployment")["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["SSL_CERT_FILE"] == env["PIP_CERT"] == manifests.CA_FILE
