@@ -98,6 +98,14 @@ def binding(namespace: str, role: str = "shipway-app-manager", kind: str = "Clus
     )
 
 
+def namespace_json(name: str, labels: dict[str, str]) -> str:
+    """A namespace as Shipway makes an app's (managed, named after the app) plus ``labels``."""
+    ns_labels = {MANAGED: "shipway", "app.kubernetes.io/instance": name, **labels}
+    return json.dumps(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": ns_labels}}
+    )
+
+
 def test_installed_server_serves_the_remote_cli(
     installed: dict[str, Any], platform: Env, kube: Client, cluster: Cluster
 ) -> None:
@@ -184,24 +192,15 @@ def test_server_account_rights(installed: dict[str, Any], cluster: Cluster, name
     assert as_server(cluster, "-n", "kube-system", "get", "secrets").returncode != 0
     assert as_server(cluster, "delete", "namespace", rbac.NAMESPACE).returncode != 0
 
+    # Never a namespace where privileged pods could run.
+    for labels in ({}, {"pod-security.kubernetes.io/enforce": "privileged"}):
+        loose = as_server(cluster, "create", "-f", "-", stdin=namespace_json("loose", labels))
+        assert loose.returncode != 0 and "restricted Pod Security" in loose.stderr, loose
+
     # Its job in a namespace of its own: create it, bind itself, manage the app's objects.
     app = f"rbac-{secrets.token_hex(3)}"
-    made = as_server(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        stdin=json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {
-                    "name": app,
-                    "labels": {MANAGED: "shipway", "app.kubernetes.io/instance": app},
-                },
-            }
-        ),
-    )
+    restricted = {"pod-security.kubernetes.io/enforce": "restricted"}
+    made = as_server(cluster, "create", "-f", "-", stdin=namespace_json(app, restricted))
     assert made.returncode == 0, made
     try:
         own = as_server(cluster, "create", "-f", "-", stdin=binding(app))

@@ -26,7 +26,10 @@ for requests by the server's ServiceAccount only:
   ``shipway-app-manager`` for the server's own ServiceAccount;
 * a namespace may be changed or deleted only if it already carries that label (so the
   server cannot adopt ``kube-system`` by labelling it, nor touch it in any other way),
-  and ``shipway-system`` is never deleted by it.
+  and ``shipway-system`` is never deleted by it;
+* a namespace it creates or changes carries that label and enforces the ``restricted``
+  Pod Security Standard (as every app namespace Shipway renders does): it can never make
+  a namespace where a privileged pod would run.
 """
 
 from __future__ import annotations
@@ -159,6 +162,20 @@ def _managed(o: str) -> str:
     )
 
 
+def _restricted(o: str) -> str:
+    """CEL: ``o`` enforces the restricted Pod Security Standard (at the latest version):
+    so the server can never make a namespace where privileged pods run."""
+    labels, enforce, version = (
+        f"{o}.metadata.labels",
+        "pod-security.kubernetes.io/enforce",
+        "pod-security.kubernetes.io/enforce-version",
+    )
+    return (
+        f"'{enforce}' in {labels} && {labels}['{enforce}'] == 'restricted' && "
+        f"(!('{version}' in {labels}) || {labels}['{version}'] == 'latest')"
+    )
+
+
 def admission_policy() -> Obj:
     is_binding = "request.resource.resource == 'rolebindings'"
     is_namespace = "request.resource.resource == 'namespaces'"
@@ -188,7 +205,7 @@ def admission_policy() -> Obj:
                     {
                         "apiGroups": [""],
                         "apiVersions": ["*"],
-                        "operations": ["UPDATE", "DELETE"],
+                        "operations": ["CREATE", "UPDATE", "DELETE"],
                         "resources": ["namespaces"],
                     },
                 ]
@@ -211,8 +228,22 @@ def admission_policy() -> Obj:
                     "reason": "Forbidden",
                 },
                 {
-                    "expression": f"!({is_namespace}) || ({_managed('oldObject')})",
+                    "expression": (
+                        f"!({is_namespace}) || request.operation == 'CREATE' || "
+                        f"({_managed('oldObject')})"
+                    ),
                     "message": "shipway-server may change only namespaces Shipway manages",
+                    "reason": "Forbidden",
+                },
+                {
+                    "expression": (
+                        f"!({is_namespace}) || request.operation == 'DELETE' || "
+                        f"(({_managed('object')}) && {_restricted('object')})"
+                    ),
+                    "message": (
+                        "shipway-server's namespaces carry Shipway's managed-by label and "
+                        "enforce the restricted Pod Security Standard"
+                    ),
                     "reason": "Forbidden",
                 },
                 {
