@@ -317,6 +317,7 @@ OBJECTS = [
     ("Deployment", manifests.REGISTRY, NAMESPACE),
     ("Service", manifests.REGISTRY, NAMESPACE),
     ("ConfigMap", manifests.REGISTRY, NAMESPACE),
+    ("ConfigMap", manifests.CA_BUNDLE, NAMESPACE),
     ("Secret", manifests.BOOTSTRAP, NAMESPACE),
     ("Secret", manifests.DATABASE, NAMESPACE),
     ("ValidatingAdmissionPolicyBinding", rbac.POLICY, None),
