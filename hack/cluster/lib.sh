@@ -24,6 +24,9 @@ STATE=${SHIPWAY_CLUSTER_DIR:-/var/lib/shipway-cluster}
 
 REGISTRY_PORT=${SHIPWAY_CLUSTER_REGISTRY_PORT:-5110}
 REGISTRY=127.0.0.1:$REGISTRY_PORT
+# `shipway server install`'s in-cluster registry: a fixed NodePort the node's containerd
+# pulls from over plain HTTP on loopback (a hosts.toml for it, as kind documents).
+INCLUSTER_REGISTRY=127.0.0.1:${SHIPWAY_CLUSTER_INCLUSTER_REGISTRY_PORT:-30500}
 APISERVER_PORT=${SHIPWAY_CLUSTER_APISERVER_PORT:-6443}
 ETCD_PORT=${SHIPWAY_CLUSTER_ETCD_PORT:-2479}  # client port; peer port is +1
 # Away from this machine's networks (docker0 is 172.17.0.0/16) and common LANs.

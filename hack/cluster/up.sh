@@ -46,7 +46,7 @@ components=(registry etcd kube-apiserver kube-controller-manager kube-scheduler 
 # older scripts or configurations is replaced, not reused) and the settings.
 fingerprint() {
   { (cd "$here" && find . -type f ! -name README.md -print0 | sort -z | xargs -0 sha256sum)
-    echo "$STATE $REGISTRY $APISERVER_PORT $ETCD_PORT $POD_CIDR $SERVICE_CIDR $BRIDGE $NODE_NAME"
+    echo "$STATE $REGISTRY $INCLUSTER_REGISTRY $APISERVER_PORT $ETCD_PORT $POD_CIDR $SERVICE_CIDR $BRIDGE $NODE_NAME"
   } | sha256sum | cut -c1-16
 }
 healthy() {
@@ -208,6 +208,10 @@ mkdir -p "$STATE/cni/net.d" "$STATE/containerd/certs.d/$REGISTRY"
 subst "$here/etc/cni.conflist" >"$STATE/cni/net.d/10-shipway.conflist"
 subst "$here/etc/containerd.toml" >"$STATE/etc/containerd.toml"
 subst "$here/etc/registry-hosts.toml" >"$STATE/containerd/certs.d/$REGISTRY/hosts.toml"
+# containerd reads certs.d at each pull: a new hosts.toml needs no restart.
+mkdir -p "$STATE/containerd/certs.d/$INCLUSTER_REGISTRY"
+REGISTRY=$INCLUSTER_REGISTRY subst "$here/etc/registry-hosts.toml" \
+  >"$STATE/containerd/certs.d/$INCLUSTER_REGISTRY/hosts.toml"
 subst "$here/etc/kubelet.yaml" >"$STATE/etc/kubelet.yaml"
 subst "$here/etc/kube-proxy.yaml" >"$STATE/etc/kube-proxy.yaml"
 printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 10\n' \

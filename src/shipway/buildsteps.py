@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipway import grants
 from shipway import objects as o
 from shipway.errors import ShipwayError
 from shipway.image.blobs import BlobStore
@@ -218,6 +219,7 @@ def pod_runner(
 
     def run(command: list[str], emit: Callable[[str], None]) -> int:
         store.apply(client, app_objects.namespace(spec, namespace), f"create {namespace}")
+        grants.grant(client, namespace)
         env_name = f"{spec.name}-build-env"
         labels = o.labels(spec.name, spec.name, "build")
         store.apply(

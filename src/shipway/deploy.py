@@ -3,8 +3,9 @@ running release already runs the same thing."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -116,13 +117,23 @@ def addon_versions(
 ) -> tuple[dict[str, str], list[str]]:
     """Per addon, the tag it will run, found among the tags its repository offers (an
     unpinned addon keeps the version ``running`` runs), and the warnings to show."""
+    list_tags = registry_tags(platform.insecure_registry)
+    pull, push = platform.pull_registry, platform.registry
+    # A repository named as the nodes pull it is asked for its tags where Shipway pushes
+    # (the in-cluster server: 127.0.0.1:NodePort for nodes, the registry's Service for it).
+    if pull and push and pull != push:
+        list_tags = partial(_tags_at, list_tags, f"{pull}/", f"{push}/")
     resolved, warnings = resolve_services(
         services,
         platform.addon_images,
-        registry_tags(platform.insecure_registry),
+        list_tags,
         running.addon_versions if running else {},
     )
     return {str(kind): s.version or "" for kind, s in resolved.items()}, warnings
+
+
+def _tags_at(list_tags: Callable[[str], list[str]], pull: str, push: str, repo: str) -> list[str]:
+    return list_tags(push + repo.removeprefix(pull) if repo.startswith(pull) else repo)
 
 
 def _show_indexes(proj: project.Project, progress: Progress) -> None:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from shipway import appstate, releases
+from shipway import appstate, grants, releases
 from shipway.addons import ADDONS
 from shipway.deploy import addon_versions, platform_for
 from shipway.errors import ShipwayError
@@ -36,6 +36,7 @@ def create(target: Target) -> None:
     store.apply(
         target.client, app_objects.namespace(spec, target.namespace), f"create {target.app}"
     )
+    grants.grant(target.client, target.namespace)
 
 
 def _named(app: str) -> AppSpec:

@@ -79,9 +79,18 @@ def apps(client: Client) -> list[dict[str, str]]:
     kept: it is "stopped". Two API calls, plus one per app released before the marks."""
     labels = {o.LABEL_MANAGED_BY: o.MANAGED_BY}
     namespaces = store.find(client, "Namespace", None, labels, "list namespaces")
-    deployments = store.find(
-        client, "Deployment", store.ALL_NAMESPACES, labels, "list the apps' processes"
-    )
+    what = "list the apps' processes"
+    deployments = store.find_if_allowed(client, "Deployment", store.ALL_NAMESPACES, labels, what)
+    if deployments is None:
+        # The in-cluster server may list only in the app namespaces it was bound in
+        # (``shipway.grants``); the apps of others are none of its business.
+        deployments = [
+            d
+            for ns in namespaces
+            if o.LABEL_INSTANCE in (ns.metadata.labels or {})
+            for d in store.find_if_allowed(client, "Deployment", ns.metadata.name, labels, what)
+            or []
+        ]
     running = {d.metadata.namespace for d in deployments}
     listed = []
     for ns in namespaces:

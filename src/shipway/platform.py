@@ -27,7 +27,25 @@ ENV = {
     "pull_registry": "SHIPWAY_PULL_REGISTRY",
     "base_image": "SHIPWAY_BASE_IMAGE",
     "expose": "SHIPWAY_EXPOSE",
+    "insecure_registry": "SHIPWAY_INSECURE_REGISTRY",
 }
+
+
+TRUE = ("1", "true", "yes")
+#: Maps set as JSON objects (the in-cluster server's base images, e.g.).
+MAP_ENV = {"base_images": "SHIPWAY_BASE_IMAGES", "addon_images": "SHIPWAY_ADDON_IMAGES"}
+
+
+def _env_map(var: str) -> dict[str, str]:
+    try:
+        value = json.loads(os.environ[var])
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ShipwayError(f"${var} is not a JSON object of strings; fix or unset it")
+    return value
 
 
 class Platform(BaseModel):
@@ -58,7 +76,14 @@ class Platform(BaseModel):
 
     def with_env(self) -> Platform:
         """Environment variables (SHIPWAY_REGISTRY, …) override the cluster's settings."""
-        overrides = {key: os.environ[var] for key, var in ENV.items() if os.environ.get(var)}
+        overrides: dict[str, Any] = {
+            key: os.environ[var] for key, var in ENV.items() if os.environ.get(var)
+        }
+        if "insecure_registry" in overrides:
+            overrides["insecure_registry"] = overrides["insecure_registry"].lower() in TRUE
+        for key, var in MAP_ENV.items():
+            if os.environ.get(var):
+                overrides[key] = _env_map(var)
         return self.model_copy(update=overrides)
 
 
@@ -70,12 +95,19 @@ def load(client: Client) -> Platform:
     return _parse(config.data or {}) if config else Platform()
 
 
-def save(client: Client, platform: Platform) -> None:
-    namespace = {
+def namespace_object() -> dict[str, Any]:
+    """``shipway-system``: what the platform settings and an installed server live in
+    (its pods follow the ``restricted`` Pod Security Standard, enforced)."""
+    restricted = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "warn")}
+    return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": NAMESPACE, "labels": {LABEL_MANAGED_BY: MANAGED_BY}},
+        "metadata": {"name": NAMESPACE, "labels": {LABEL_MANAGED_BY: MANAGED_BY, **restricted}},
     }
+
+
+def save(client: Client, platform: Platform) -> None:
+    namespace = namespace_object()
     data = {
         key: json.dumps(value) if not isinstance(value, str) else value
         for key, value in platform.model_dump(exclude_defaults=True).items()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from shipway import addon_secrets, appstate, releases
+from shipway import addon_secrets, appstate, grants, releases
 from shipway.addons.versions import with_versions
 from shipway.credentials import CredentialStore
 from shipway.detect.plan import BuildPlan
@@ -62,6 +62,7 @@ def roll_out(
     stage(progress, "addons")  # from here on the cluster changes
     progress.step(f"releasing v{release.version}: {release.description}")
     apply_all(target.client, objects[:1])  # the namespace, before what lives in it
+    grants.grant(target.client, target.namespace)
     appstate.save_config_vars(target.client, target.namespace, target.app, config_vars)
     releases.create(target.client, target.namespace, release, config_vars)
     stages = _stages(objects[1:])

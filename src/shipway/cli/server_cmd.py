@@ -20,7 +20,10 @@ app.add_typer(server_app, name="server")
 
 Database = Annotated[
     str | None,
-    typer.Option(help="postgresql://USER:PASSWORD@HOST/NAME [default: SQLite in the state dir]"),
+    typer.Option(
+        envvar="SHIPWAY_DATABASE",
+        help="postgresql://USER:PASSWORD@HOST/NAME [default: SQLite in the state dir]",
+    ),
 ]
 StateDir = Annotated[
     Path | None,
@@ -84,3 +87,119 @@ def init(
     out.print(f"created site admin {user.email}, owner of team {team}")
     out.print(f"token (shown once; keep it safe): {token}")
     out.print("sign in with: shipway login URL --token-stdin")
+
+
+@server_app.command("install")
+def install_cmd(
+    context: Annotated[str | None, typer.Option(help="kubeconfig context to install into.")] = None,
+    storage_class: Annotated[
+        str | None, typer.Option(help="StorageClass of the volumes (default: the cluster's).")
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="postgresql://… kept in a Secret (default: SQLite on a volume)",
+            envvar="SHIPWAY_INSTALL_DATABASE",
+        ),
+    ] = None,
+    registry: Annotated[
+        str | None,
+        typer.Option(help="HOST:PORT of a registry to use instead of an in-cluster one."),
+    ] = None,
+    image_registry: Annotated[
+        str | None,
+        typer.Option(
+            help="HOST:PORT the nodes pull the install's own images from "
+            "(default: the platform's registry)."
+        ),
+    ] = None,
+    push_via: Annotated[
+        str | None,
+        typer.Option(
+            help="HOST:PORT where this machine reaches the in-cluster registry "
+            "(default: 127.0.0.1:30500, a node's NodePort on loopback)."
+        ),
+    ] = None,
+    admin_email: Annotated[str, typer.Option(help="The first site admin's email.")] = (
+        "admin@example.com"
+    ),
+    server_image: Annotated[
+        str | None, typer.Option(help="Run this image instead of building one from source.")
+    ] = None,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="CA bundle (PEM) the server's package installs trust, e.g. a "
+            "TLS-intercepting proxy's; kept in a ConfigMap."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Install the server in the cluster (namespace shipway-system); prints its URL and,
+    the first time, the first admin's token (once: the cluster keeps only its hash)."""
+    from dataclasses import replace
+
+    from shipway.cli.progress import RichProgress
+    from shipway.errors import ShipwayError
+    from shipway.install.run import Request, install
+    from shipway.kube.client import connect
+
+    request = Request(
+        admin_email=admin_email,
+        storage_class=storage_class,
+        database=database,
+        registry=registry,
+        image_registry=image_registry,
+        server_image=server_image,
+    )
+    if push_via:
+        request = replace(request, push_via=push_via)
+    if ca_bundle:
+        try:
+            request = replace(request, ca_bundle=ca_bundle.read_text())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ShipwayError(f"--ca-bundle {ca_bundle}: cannot read it ({exc})") from None
+    with RichProgress(enabled=not as_json) as progress:
+        done = install(connect(context), request, progress)
+    if as_json:
+        print_json(
+            {
+                "url": done.url,
+                "token": done.token,
+                "email": done.admin_email,
+                "image": done.server_image,
+                "registry": done.registry,
+                "pull_registry": done.pull_registry,
+                "node_port": done.node_port,
+            }
+        )
+        return
+    out.print(f"server: {done.url}  (image {done.server_image})")
+    out.print(f"registry: {done.registry} (nodes pull from {done.pull_registry})")
+    if done.token:
+        out.print(f"site admin {done.admin_email}, token (shown once; keep it safe): {done.token}")
+        out.print(f"sign in with: shipway login {done.url} --token-stdin")
+    else:
+        out.print(f"site admin {done.admin_email} exists already (its token was shown at install)")
+
+
+@server_app.command("uninstall")
+def uninstall_cmd(
+    context: Annotated[str | None, typer.Option(help="kubeconfig context.")] = None,
+    delete_data: Annotated[
+        bool, typer.Option(help="Also delete the server's database and the registry's images.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove the server from the cluster; apps and their data stay."""
+    from shipway.install.run import uninstall
+    from shipway.kube.client import connect
+
+    done = uninstall(connect(context), delete_data)
+    if as_json:
+        print_json({"deleted": done.deleted, "kept": done.kept})
+        return
+    for item in done.deleted:
+        out.print(f"deleted {item}")
+    for item in done.kept:
+        out.print(f"kept {item}")

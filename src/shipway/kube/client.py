@@ -35,8 +35,22 @@ def kubeconfig_path() -> Path:
     return Path(first or Path.home() / ".kube" / "config").expanduser()
 
 
+#: Where a pod finds its ServiceAccount's token (in-cluster credentials).
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
 def connect(context: str | None = None, timeout: float = 30) -> Client:
+    """A client for ``context`` of the kubeconfig; in a pod with no kubeconfig and no
+    context asked for, the pod's ServiceAccount (the in-cluster server)."""
     path = kubeconfig_path()
+    if (
+        context is None
+        and not path.exists()
+        and os.environ.get("KUBERNETES_SERVICE_HOST")
+        and (SERVICE_ACCOUNT_DIR / "token").exists()
+    ):
+        in_cluster = KubeConfig.from_service_account()
+        return Client(in_cluster, timeout=httpx.Timeout(timeout), field_manager=FIELD_MANAGER)
     try:
         config = KubeConfig.from_file(path)
     except OSError as exc:

@@ -13,14 +13,26 @@ from typing import Any
 
 from lightkube import ALL_NS, Client, codecs
 from lightkube.core.exceptions import ApiError
+from lightkube.resources.admissionregistration_v1 import (
+    ValidatingAdmissionPolicy,
+    ValidatingAdmissionPolicyBinding,
+)
 from lightkube.resources.apps_v1 import Deployment, StatefulSet
 from lightkube.resources.core_v1 import (
     ConfigMap,
     Namespace,
     Node,
     PersistentVolumeClaim,
+    Pod,
     Secret,
     Service,
+    ServiceAccount,
+)
+from lightkube.resources.rbac_authorization_v1 import (
+    ClusterRole,
+    ClusterRoleBinding,
+    Role,
+    RoleBinding,
 )
 
 from shipway.kube.client import api_errors, get_or_none
@@ -30,14 +42,22 @@ from shipway.objects import Obj
 ALL_NAMESPACES: str = ALL_NS
 
 KINDS: dict[str, Any] = {  # lightkube types each call per kind; by name, Any
+    "ClusterRole": ClusterRole,
+    "ClusterRoleBinding": ClusterRoleBinding,
     "ConfigMap": ConfigMap,
     "Deployment": Deployment,
     "Namespace": Namespace,
     "Node": Node,
     "PersistentVolumeClaim": PersistentVolumeClaim,
+    "Pod": Pod,
     "Secret": Secret,
+    "Role": Role,
+    "RoleBinding": RoleBinding,
     "Service": Service,
+    "ServiceAccount": ServiceAccount,
     "StatefulSet": StatefulSet,
+    "ValidatingAdmissionPolicy": ValidatingAdmissionPolicy,
+    "ValidatingAdmissionPolicyBinding": ValidatingAdmissionPolicyBinding,
 }
 
 
@@ -65,15 +85,29 @@ def find(
         return list(client.list(KINDS[kind], namespace=namespace, labels=labels))
 
 
+def find_if_allowed(
+    client: Client, kind: str, namespace: str | None, labels: dict[str, Any], what: str
+) -> list[Any] | None:
+    """Like ``find``, but None when RBAC forbids the list."""
+    with api_errors(what):
+        try:
+            return list(client.list(KINDS[kind], namespace=namespace, labels=labels))
+        except ApiError as exc:
+            if exc.status.code != 403:
+                raise
+            return None
+
+
 def create(client: Client, obj: Obj, what: str) -> None:
     with api_errors(what):
         client.create(codecs.from_dict(obj))
 
 
-def apply(client: Client, obj: Obj, what: str) -> None:
-    """Server-side apply, taking over fields another manager set."""
+def apply(client: Client, obj: Obj, what: str, field_manager: str | None = None) -> None:
+    """Server-side apply, taking over fields another manager set; ``field_manager`` (default
+    the client's) owns what ``obj`` sets, so another manager's later apply keeps it."""
     with api_errors(what):
-        client.apply(codecs.from_dict(obj), force=True)
+        client.apply(codecs.from_dict(obj), force=True, field_manager=field_manager)
 
 
 def patch(

@@ -11,6 +11,7 @@ from functools import cached_property
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from shipway import bootstrap, grants
 from shipway.db.engine import migrate, open_engine, sessions, url_for
 from shipway.kube.client import Client, Target, connect
 from shipway.server.settings import ServerSettings
@@ -21,12 +22,16 @@ class Server:
     settings: ServerSettings
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    #: App namespaces the in-cluster server has bound itself in (``shipway.grants``).
+    _bound: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.engine = open_engine(url_for(self.settings.database, self.settings.state_dir))
         migrate(self.engine)
         self.sessions: sessionmaker[Session] = sessions(self.engine)
+        with self.session() as session:  # installed in a cluster: its first admin
+            bootstrap.first_admin(session)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -39,6 +44,8 @@ class Server:
         return connect(self.settings.context)
 
     def target(self, app: str) -> Target:
+        if app not in self._bound and grants.ensure(self.client, app):  # in-cluster only
+            self._bound.add(app)
         return Target(self.client, app, app)
 
     @contextmanager
