@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 hack/setup.sh
 # shellcheck source=hack/lib/apt.sh
 . hack/lib/apt.sh
-apt_need demo-setup.sh curl=curl
+# docker-registry: `shipway server install` builds the in-cluster registry's image from it.
+apt_need demo-setup.sh curl=curl docker-registry=docker-registry
 if [ -z "${KUBECONFIG:-}" ]; then
   hack/cluster/install.sh
   apt_need demo-setup.sh debootstrap=debootstrap

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: what Shipway understands of the seed's task app, the manifests it generates,
-# then the app deployed — with its MongoDB — to a real Kubernetes cluster and answering.
+# then the app deployed — with its MongoDB — to a real Kubernetes cluster and answering;
+# then the team server installed in that cluster and the app deployed again through it.
 # With KUBECONFIG unset, the cluster is the repo's own (hack/cluster; needs root; the first
 # run builds Kubernetes from source, 20-40 min on 2 cores, then it is cached).
 set -euo pipefail
@@ -38,3 +39,43 @@ echo
 echo "== shipway deploy examples/tasks again: nothing changed, so no new release"
 shipway deploy examples/tasks
 shipway info tasks
+
+echo
+echo "== shipway server install   (the team server in the cluster: built from this source"
+echo "   by Shipway's own builder, with an in-cluster registry and least-privilege RBAC)"
+# Package installs in the server's pod trust what this machine trusts (a TLS proxy's CA).
+bundle=${PIP_CERT:-${SSL_CERT_FILE:-}}
+installed=$(shipway server install --json ${bundle:+--ca-bundle "$bundle"})
+server_url=$(echo "$installed" | python -c 'import json,sys; print(json.load(sys.stdin)["url"])')
+token=$(echo "$installed" | python -c 'import json,sys; print(json.load(sys.stdin)["token"] or "")')
+# The first admin's token is printed once, by the first install: kept (0600) for reruns.
+token_file=${SHIPWAY_STATE_DIR:-$HOME/.local/state/shipway}/demo-server-token
+mkdir -p "$(dirname "$token_file")"
+if [ -n "$token" ]; then
+  (umask 077 && echo "$token" >"$token_file")
+elif [ -s "$token_file" ]; then
+  token=$(cat "$token_file")
+else
+  echo "demo: this cluster's server was installed before, and its first admin's token is not" \
+    "in $token_file; 'shipway server uninstall --delete-data' starts it afresh" >&2
+  exit 1
+fi
+echo "server: $server_url   (the first admin's token is in $token_file:"
+echo "   shipway login $server_url --token-stdin < $token_file)"
+echo
+# Remote mode from here on: every verb goes through the server, as the signed-in admin.
+export SHIPWAY_URL=$server_url SHIPWAY_TOKEN=$token
+shipway whoami
+shipway info tasks-team >/dev/null 2>&1 || shipway create tasks-team
+echo
+echo "== shipway deploy examples/tasks --app tasks-team   (through the server: the source"
+echo "   uploaded, built in the server's pod, its progress streamed back)"
+result=$(shipway deploy examples/tasks --app tasks-team --json)
+team_url=$(echo "$result" | python -c 'import json,sys; print(json.load(sys.stdin)["url"])')
+echo "$result"
+echo
+echo "== POST then GET $team_url"
+curl -fsS -X POST -d '{"task": "deployed through the team server"}' "$team_url"; echo
+curl -fsS "$team_url"; echo
+shipway releases tasks-team
+shipway apps

@@ -102,7 +102,10 @@ class BlobStore:
             if committed:
                 final = self.path(committed[0])
                 final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, final)
+                # A blob is named by its content: one already there is this one. Renaming
+                # over it would also cost a flush (ext4 syncs data renamed over a file).
+                if not final.is_file():
+                    os.replace(tmp, final)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
