@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.postgres import Postgres, running_postgres
+from tests.helpers.server import RunningServer, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -54,3 +55,12 @@ def databases(backend: str, request: pytest.FixtureRequest) -> Callable[[], str 
         return lambda: None
     server: Postgres = request.getfixturevalue("postgres")
     return server.create_database
+
+
+@pytest.fixture(scope="module")
+def backend_server(
+    databases: Callable[[], str | None], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """A real server on the module's database backend, shared by the module's tests."""
+    with running_server(tmp_path_factory.mktemp("server"), databases()) as running:
+        yield running

@@ -9,7 +9,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,16 @@ from typer.testing import CliRunner
 
 from shipway.cli import main
 from shipway.errors import ShipwayError
-from tests.helpers.server import ADMIN, RunningServer, running_server
+from tests.helpers.server import ADMIN, RunningServer
 
 OTHER_ENTRIES = "machine github.com login me password ghp_keepme\n"
 PASSWORD = "a long enough passphrase"
 
 
 @pytest.fixture(scope="module")
-def server(
-    databases: Callable[[], str | None], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningServer]:
-    with running_server(tmp_path_factory.mktemp("server"), databases()) as running:
-        yield running
+def server(backend_server: RunningServer) -> RunningServer:
+    """One server per backend for the module; each test makes its own users and teams."""
+    return backend_server
 
 
 @pytest.fixture

@@ -25,12 +25,9 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
-def server(
-    databases: Callable[[], str | None], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningServer]:
+def server(backend_server: RunningServer) -> RunningServer:
     """One server per backend for the module; each test makes its own users and teams."""
-    with running_server(tmp_path_factory.mktemp("server"), databases()) as running:
-        yield running
+    return backend_server
 
 
 @pytest.fixture

@@ -126,6 +126,9 @@ class Remote:
             )
         return http.client.HTTPConnection(self._netloc, timeout=self.timeout)
 
+    def _unreachable(self, what: str, exc: Exception) -> TemporaryError:
+        return TemporaryError(f"{what} the server at {self.login.url}: {type(exc).__name__}")
+
     def _send(
         self,
         method: str,
@@ -153,9 +156,7 @@ class Remote:
             return connection, connection.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
-            raise TemporaryError(
-                f"cannot reach the server at {self.login.url}: {type(exc).__name__}"
-            ) from None
+            raise self._unreachable("cannot reach", exc) from None
 
     def request(
         self,
@@ -170,9 +171,7 @@ class Remote:
         try:
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
-            raise TemporaryError(
-                f"lost the server at {self.login.url}: {type(exc).__name__}"
-            ) from None
+            raise self._unreachable("lost", exc) from None
         finally:
             connection.close()
         if response.status >= 400:
@@ -195,9 +194,7 @@ class Remote:
             while line := response.readline(MAX_LINE):
                 yield line.rstrip(b"\r\n")
         except (OSError, http.client.HTTPException) as exc:
-            raise TemporaryError(
-                f"lost the server at {self.login.url}: {type(exc).__name__}"
-            ) from None
+            raise self._unreachable("lost", exc) from None
         finally:
             connection.close()
 
