@@ -24,11 +24,13 @@ import os
 import posixpath
 import tarfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from shipway.errors import ShipwayError, excerpt
 from shipway.image.appfiles import app_entries
+from shipway.image.layer import add_entry
 
 #: Entries an uploaded archive may hold.
 MAX_ENTRIES = 50_000
@@ -75,21 +77,8 @@ def archive(app_dir: Path, out: BinaryIO, limit: int) -> int:
     ):
         for entry in entries:
             name = entry.name.removeprefix(_PREFIX).lstrip("/")
-            if not name:
-                continue
-            info = tarfile.TarInfo(name)
-            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
-            if entry.link is not None:
-                info.type, info.linkname, info.mode = tarfile.SYMTYPE, entry.link, 0o777
-                tar.addfile(info)
-            elif entry.source is None:
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
-            else:
-                info.mode = 0o755 if entry.executable else 0o644
-                with entry.source.open("rb") as data:
-                    info.size = os.fstat(data.fileno()).st_size
-                    tar.addfile(info, data)
+            if name:
+                add_entry(tar, replace(entry, name=name))
     return limited.size
 
 

@@ -75,7 +75,7 @@ def write_layer(entries: Iterable[Entry], store: BlobStore) -> Layer:
             plain = HashingWriter(zipped)  # type: ignore[arg-type]
             with tarfile.open(fileobj=plain, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
                 for entry in sorted(entries, key=lambda e: e.name):
-                    _add(tar, entry)
+                    add_entry(tar, entry)
         commit(compressed.digest)
     return Layer(compressed.digest, plain.digest, compressed.size)
 
@@ -91,7 +91,8 @@ def tar_layer(tar: Path, store: BlobStore) -> Layer:
     return Layer(compressed.digest, plain.digest, compressed.size)
 
 
-def _add(tar: tarfile.TarFile, entry: Entry) -> None:
+def add_entry(tar: tarfile.TarFile, entry: Entry) -> None:
+    """One entry, normalised: the same bytes whoever builds it, whenever."""
     info = tarfile.TarInfo(entry.name)
     info.mtime = EPOCH
     info.uid = info.gid = entry.owner
