@@ -50,6 +50,13 @@ def serve(
     queue_size: Annotated[
         int | None, typer.Option(help="Deploys waiting before more are refused (429).")
     ] = None,
+    trusted_proxies: Annotated[
+        str,
+        typer.Option(
+            help="Addresses whose X-Forwarded-For is believed (your ingress's, comma-separated): "
+            "the client address that failed sign-ins are limited by and the audit log records."
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run the team server (the API a team deploys through), or set it up."""
     if ctx.invoked_subcommand is not None:
@@ -61,7 +68,15 @@ def serve(
     settings = settings_of(
         database, state_dir, context=context, max_builds=max_builds, queue_size=queue_size
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=trusted_proxies,
+    )
 
 
 @server_app.command("init")
