@@ -352,6 +352,7 @@ def main() -> int:
     try:
         args = BuildArgs(**json.loads(os.environ[ARGS_ENV]))
         app_dir = _fetch(args.sources, token, Path(os.environ.get("HOME") or WORK) / "app")
+        print(f"build pod: sources of {args.app} fetched from the server", flush=True)
         proj = project.load(app_dir, args.app)
         request = BuildRequest(
             proj,
