@@ -22,7 +22,9 @@ deploy's one-time token (``X-Shipway-Build-Token``); the pod downloads it from t
 server's in-cluster URL and unpacks it with ``sources.extract``'s checks. The token (and
 the CA bundle the server's own package installs trust) are in a Secret of the build's
 own, referenced from the pod, never written in the Job's spec; the pod drops the token
-from its environment before building, and the Secret is deleted when the build ends.
+from its environment before building, and the Secret is deleted when the build ends (it
+is owned by the Job too, so a server that dies mid-build leaves nothing past the Job's
+TTL).
 
 The build: ``image.builder.build`` with what the server decided (push tag, base image,
 the running release's digest), to the registry the server pushes to, with the server's
@@ -282,8 +284,15 @@ def _run(
     output = _Output(progress)
     progress.step(f"building in Job {name} (namespace {namespace})")
     store.apply(client, secret, "keep the build's token")
+
+    def owned(uid: str) -> None:
+        # Should this process die mid-build, the Secret goes with the Job (its TTL).
+        owner = {"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": uid}
+        secret["metadata"]["ownerReferences"] = [owner]
+        store.apply(client, secret, "tie the build's token to its Job")
+
     try:
-        end = run_job(client, job, output.line, settings.deadline + 60)
+        end = run_job(client, job, output.line, settings.deadline + 60, owned)
     finally:
         store.delete_if_present(client, "Secret", name, namespace, "delete the build's token")
     return output.result(end.succeeded, end.reason, settings.deadline)

@@ -32,15 +32,22 @@ class JobEnd:
     reason: str = ""
 
 
-def run_job(client: Client, job: Obj, emit: Callable[[str], None], timeout: float) -> JobEnd:
-    """Create ``job``, give each line its pod logs to ``emit``, and wait (at most
-    ``timeout`` seconds in all) for it to succeed or fail; the Job and its pod are deleted
-    whatever happens."""
+def run_job(
+    client: Client,
+    job: Obj,
+    emit: Callable[[str], None],
+    timeout: float,
+    created: Callable[[str], None] = lambda _uid: None,
+) -> JobEnd:
+    """Create ``job`` (``created`` gets its uid), give each line its pod logs to ``emit``,
+    and wait (at most ``timeout`` seconds in all) for it to succeed or fail; the Job and
+    its pod are deleted whatever happens."""
     name, namespace = job["metadata"]["name"], job["metadata"]["namespace"]
     deadline = time.monotonic() + timeout
     with api_errors(f"start the build Job {name}"):
-        client.create(codecs.from_dict(job))
+        made: Any = client.create(codecs.from_dict(job))
     try:
+        created(str(made.metadata.uid))
         with api_errors(f"follow the build Job {name}"):
             pod = _started_pod(client, name, namespace, deadline)
             if isinstance(pod, JobEnd):
