@@ -18,10 +18,12 @@ import kubernetes_validate
 import pytest
 
 from shipway import buildjob
-from shipway.errors import ShipwayError
+from shipway.errors import NotFound, ShipwayError
 from shipway.install import manifests
 from shipway.kube.jobs import JobEnd, _job_end
+from shipway.server.routes.deploys import _Deploys
 from shipway.server.settings import ServerSettings
+from shipway.server.state import Server
 from tests.helpers.pss import pod_templates, violations
 
 pytestmark = pytest.mark.unit
@@ -264,3 +266,23 @@ def test_install_tells_the_server_its_image_and_url(runner: str) -> None:
     assert (
         env["SHIPWAY_INTERNAL_URL"] == "http://shipway-server.shipway-system.svc.cluster.local:8700"
     )
+
+
+def test_the_route_hands_the_sources_out_once(tmp_path: Path) -> None:
+    settings = ServerSettings(
+        state_dir=tmp_path / "state",
+        build_runner="job",
+        build_image="i",
+        internal_url="http://s",
+    )
+    deploys = _Deploys(Server(settings))
+    archive = tmp_path / "sources.tar.gz"
+    archive.write_bytes(b"\x1f\x8b")
+    token = deploys.handoff.offer(archive)
+    for wrong in ("", "x" * 43):
+        with pytest.raises(NotFound, match="no sources for this token"):
+            deploys.build_sources(wrong)
+    answer = deploys.build_sources(token)
+    assert Path(answer.path) == archive and answer.media_type == "application/gzip"
+    with pytest.raises(NotFound):
+        deploys.build_sources(token)
