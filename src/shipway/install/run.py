@@ -124,8 +124,9 @@ def install(client: Client, request: Request, progress: Progress | None = None) 
         try:
             store.apply(client, grants.role_binding(ns, account), f"let the server manage {ns}")
         except ShipwayError:
-            # Deleted since it was listed: nothing to manage there any more.
-            if store.read(client, "Namespace", ns, None, f"read namespace {ns}") is None:
+            # Deleted (or being deleted) since it was listed: nothing to manage there.
+            found = store.read(client, "Namespace", ns, None, f"read namespace {ns}")
+            if found is None or found.metadata.deletionTimestamp:
                 continue
             raise
     progress.step("waiting for the server")
