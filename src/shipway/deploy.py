@@ -13,7 +13,7 @@ from shipway import appstate, project, releases
 from shipway.addons.versions import K, registry_tags, resolve_services
 from shipway.detect import buildsteps as detect_steps
 from shipway.errors import ShipwayError
-from shipway.image.builder import BuildRequest, BuildStep, build
+from shipway.image.builder import BuildRequest, BuildResult, BuildStep, build
 from shipway.image.deps import package_indexes
 from shipway.image.layer import Layer
 from shipway.image.progress import Progress, Silent, stage
@@ -35,6 +35,9 @@ from shipway.releasing import (
 from shipway.spec.model import Service
 from shipway.spec.overlay import with_added_addons, with_added_domains
 
+#: Runs a deploy's build and push for its target (``shipway.buildjob.job_builder``).
+Builder = Callable[[Target, BuildRequest, Progress], BuildResult]
+
 
 def platform_for(client: Client, overrides: dict[str, Any]) -> Platform:
     base = load_platform(client).with_env()
@@ -50,10 +53,12 @@ def deploy(
     progress: Progress | None = None,
     force: bool = False,
     app: str | None = None,
+    builder: Builder | None = None,
 ) -> Outcome:
     """Build and release the app (named ``app``, else as its files say); when nothing
     changed (same image, spec, platform and config vars as the running release) and
-    ``force`` is not set, release nothing."""
+    ``force`` is not set, release nothing. ``builder`` runs the build and push (default:
+    here, in this process; the server's ``--build-runner job``: ``shipway.buildjob``)."""
     progress = progress or Silent()
     stage(progress, "detect")
     proj = project.load(app_dir, app)
@@ -89,7 +94,7 @@ def deploy(
     )
     stage(progress, "build")
     _show_indexes(ready.project, progress)
-    built = build(request, progress=progress)
+    built = builder(target, request, progress) if builder else build(request, progress=progress)
     release = Release(
         version=version,
         description=f"Deploy {built.digest[7:19]}",

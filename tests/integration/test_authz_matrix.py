@@ -41,7 +41,9 @@ from shipway.server.state import Server
 from tests.helpers.server import RunningServer, running_server
 from tests.helpers.serverdb import database_of
 
-Needs = Action | Literal["public", "any-user", "site-admin"]
+#: "build-token": a build Job's one-time token opens it (``shipway.buildjob``); no user's
+#: token does, whoever holds it: not found for every caller.
+Needs = Action | Literal["public", "any-user", "site-admin", "build-token"]
 
 #: The callers: four roles in team ``alpha``, a member of another team (``beta``), a site
 #: admin in neither, and three that hold no valid token (a member's, revoked or expired).
@@ -132,6 +134,7 @@ ENDPOINTS = [
     ),
     Endpoint("POST", "/teams/{team}/invites", Action.MANAGE_MEMBERS, {"role": "member"}),
     Endpoint("GET", "/teams/{team}/audit", Action.MANAGE_MEMBERS),
+    Endpoint("GET", "/build-sources", "build-token"),
 ]
 
 
@@ -189,8 +192,8 @@ def expected(endpoint: Endpoint, caller: str) -> int:
     allowed = 400 if endpoint.cluster else endpoint.allowed
     if endpoint.method != "GET" and endpoint.body is not None and endpoint.probe:
         allowed = 422
-    if endpoint.needs == "public":
-        return allowed
+    if endpoint.needs in ("public", "build-token"):
+        return allowed if endpoint.needs == "public" else 404
     if caller in NO_VALID_TOKEN:
         return 401
     if endpoint.needs == "any-user":

@@ -32,10 +32,19 @@ StateDir = Annotated[
 
 
 def settings_of(database: str | None, state_dir: Path | None, **more: object) -> ServerSettings:
+    from pydantic import ValidationError
+
+    from shipway.errors import ShipwayError
     from shipway.server.settings import ServerSettings
 
     given = {"database": database, "state_dir": state_dir, **more}
-    return ServerSettings.model_validate({k: v for k, v in given.items() if v is not None})
+    try:
+        return ServerSettings.model_validate({k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ShipwayError(f"{where + ': ' if where else ''}{message}") from None
 
 
 @server_app.callback()
@@ -57,6 +66,22 @@ def serve(
             "the client address that failed sign-ins are limited by and the audit log records."
         ),
     ] = "127.0.0.1",
+    build_runner: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SHIPWAY_BUILD_RUNNER",
+            help="pool: builds run warm in this process; job: each as a Kubernetes Job in "
+            "the app's namespace.",
+        ),
+    ] = None,
+    build_image: Annotated[
+        str | None,
+        typer.Option(envvar="SHIPWAY_SERVER_IMAGE", help="The image build Jobs run."),
+    ] = None,
+    internal_url: Annotated[
+        str | None,
+        typer.Option(envvar="SHIPWAY_INTERNAL_URL", help="This server as build Jobs reach it."),
+    ] = None,
 ) -> None:
     """Run the team server (the API a team deploys through), or set it up."""
     if ctx.invoked_subcommand is not None:
@@ -66,7 +91,14 @@ def serve(
     from shipway.server.app import create_app
 
     settings = settings_of(
-        database, state_dir, context=context, max_builds=max_builds, queue_size=queue_size
+        database,
+        state_dir,
+        context=context,
+        max_builds=max_builds,
+        queue_size=queue_size,
+        build_runner=build_runner,
+        build_image=build_image,
+        internal_url=internal_url,
     )
     uvicorn.run(
         create_app(settings),
@@ -77,6 +109,14 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips=trusted_proxies,
     )
+
+
+@server_app.command("build-job", hidden=True)
+def build_job() -> None:
+    """Inside a build Job's pod: fetch a deploy's sources, build, push (shipway.buildjob)."""
+    from shipway.buildjob import main
+
+    raise typer.Exit(main())
 
 
 @server_app.command("init")
@@ -148,6 +188,13 @@ def install_cmd(
             "TLS-intercepting proxy's; kept in a ConfigMap."
         ),
     ] = None,
+    build_runner: Annotated[
+        str,
+        typer.Option(
+            help="pool: builds run in the server's pod; job: each as a Kubernetes Job in "
+            "the app's namespace."
+        ),
+    ] = "pool",
     as_json: JsonFlag = False,
 ) -> None:
     """Install the server in the cluster (namespace shipway-system); prints its URL and,
@@ -166,7 +213,10 @@ def install_cmd(
         registry=registry,
         image_registry=image_registry,
         server_image=server_image,
+        build_runner=build_runner,
     )
+    if build_runner not in ("pool", "job"):
+        raise ShipwayError(f"--build-runner {build_runner[:20]}: choose pool or job")
     if push_via:
         request = replace(request, push_via=push_via)
     if ca_bundle:

@@ -25,6 +25,8 @@ CA_BUNDLE = "shipway-ca-bundle"
 CA_FILE = "/etc/shipway/ca/ca-certificates.crt"
 DATABASE = "shipway-database"
 STATE_DIR = "/var/lib/shipway"
+#: The server as pods (build Jobs fetching their sources) reach it.
+SERVER_SERVICE_URL = f"http://{SERVER}.{NAMESPACE}.svc.cluster.local:{SERVER_PORT}"
 #: The registry's address as pods (the server pushing) reach it.
 REGISTRY_SERVICE = f"{REGISTRY}.{NAMESPACE}.svc.cluster.local:{REGISTRY_PORT}"
 REGISTRY_CONFIG = """\
@@ -53,6 +55,9 @@ class Options:
     #: PEM bundle the server's package installs trust (a TLS-intercepting proxy's CA).
     ca_bundle: str | None = None
     registry_node_port: int = REGISTRY_NODE_PORT
+    #: ``job``: builds run as Jobs of ``server_image``, which fetch their sources from
+    #: the server's Service (see ``shipway.buildjob``).
+    build_runner: str = "pool"
 
 
 def _labels(component: str) -> dict[str, str]:
@@ -160,6 +165,9 @@ def server_objects(opts: Options) -> list[Obj]:
         _secret_env(EMAIL_ENV, BOOTSTRAP, "email"),
         _secret_env(DIGEST_ENV, BOOTSTRAP, "token-sha256"),
         *({"name": k, "value": v} for k, v in opts.platform_env),
+        {"name": "SHIPWAY_BUILD_RUNNER", "value": opts.build_runner},
+        {"name": "SHIPWAY_SERVER_IMAGE", "value": opts.server_image},
+        {"name": "SHIPWAY_INTERNAL_URL", "value": SERVER_SERVICE_URL},
     ]
     objects = [bootstrap]
     if opts.database:

@@ -49,6 +49,8 @@ class Request:
     #: server's pod cannot reach a registry on the node's loopback).
     mirror_bases: bool = True
     timeout: float = 300
+    #: ``job``: the server builds each deploy in a Job of its own image (``buildjob``).
+    build_runner: str = "pool"
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ def install(client: Client, request: Request, progress: Progress | None = None) 
         admin_digest=digest,
         platform_env=tuple(env),
         ca_bundle=request.ca_bundle,
+        build_runner=request.build_runner,
     )
     progress.step("the server")
     for obj in manifests.server_objects(opts):
@@ -121,8 +124,9 @@ def install(client: Client, request: Request, progress: Progress | None = None) 
         try:
             store.apply(client, grants.role_binding(ns, account), f"let the server manage {ns}")
         except ShipwayError:
-            # Deleted since it was listed: nothing to manage there any more.
-            if store.read(client, "Namespace", ns, None, f"read namespace {ns}") is None:
+            # Deleted (or being deleted) since it was listed: nothing to manage there.
+            found = store.read(client, "Namespace", ns, None, f"read namespace {ns}")
+            if found is None or found.metadata.deletionTimestamp:
                 continue
             raise
     progress.step("waiting for the server")

@@ -1,5 +1,6 @@
-"""What the server runs for a queued deploy (the core's ``deploy``, warm in its process),
-and how it puts an app back after a restart cut a deploy short."""
+"""What the server runs for a queued deploy (the core's ``deploy``, warm in its process;
+its build and push in a Kubernetes Job with ``--build-runner job``, see
+``shipway.buildjob``), and how it puts an app back after a restart cut a deploy short."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shipway import releases
-from shipway.deploy import deploy
+from shipway.deploy import Builder, deploy
 from shipway.image.progress import Progress
 from shipway.kube.client import Target
 from shipway.queue.recorder import Recorder
@@ -18,10 +19,22 @@ from shipway.releasing import rollback_to
 TIMEOUT = 180.0
 
 
-def deploy_runner(context: str | None, timeout: float = TIMEOUT) -> Runner:
+def deploy_runner(
+    context: str | None, timeout: float = TIMEOUT, builder: Builder | None = None
+) -> Runner:
+    """``builder``: where builds run (default: in this process)."""
+
     def run(request: Request, recorder: Recorder) -> dict[str, Any]:
         outcome = deploy(
-            request.work_dir, context, {}, None, timeout, recorder, request.force, request.app
+            request.work_dir,
+            context,
+            {},
+            None,
+            timeout,
+            recorder,
+            request.force,
+            request.app,
+            builder,
         )
         release = outcome.release
         return {

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from shipway import sources, teams
+from shipway import buildjob, sources, teams
 from shipway.access import Action, Actor
 from shipway.db.models import Deploy, utcnow
 from shipway.errors import NotFound, ShipwayError
@@ -41,6 +41,12 @@ def router(srv: Server) -> APIRouter:
         summary="Deploy uploaded sources (a tar.gz)",
     )
     routes.add_api_route(
+        "/build-sources",
+        deploys.build_sources,
+        summary="A build Job's sources (once, for the deploy's one-time token)",
+        include_in_schema=False,
+    )
+    routes.add_api_route(
         "/apps/{app}/deploys", deploys.list_deploys, summary="The app's deploys, newest first"
     )
     routes.add_api_route("/deploys/{deploy_id}", deploys.get_deploy, summary="A deploy, its steps")
@@ -63,9 +69,16 @@ class _Deploys:
     def __init__(self, srv: Server):
         self.srv = srv
         self.notifier = Notifier()
+        self.handoff = buildjob.Handoff()
+        settings = srv.settings
+        builder = None
+        if settings.build_runner == "job":
+            assert settings.build_image and settings.internal_url
+            job = buildjob.JobSettings.from_environment(settings.build_image, settings.internal_url)
+            builder = buildjob.job_builder(job, self.handoff)
         self.queue = Queue(
             srv.sessions,
-            deploy_runner(srv.settings.context),
+            deploy_runner(settings.context, builder=builder),
             max_builds=srv.settings.max_builds,
             queue_size=srv.settings.queue_size,
             lock=srv.app_lock,
@@ -135,6 +148,15 @@ class _Deploys:
         finally:
             archive.unlink(missing_ok=True)
         return work_dir
+
+    def build_sources(
+        self, token: Annotated[str, Header(alias=buildjob.TOKEN_HEADER)] = ""
+    ) -> FileResponse:
+        """A build Job's sources: once, for the token its deploy made; 404 otherwise."""
+        archive = self.handoff.take(token) if token else None
+        if archive is None or not archive.is_file():
+            raise NotFound("no sources for this token")
+        return FileResponse(archive, media_type="application/gzip")
 
     def list_deploys(
         self, app: str, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le=500)] = 50
