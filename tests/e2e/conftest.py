@@ -18,23 +18,26 @@ namespace) and destroys them, data included, after the test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
-from lightkube import Client, KubeConfig
+from lightkube import ApiError, Client, KubeConfig
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
 
 from hack.prepare_platform import prepare
+from shipway.kube.client import get_or_none
 from tests.conftest import EXAMPLES, ROOT
-from tests.e2e.cli import NewApp, run_shipway
+from tests.e2e.cli import NewApp
 from tests.e2e.kube import Cluster, dump_namespace
 from tests.helpers.server import RunningServer, running_server
 
@@ -167,4 +170,26 @@ def new_app(
     for name in made:
         if _failed(request.node):
             sys.stderr.write(dump_namespace(kube, name))
-        run_shipway(platform, "destroy", name, "--yes", "--delete-data", timeout=120)
+        # Deleting a namespace waits for its pods to stop (~30 s an app): the deletions
+        # go on in the background, and the session waits for all of them at its end.
+        with contextlib.suppress(ApiError):
+            kube.delete(Namespace, name)
+        LEFT_BEHIND.add(name)
+
+
+#: App namespaces being deleted, which the session waits for before it ends.
+LEFT_BEHIND: set[str] = set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def deleted_apps_are_gone(kube: Client) -> Iterator[None]:
+    """At the end of the session, every app a test made is gone (deleted all at once, in
+    the background, by the tests' teardowns), so the cluster is left as it was found."""
+    yield
+    deadline = time.monotonic() + 300
+    while LEFT_BEHIND and time.monotonic() < deadline:
+        for name in sorted(LEFT_BEHIND):
+            if get_or_none(kube, Namespace, name) is None:
+                LEFT_BEHIND.discard(name)
+        time.sleep(1)
+    assert not LEFT_BEHIND, f"app namespaces still terminating after 5 min: {sorted(LEFT_BEHIND)}"

@@ -113,7 +113,8 @@ def test_one_deploy_per_app_and_the_global_limit(
     for app in "abc":
         mine = [t for t in run.order if t.startswith(app)]
         assert mine == sorted(mine)
-    assert not list((tmp_path / "work").iterdir())  # sources removed after each deploy
+    # Sources are removed once each deploy has ended (just after its status is written).
+    _wait(lambda: not list((tmp_path / "work").iterdir()))
 
 
 def test_a_full_queue_refuses(
