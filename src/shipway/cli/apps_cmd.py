@@ -4,7 +4,7 @@ addons, apps, destroy, platform."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,9 @@ from shipway.cli.common import JsonFlag, app, err, out, print_json, styled, tabl
 from shipway.cli.progress import RichProgress
 from shipway.errors import ShipwayError
 from shipway.ops.table import NoArguments
+
+if TYPE_CHECKING:
+    from shipway.cli.remote import Login
 
 Context = Annotated[str | None, typer.Option(help="kubeconfig context [default: current].")]
 Namespace = Annotated[str | None, typer.Option(help="[default: the app name]")]
@@ -57,36 +60,30 @@ def deploy_cmd(
 ) -> None:
     """Build, push, provision addons, apply and wait: the app answers at the printed URL."""
     from shipway.cli import backend
+    from shipway.releasing import DeployFailed
 
-    where = backend.login()
-    if where is None:
-        result = _deploy_direct(
-            app_dir,
-            app_name,
-            context,
-            namespace,
-            {
-                "registry": registry,
-                "pull_registry": pull_registry,
-                "base_image": base_image,
-                "expose": expose,
-            },
-            timeout,
-            force,
-            as_json,
-        )
-    else:
-        given = [context, namespace, registry, pull_registry, base_image, expose]
-        if any(option is not None for option in given):
-            raise ShipwayError(
-                "--context, --namespace, --registry, --pull-registry, --base-image and "
-                "--expose are for direct mode (the server has its platform settings): drop "
-                "them, or add --direct"
+    overrides = {
+        "registry": registry,
+        "pull_registry": pull_registry,
+        "base_image": base_image,
+        "expose": expose,
+    }
+    try:
+        where = backend.login()
+        if where is None:
+            result = _deploy_direct(
+                app_dir, app_name, context, namespace, overrides, timeout, force, as_json
             )
-        from shipway.cli.remote import Remote
-        from shipway.cli.remote_deploy import deploy_remote
-
-        result = deploy_remote(Remote(where), app_dir, app_name, force, as_json)
+        else:
+            result = _deploy_remote(
+                where, app_dir, app_name, context, namespace, overrides, force, as_json
+            )
+    except DeployFailed as failed:  # both ways fail alike: one line, or this JSON
+        if as_json:
+            print_json(
+                {"status": "failed", "reason": str(failed), "rolled_back_to": failed.rolled_back_to}
+            )
+        raise
     if as_json:
         print_json(result)
         return
@@ -103,6 +100,28 @@ def deploy_cmd(
     )
 
 
+def _deploy_remote(
+    where: Login,
+    app_dir: Path,
+    app_name: str | None,
+    context: str | None,
+    namespace: str | None,
+    overrides: dict[str, Any],
+    force: bool,
+    as_json: bool,
+) -> dict[str, Any]:
+    if any(option is not None for option in (context, namespace, *overrides.values())):
+        raise ShipwayError(
+            "--context, --namespace, --registry, --pull-registry, --base-image and "
+            "--expose are for direct mode (the server has its platform settings): drop "
+            "them, or add --direct"
+        )
+    from shipway.cli.remote import Remote
+    from shipway.cli.remote_deploy import deploy_remote
+
+    return deploy_remote(Remote(where), app_dir, app_name, force, as_json)
+
+
 def _deploy_direct(
     app_dir: Path,
     app_name: str | None,
@@ -115,23 +134,9 @@ def _deploy_direct(
 ) -> dict[str, Any]:
     from shipway.deploy import deploy
     from shipway.ops.apps import release_json
-    from shipway.releasing import DeployFailed
 
     with RichProgress(enabled=not as_json) as progress:
-        try:
-            outcome = deploy(
-                app_dir, context, overrides, namespace, timeout, progress, force, app_name
-            )
-        except DeployFailed as failed:
-            if as_json:
-                print_json(
-                    {
-                        "status": "failed",
-                        "reason": str(failed),
-                        "rolled_back_to": failed.rolled_back_to,
-                    }
-                )
-            raise
+        outcome = deploy(app_dir, context, overrides, namespace, timeout, progress, force, app_name)
     return release_json(outcome, "succeeded" if outcome.changed else "unchanged")
 
 

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from shipway.cli.common import print_json
 from shipway.cli.progress import RichProgress
 from shipway.cli.remote import Remote
 from shipway.errors import ShipwayError, TemporaryError
@@ -57,8 +56,6 @@ def deploy_remote(
     if status == "failed":
         reason = str(end.get("reason") or "the deploy failed")
         back = end.get("rolled_back_to")
-        if as_json:
-            print_json({"status": "failed", "reason": reason, "rolled_back_to": back})
         raise DeployFailed(reason, back if isinstance(back, int) else None)
     if status != "finished":
         raise ShipwayError(f"deploy {deploy_id} {status}: {end.get('reason') or 'no reason given'}")
