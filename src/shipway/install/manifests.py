@@ -107,6 +107,18 @@ def _deployment(component: str, pod: Obj) -> Obj:
     }
 
 
+def _readiness(path: str, port: int) -> Obj:
+    """Ready after one answer; out of the Service only after ~20 s of silence: a node
+    busy building must not take the registry or the server off their NodePort (the
+    default 1 s timeout did, mid-push, on a loaded 2-core machine)."""
+    return {
+        "httpGet": {"path": path, "port": port},
+        "periodSeconds": 2,
+        "timeoutSeconds": 5,
+        "failureThreshold": 4,
+    }
+
+
 def registry_objects(opts: Options) -> list[Obj]:
     assert opts.registry_image
     config = {
@@ -120,7 +132,7 @@ def registry_objects(opts: Options) -> list[Obj]:
         "image": opts.registry_image,
         "args": ["serve", "/etc/docker/registry/config.yml"],
         "ports": [{"name": "http", "containerPort": REGISTRY_PORT}],
-        "readinessProbe": {"httpGet": {"path": "/v2/", "port": REGISTRY_PORT}, "periodSeconds": 2},
+        "readinessProbe": _readiness("/v2/", REGISTRY_PORT),
         "securityContext": o.container_security(read_only_root=True),
         "volumeMounts": [
             {"name": "data", "mountPath": "/var/lib/registry"},
@@ -194,10 +206,7 @@ def server_objects(opts: Options) -> list[Obj]:
         "command": ["shipway", "server", "--host", "0.0.0.0", "--port", str(SERVER_PORT)],
         "env": env,
         "ports": [{"name": "http", "containerPort": SERVER_PORT}],
-        "readinessProbe": {
-            "httpGet": {"path": "/api/v1/health", "port": SERVER_PORT},
-            "periodSeconds": 2,
-        },
+        "readinessProbe": _readiness("/api/v1/health", SERVER_PORT),
         "securityContext": o.container_security(read_only_root=True),
         "volumeMounts": [
             {"name": "state", "mountPath": STATE_DIR},

@@ -259,21 +259,25 @@ def _node_host(client: Client) -> str:
     return str(addresses[0]) if addresses else "127.0.0.1"
 
 
-def _wait_listening(address: str, timeout: float) -> None:
-    """Until ``HOST:PORT`` accepts connections (kube-proxy programs a new NodePort a
-    moment after the pod is ready)."""
+def _wait_listening(address: str, timeout: float, steady: int = 3) -> None:
+    """Until ``HOST:PORT`` accepts ``steady`` connections in a row, 0.5 s apart
+    (kube-proxy programs a new NodePort a moment after the pod is ready, and a Service
+    re-created on the same port can answer once before its rules settle)."""
     host, _, port = address.rpartition(":")
     deadline = time.monotonic() + timeout
-    while True:
+    accepted = 0
+    while accepted < steady:
         try:
             socket.create_connection((host, int(port)), timeout=2).close()
-            return
+            accepted += 1
         except OSError as exc:
+            accepted = 0
             if time.monotonic() > deadline:
                 raise ShipwayError(
                     f"the in-cluster registry does not answer on {address} ({exc.strerror}); "
                     "pass --push-via HOST:PORT, an address of a node's NodePort"
                 ) from None
+        if accepted < steady:
             time.sleep(0.5)
 
 
