@@ -35,6 +35,16 @@ class TemporaryError(ShipwayError):
     kind = "unavailable"
 
 
+class DeployFailed(ShipwayError):
+    """The release did not come up; the app was rolled back to ``rolled_back_to``."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, rolled_back_to: int | None):
+        super().__init__(message)
+        self.rolled_back_to = rolled_back_to
+
+
 class NotFound(ShipwayError):
     """No such thing, or none the asker may know of: the two answer alike."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -27,7 +28,7 @@ class Project:
     #: Which file and line gave each field of ``spec``.
     sources: Partial = field(default_factory=dict)
 
-    @property
+    @cached_property
     def context(self) -> Path | None:
         """The repository holding the app when the app is a subdirectory of it (a
         monorepo): its shared files (``-r ../../requirements/common.txt``) may be read."""

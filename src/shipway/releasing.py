@@ -15,7 +15,7 @@ from shipway import addon_secrets, appstate, grants, releases
 from shipway.addons.versions import with_versions
 from shipway.credentials import CredentialStore
 from shipway.detect.plan import BuildPlan
-from shipway.errors import ShipwayError
+from shipway.errors import DeployFailed
 from shipway.image.progress import Progress, stage
 from shipway.kube import store
 from shipway.kube.apply import apply_all, prune
@@ -37,16 +37,6 @@ class Outcome:
     changed: bool = True  # False: nothing to release, the running release stays
     #: What the user should know but did not stop the deploy (a substituted version).
     warnings: list[str] = field(default_factory=list)
-
-
-class DeployFailed(ShipwayError):
-    """The release did not come up; the app was rolled back to ``rolled_back_to``."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, rolled_back_to: int | None):
-        super().__init__(message)
-        self.rolled_back_to = rolled_back_to
 
 
 def roll_out(

@@ -25,7 +25,7 @@ from shipway.cli.remote import Login, Remote
 from shipway.cli.remote_deploy import deploy_remote, parse
 from shipway.db.engine import open_engine, sessions, url_for
 from shipway.db.models import AuditEntry
-from shipway.releasing import DeployFailed
+from shipway.errors import DeployFailed
 from tests.e2e.cli import NewApp, message_at
 from tests.e2e.kube import wait_for
 from tests.helpers.server import RunningServer, running_server, start, stop

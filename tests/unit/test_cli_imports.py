@@ -7,6 +7,7 @@ which modules it imported (the timings themselves are in bench/, not asserted he
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 
 import shipway
 from shipway.cli import main
+from shipway.cli.app_name import DESCRIPTION_FILES
+from shipway.spec.loader import LOADERS
 
 #: The tree under test (the worktree's copy, not an installed one).
 SOURCE = str(Path(shipway.__file__).resolve().parent.parent)
@@ -148,3 +151,34 @@ def test_the_top_level_help_lists_each_verbs_own_summary() -> None:
         *main.VERBS,
         "Run",
     ]
+
+
+def test_a_remote_deploy_learns_the_app_name_once_per_version_of_its_files(
+    tmp_path: Path,
+) -> None:
+    """In remote mode the CLI needs only the app's name: loading the spec (pydantic, the
+    models) happens the first time and again only when a description file changes. The
+    server here refuses connections, so each run ends at the upload, name in hand."""
+    app = tmp_path / "app"
+    shutil.copytree(Path(__file__).parents[2] / "examples" / "tasks", app)
+    env = {
+        "SHIPWAY_URL": "http://127.0.0.1:9",
+        "SHIPWAY_TOKEN": "shp_" + "x" * 40,
+        "SHIPWAY_CACHE_DIR": str(tmp_path / "cache"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+
+    def models_loaded() -> list[str]:
+        result = run("deploy", str(app), "--json", **env)
+        assert result.returncode != 0 and "127.0.0.1:9" in result.stderr, result.stderr
+        return loaded(modules_of(result), ["pydantic", "shipway.project", "shipway.spec.model"])
+
+    assert "shipway.project" in models_loaded()  # first time: the spec is loaded
+    assert models_loaded() == []  # same files: the name kept
+    spec = app / "shipway.yaml"
+    spec.write_text(spec.read_text().replace("name: tasks", "name: tasks-renamed"))
+    assert "shipway.project" in models_loaded()
+
+
+def test_the_remote_name_cache_knows_every_description_file() -> None:
+    assert sorted(DESCRIPTION_FILES) == sorted(name for names, _ in LOADERS for name in names)

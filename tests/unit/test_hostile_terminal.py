@@ -21,12 +21,11 @@ from shipway import buildsteps, operate
 from shipway.cli import main as cli_main
 from shipway.cli.common import app, literal
 from shipway.cli.progress import RichProgress
-from shipway.errors import ShipwayError
+from shipway.errors import DeployFailed, ShipwayError
 from shipway.image.blobs import BlobStore
 from shipway.kube import client as kube_client
 from shipway.kube import logs, pods, rollout
 from shipway.kube.client import Target
-from shipway.releasing import DeployFailed
 
 #: What a hostile app prints, and what the terminal must get instead.
 HOSTILE = [

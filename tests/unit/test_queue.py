@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shipway.db.engine import migrate, open_engine, sessions
 from shipway.db.models import Deploy, DeployEvent
-from shipway.errors import Busy
+from shipway.errors import Busy, DeployFailed
 from shipway.queue import Queue, Recorder, Request, records
-from shipway.releasing import DeployFailed
 
 pytestmark = pytest.mark.unit
 
@@ -308,7 +307,34 @@ def test_a_recorder_used_from_many_threads_numbers_every_event(
         thread.start()
     for thread in threads:
         thread.join()
+    recorder.end("finished", None, {})
     with db.begin() as session:
         events = records.events_after(session, deploy_id, 0)
-        assert [e.seq for e in events] == list(range(1, 122))
-        assert len({e.data.get("text") for e in events if e.kind == "log"}) == 120
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        logs = [e.data["text"] for e in events if e.kind == "log"]
+        assert len(set(logs)) == 120
+        for n in range(6):  # each thread's lines in the order it reported them
+            assert [t for t in logs if t.startswith(f"{n}-")] == [f"{n}-{i}" for i in range(20)]
+        assert events[-1].kind == "end"
+
+
+def test_a_recorder_times_steps_when_reported_and_stores_all_before_the_end(
+    db: sessionmaker[Session],
+) -> None:
+    """Reports are stored by a writer thread: a step's times are when the core reported
+    it, and ``end`` comes after every report made before it."""
+    with db.begin() as session:
+        deploy_id = records.create(session, "a", "upload", "dev@example.com").id
+    recorder = Recorder(db, deploy_id, lambda _id: None)
+    recorder.stage("detect")
+    time.sleep(0.3)
+    recorder.stage("build")
+    recorder.step("last line")
+    recorder.end("finished", None, {"release": 2})
+    with db.begin() as session:
+        steps = {s.name: s for s in records.steps(session, deploy_id)}
+        detect = steps["detect"]
+        assert detect.finished_at and detect.started_at
+        assert 0.3 <= (detect.finished_at - detect.started_at).total_seconds() < 2
+        kinds = [(e.kind, e.data.get("text")) for e in records.events_after(session, deploy_id, 0)]
+    assert kinds.index(("log", "last line")) < kinds.index(("end", None)) == len(kinds) - 1

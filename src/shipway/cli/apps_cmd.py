@@ -60,7 +60,7 @@ def deploy_cmd(
 ) -> None:
     """Build, push, provision addons, apply and wait: the app answers at the printed URL."""
     from shipway.cli import backend
-    from shipway.releasing import DeployFailed
+    from shipway.errors import DeployFailed
 
     overrides = {
         "registry": registry,

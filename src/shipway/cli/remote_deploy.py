@@ -15,7 +15,7 @@ from typing import Any
 
 from shipway.cli.progress import RichProgress
 from shipway.cli.remote import Remote
-from shipway.errors import ShipwayError, TemporaryError
+from shipway.errors import DeployFailed, ShipwayError, TemporaryError
 
 #: The largest archive sent (the server may allow less: it then answers 413).
 MAX_UPLOAD = 200 * 1024 * 1024
@@ -30,10 +30,10 @@ def deploy_remote(
     prints it, as it prints a direct deploy's). A failed
     deploy raises ``DeployFailed`` (with the version rolled back to), an aborted one a
     ``ShipwayError`` naming why."""
-    from shipway import project, sources
-    from shipway.releasing import DeployFailed
+    from shipway import sources
+    from shipway.cli.app_name import app_name as name_of
 
-    name = app_name or project.load(app_dir).spec.name
+    name = app_name or name_of(app_dir)
     with RichProgress(enabled=not as_json) as progress:
         archive = sources.make(app_dir, MAX_UPLOAD)
         progress.step(f"uploading the sources ({sources.size_text(len(archive))})")

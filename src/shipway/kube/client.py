@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,10 +40,39 @@ def kubeconfig_path() -> Path:
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
 
+#: Clients made, by what they were made from: a long-running process (the server) keeps
+#: its connections to the API server (and their TLS sessions) from one deploy to the
+#: next. A changed kubeconfig, or a refreshed ServiceAccount token, makes a new one.
+_clients: dict[tuple[object, ...], Client] = {}
+#: Clients kept (one per context and file version is the usual need).
+MAX_CLIENTS = 8
+_clients_lock = threading.Lock()
+
+
 def connect(context: str | None = None, timeout: float = 30) -> Client:
     """A client for ``context`` of the kubeconfig; in a pod with no kubeconfig and no
-    context asked for, the pod's ServiceAccount (the in-cluster server)."""
+    context asked for, the pod's ServiceAccount (the in-cluster server). The same
+    client again while the files it comes from are unchanged."""
     path = kubeconfig_path()
+    key = (context, timeout, str(path), _stamp(path), _stamp(SERVICE_ACCOUNT_DIR / "token"))
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = _connect(path, context, timeout)
+            if len(_clients) > MAX_CLIENTS:
+                _clients.pop(next(iter(_clients)))
+        return client
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _connect(path: Path, context: str | None, timeout: float) -> Client:
     if (
         context is None
         and not path.exists()

@@ -76,10 +76,11 @@ def steps(session: Session, deploy_id: int) -> list[DeployStep]:
     )
 
 
-def advance(session: Session, deploy_id: int, name: str) -> bool:
-    """Start step ``name``: the step running ends ``finished``, steps passed over end
-    ``finished`` without timings. False (nothing done) for a step not after the current
-    one (a rollback after a failure goes through the release steps again)."""
+def advance(session: Session, deploy_id: int, name: str, now: datetime | None = None) -> bool:
+    """Start step ``name`` (at ``now``, default: now): the step running ends
+    ``finished``, steps passed over end ``finished`` without timings. False (nothing
+    done) for a step not after the current one (a rollback after a failure goes through
+    the release steps again)."""
     if name not in STEPS:
         return False
     rows = steps(session, deploy_id)
@@ -87,7 +88,7 @@ def advance(session: Session, deploy_id: int, name: str) -> bool:
     started = [s for s in rows if s.status != "pending"]
     if started and started[-1].position >= wanted:
         return False
-    now = utcnow()
+    now = now or utcnow()
     for step in rows[:wanted]:
         if step.status == "started":
             step.status, step.finished_at = "finished", now
