@@ -95,6 +95,9 @@ def deploy(
     stage(progress, "build")
     _show_indexes(ready.project, progress)
     built = builder(target, request, progress) if builder else build(request, progress=progress)
+    # The push is over: what follows is the release (is anything new, its addons'
+    # credentials, its objects), which ``roll_out`` goes on with.
+    stage(progress, "addons")
     release = Release(
         version=version,
         description=f"Deploy {built.digest[7:19]}",

@@ -12,6 +12,7 @@ from shipway.credentials import CredentialStore
 from shipway.detect import BuildPlan, detect
 from shipway.errors import ShipwayError, SpecError
 from shipway.image import reqfiles
+from shipway.image.config import git_work_tree
 from shipway.image.dockerfile import dockerfile
 from shipway.image.reqfiles import Requirements
 from shipway.objects import Obj
@@ -53,10 +54,8 @@ def load(app_dir: Path, name: str | None = None) -> Project:
 
 def repository_root(app_dir: Path) -> Path | None:
     """The git work tree above ``app_dir`` (not ``app_dir`` itself), if there is one."""
-    start = app_dir.resolve()
-    if (start / ".git").exists():
-        return None
-    return next((p for p in list(start.parents)[:32] if (p / ".git").exists()), None)
+    root = git_work_tree(app_dir)
+    return None if root == app_dir.resolve() else root
 
 
 def renamed(spec: AppSpec, name: str) -> AppSpec:

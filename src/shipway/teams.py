@@ -197,12 +197,20 @@ def audit(
     )
 
 
-def audit_log(session: Session, team: Team, limit: int = 200) -> list[AuditEntry]:
+def audit_log(session: Session, team: Team | None, limit: int = 200) -> list[AuditEntry]:
+    """The team's entries, newest first; ``None``: every entry of the server (a site
+    admin's view, with the changes no team owns: users, tokens, passwords)."""
+    query = select(AuditEntry)
+    if team is not None:
+        query = query.where(AuditEntry.team_id == team.id)
     return list(
-        session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.team_id == team.id)
-            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-            .limit(limit)
-        )
+        session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))
     )
+
+
+def team_names(session: Session, ids: set[int]) -> dict[int, str]:
+    """The names of the teams with these ids (a deleted team's id has none)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Team.id, Team.name).where(Team.id.in_(ids))).tuples()
+    return {team_id: name for team_id, name in rows}

@@ -134,6 +134,7 @@ ENDPOINTS = [
     ),
     Endpoint("POST", "/teams/{team}/invites", Action.MANAGE_MEMBERS, {"role": "member"}),
     Endpoint("GET", "/teams/{team}/audit", Action.MANAGE_MEMBERS),
+    Endpoint("GET", "/audit", "site-admin"),
     Endpoint("GET", "/build-sources", "build-token"),
 ]
 

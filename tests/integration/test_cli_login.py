@@ -188,6 +188,12 @@ def test_the_admins_verbs(server: RunningServer, home: Path) -> None:
     assert link.rsplit("/", 1)[1] not in json.dumps(audit)
     table = ok(shipway(home, "audit", "cli-team"))
     assert "member.remove" in table and "email=member@example.com" in table
+    # Without a team: the whole server's log (this user is a site admin), with the changes
+    # no team owns, and each entry's team named.
+    everything = ok(shipway(home, "audit", "--limit", "1000"))
+    assert "user.reset-password" in everything and "user.create" in everything
+    assert "member.remove" in everything and "team=cli-team" in everything
+    assert PASSWORD not in everything and user_token not in everything
 
     gone = shipway(home, "members", "no-such-team")
     assert gone.returncode == 2 and gone.stderr.strip() == "error: no team no-such-team"

@@ -323,6 +323,17 @@ def test_the_audit_log_records_changes_and_no_secret(server: RunningServer) -> N
     assert entries[2]["detail"] == {"role": "viewer"}
     assert all(e["address"] == "127.0.0.1" and e["at"].endswith("Z") for e in entries)
     assert server.api("GET", f"/teams/{team}/audit?limit=2", token=first).json() == entries[:2]
+    assert {e["team"] for e in entries} == {team}
+
+    # A site admin sees the server's whole log, the changes no team owns included; a
+    # team admin who is not a site admin does not.
+    answer = server.api("GET", "/audit?limit=1000")
+    assert answer.status_code == 200, answer.text
+    site = answer.json()
+    mine = {(e["actor"], e["action"], e["team"]) for e in site}
+    assert (email, "password.set", None) in mine and (email, "token.create", None) in mine
+    assert (ADMIN, "user.reset-password", None) in mine and (email, "member.remove", team) in mine
+    assert server.api("GET", "/audit", token=first).status_code == 403
 
     secrets_used = [
         password,

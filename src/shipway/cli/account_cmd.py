@@ -356,17 +356,24 @@ def users_reset_password_cmd(email: Email, password_stdin: PasswordStdin = False
 
 @app.command("audit")
 def audit_cmd(
-    team: Team,
+    team: Annotated[
+        str | None,
+        typer.Argument(help="The team's name [default: every change, for site admins]."),
+    ] = None,
     limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
-    """What changed in a team, who did it, when and from where (team admins)."""
-    found = _remote().request("GET", f"/teams/{team}/audit", params={"limit": limit})
+    """What changed, who did it, when and from where: a team's or the whole server's.
+
+    A team's log is for its admins; without TEAM, every change on the server (users,
+    tokens and passwords included) is for site admins."""
+    path = f"/teams/{team}/audit" if team else "/audit"
+    found = _remote().request("GET", path, params={"limit": limit})
     if as_json:
         print_json(found)
         return
     for e in found:
-        detail = {**e["detail"], "app": e["app"]}
+        detail = {**e["detail"], "app": e["app"], **({} if team else {"team": e.get("team")})}
         words = " ".join(f"{k}={v}" for k, v in sorted(detail.items()) if v not in (None, ""))
         when = e["at"][:16].replace("T", " ")
         out.print(f"{when}  {e['actor']} ({e['address']})  {e['action']}  {words}", soft_wrap=True)

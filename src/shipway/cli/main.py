@@ -130,7 +130,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "users:reset-password": ("account_cmd", "Set another user's password (site admins)."),
     "audit": (
         "account_cmd",
-        "What changed in a team, who did it, when and from where (team admins).",
+        "What changed, who did it, when and from where: a team's or the whole server's.",
     ),
 }
 COMMAND_MODULES = {verb: module for verb, (module, _) in VERBS.items()}

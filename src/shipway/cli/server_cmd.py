@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -100,8 +101,13 @@ def serve(
         build_image=build_image,
         internal_url=internal_url,
     )
+    application = create_app(settings)
+    # A long-lived process: what start-up made (modules, the app) stays for good, so full
+    # collections need not walk it again (pauses in the middle of builds).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        create_app(settings),
+        application,
         host=host,
         port=port,
         log_level="info",

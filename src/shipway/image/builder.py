@@ -352,9 +352,10 @@ class _Pusher:
 
     def _push(self, layer: oci.Descriptor, role: str) -> Status:
         repo = self.ref.repository
-        # A config is new whenever the image is (an unchanged image's is in the record):
-        # asking first would only cost a round trip.
-        if role != "config" and self.client.blob_exists(repo, layer.digest):
+        # A config, or an app layer, is new whenever the image or the app is (an
+        # unchanged one is in the record): asking first would only cost a round trip,
+        # and uploading a blob the registry has already is harmless.
+        if role not in ("config", "app") and self.client.blob_exists(repo, layer.digest):
             return "present"
         what = "config" if role == "config" else f"{role} layer"
         self.progress.step(f"pushing {what} {layer.digest[7:19]}")

@@ -74,9 +74,24 @@ def source_labels(app_dir: Path) -> dict[str, str]:
     return source_labels_later(app_dir)()
 
 
+#: How far above an app's directory its git work tree is looked for.
+MAX_DEPTH = 32
+
+
+def git_work_tree(path: Path) -> Path | None:
+    """The directory holding ``.git`` at or above ``path`` (None: not in a work tree)."""
+    start = path.resolve()
+    return next(
+        (p for p in [start, *list(start.parents)[:MAX_DEPTH]] if (p / ".git").exists()), None
+    )
+
+
 def source_labels_later(app_dir: Path) -> Callable[[], dict[str, str]]:
     """``source_labels``, its two questions to git started now and answered by the call
-    returned: git runs while the build does other work."""
+    returned: git runs while the build does other work. Outside a git work tree (sources
+    uploaded to the server have no ``.git``) git is not asked at all."""
+    if git_work_tree(app_dir) is None:
+        return dict
     answers = _git(app_dir, ["rev-parse", "HEAD"], ["config", "--get", "remote.origin.url"])
 
     def labels() -> dict[str, str]:

@@ -171,12 +171,27 @@ def audit_log(
     """What changed in the team, newest first (team admins)."""
     with server(request).session() as session:
         team = teams.team_for(session, access.actor, access.name, Action.MANAGE_MEMBERS)
-        return [_entry(e) for e in teams.audit_log(session, team, limit)]
+        return [_entry(e, team.name) for e in teams.audit_log(session, team, limit)]
 
 
-def _entry(entry: AuditEntry) -> dict[str, Any]:
+@router.get("/audit")
+def site_audit_log(
+    request: Request,
+    _admin: SiteAdmin,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    """Every change on the server, newest first, with those no team owns (users, tokens,
+    passwords): site admins."""
+    with server(request).session() as session:
+        entries = teams.audit_log(session, None, limit)
+        names = teams.team_names(session, {e.team_id for e in entries if e.team_id is not None})
+        return [_entry(e, names.get(e.team_id) if e.team_id else None) for e in entries]
+
+
+def _entry(entry: AuditEntry, team: str | None = None) -> dict[str, Any]:
     return {
         "at": accounts.when(entry.at),
+        "team": team,
         "actor": entry.actor,
         "address": entry.address,
         "app": entry.app,
