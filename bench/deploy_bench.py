@@ -413,7 +413,7 @@ def _runs(runs: int, hand: ByHand, ours: WithShipway) -> dict[str, Any]:
 
 
 def main() -> None:
-    args = arguments(__doc__ or "", 5, "deploys", cluster=True).parse_args()
+    args = arguments(__doc__ or "", 9, "deploys", cluster=True).parse_args()
     kubeconfig = cluster(args.kubeconfig)
     kubectl = kubectl_for(kubeconfig, args.kubectl)
     with tempfile.TemporaryDirectory(prefix="shipway-deploy-bench-") as tmp:
