@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shipway import webhooks
+from shipway.webhooks import signatures as webhooks
 
 #: From GitHub's "Validating webhook deliveries" ("Testing the webhook payload validation").
 GITHUB_SECRET = "It's a Secret to Everybody"

@@ -1,4 +1,4 @@
-"""Whether a webhook delivery comes from who it says (issue 13's first part).
+"""Whether a webhook delivery comes from who it says.
 
 GitHub signs the raw body with the app's webhook secret (``X-Hub-Signature-256:
 sha256=<HMAC-SHA256 hex>``), as does Shipway's generic hook (``X-Shipway-Signature-256``,
