@@ -26,7 +26,7 @@ import tarfile
 import zlib
 from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from shipway.errors import ShipwayError, excerpt
 from shipway.image.appfiles import app_entries
@@ -111,7 +111,7 @@ class _Bounded(io.RawIOBase):
 
 
 def extract(
-    source: BinaryIO, dest: Path, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES
+    source: IO[bytes], dest: Path, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES
 ) -> Path:
     """Unpack the tar.gz read from ``source`` into ``dest`` (made here: it must not exist)."""
     dest.mkdir(mode=0o700)
