@@ -11,14 +11,13 @@ content types and encodings come from short allowed lists."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from shipway.errors import NotFound, ShipwayError
-from shipway.gitrepos import repo_path
+from shipway.gitrepos import git_env, repo_path
 
 Service = Literal["git-upload-pack", "git-receive-pack"]
 SERVICES: tuple[Service, ...] = ("git-upload-pack", "git-receive-pack")
@@ -61,20 +60,17 @@ def cgi_env(
     address: str,
 ) -> dict[str, str]:
     """The environment ``git http-backend`` runs with for ``request``."""
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TMPDIR")}
-    env |= {
+    advertising = request.path == "/info/refs"
+    env = git_env() | {
         "GIT_PROJECT_ROOT": str(root),
         "GIT_HTTP_EXPORT_ALL": "1",
         "PATH_INFO": f"/{repo_path(root, request.app).name}{request.path}",
-        "REQUEST_METHOD": "GET" if request.path == "/info/refs" else "POST",
-        "QUERY_STRING": f"service={request.service}" if request.path == "/info/refs" else "",
+        "REQUEST_METHOD": "GET" if advertising else "POST",
+        "QUERY_STRING": f"service={request.service}" if advertising else "",
         "REMOTE_USER": user,
         "REMOTE_ADDR": address,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "HOME": os.devnull,
     }
-    if request.path != "/info/refs":
+    if not advertising:
         expected = f"application/x-{request.service}-request"
         if content_type != expected:
             raise ShipwayError(f"{request.service}: the body must be {expected}")

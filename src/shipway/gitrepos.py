@@ -66,7 +66,7 @@ def export(repo: Path, commit: str, dest: Path, subdir: str = "") -> Path:
     with subprocess.Popen(
         ["git", "archive", "--format=tar.gz", tree],
         cwd=repo,
-        env=_env(),
+        env=git_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -84,7 +84,7 @@ def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
     done = subprocess.run(
         ["git", *args],
         cwd=cwd,
-        env=_env(),
+        env=git_env(),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         timeout=TIMEOUT,
@@ -106,7 +106,8 @@ def _subdir(subdir: str) -> str:
     return sub
 
 
-def _env() -> dict[str, str]:
+def git_env() -> dict[str, str]:
+    """The environment every git Shipway runs gets: no user or system configuration."""
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TMPDIR")}
     return keep | {
         "GIT_CONFIG_NOSYSTEM": "1",

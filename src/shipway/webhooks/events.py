@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from shipway.errors import ShipwayError
+from shipway.gitrepos import COMMIT
 
 #: The largest body read (GitHub caps its payloads at 25 MB; a push's is a few KB).
 MAX_BODY = 5 * 1024 * 1024
 #: A branch name Shipway deploys: git's rules, narrowed to what is safe everywhere.
 BRANCH = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<![./])")
-COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 #: Where a commit may be fetched from: HTTP(S), SSH, or scp-like ``git@host:path``.
 CLONE_URL = re.compile(
     r"(https?|ssh)://[^\s\x00-\x1f]{1,2000}|[\w.-]+@[\w.-]+:[^\s\x00-\x1f]{1,2000}"
