@@ -51,7 +51,7 @@ def export(repo: Path, commit: str, dest: Path, subdir: str = "") -> Path:
     ``dest`` (made here). Submodules are refused."""
     if not COMMIT.fullmatch(commit):
         raise ShipwayError(f"'{excerpt(commit)}' is not a full commit name")
-    sub = _subdir(subdir)
+    sub = check_subdir(subdir)
     tree = f"{commit}:{sub}" if sub else commit
     listed = git(repo, "ls-tree", "-r", "-z", "--full-tree", tree, check=False)
     if listed.returncode != 0:
@@ -96,7 +96,9 @@ def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
     return done
 
 
-def _subdir(subdir: str) -> str:
+def check_subdir(subdir: str) -> str:
+    """``subdir`` as a relative path inside a repository (no ``..``), without slashes
+    at its ends; ShipwayError otherwise."""
     sub = subdir.strip("/")
     parts = sub.split("/") if sub else []
     if any(p in ("", ".", "..") or p.startswith("-") for p in parts) or "\0" in sub:

@@ -184,3 +184,22 @@ class LoginFailure(Base):
     key: Mapped[str] = mapped_column(String(300))
     count: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AppGit(Base):
+    """An app's git settings (issue 13): which branch deploys, where the app is in the
+    repository, review apps, and the upstream repository webhooks fetch from. An app
+    without a row has the defaults. The webhook secret and the deploy credential are
+    not here: they are Secrets in the app's namespace."""
+
+    __tablename__ = "app_git"
+
+    app: Mapped[str] = mapped_column(ForeignKey("apps.name", ondelete="CASCADE"), primary_key=True)
+    #: None: main or master.
+    branch: Mapped[str | None] = mapped_column(String(200))
+    subdir: Mapped[str] = mapped_column(String(500), default="")
+    review_apps: Mapped[bool] = mapped_column(Boolean, default=False)
+    forks: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The repository a webhook's commit is fetched from (https:// or ssh://); None: the
+    #: clone URL the delivery names.
+    upstream: Mapped[str | None] = mapped_column(String(500))
