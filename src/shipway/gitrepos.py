@@ -76,7 +76,36 @@ def export(repo: Path, commit: str, dest: Path, subdir: str = "") -> Path:
         archiving.stdout.close()
         if archiving.wait(TIMEOUT) != 0:
             raise ShipwayError(f"commit {commit[:12]}: git archive failed")
+    _refuse_lfs(commit, dest)
     return dest
+
+
+def _refuse_lfs(commit: str, tree: Path) -> None:
+    """Files kept in Git LFS are pointers in the repository, not the files: refused."""
+    for attributes in tree.rglob(".gitattributes"):
+        if attributes.is_file() and "filter=lfs" in attributes.read_text("utf-8", "replace"):
+            where = attributes.relative_to(tree)
+            raise ShipwayError(
+                f"commit {commit[:12]}: {excerpt(str(where))} keeps files in Git LFS, which "
+                "Shipway does not deploy yet; commit the files themselves"
+            )
+
+
+def resolve(repo: Path, ref: str) -> str | None:
+    """The commit ``ref`` names in ``repo``; None if it does not exist."""
+    found = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", ref, check=False)
+    if found.returncode != 0:
+        return None
+    return found.stdout.decode().strip() or None
+
+
+def config_env(settings: dict[str, str]) -> dict[str, str]:
+    """``settings`` as git reads them from the environment (never on a command line,
+    where other users of the machine could read them)."""
+    env = {"GIT_CONFIG_COUNT": str(len(settings))}
+    for n, (key, value) in enumerate(settings.items()):
+        env[f"GIT_CONFIG_KEY_{n}"], env[f"GIT_CONFIG_VALUE_{n}"] = key, value
+    return env
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:

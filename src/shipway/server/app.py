@@ -6,8 +6,9 @@ from fastapi import FastAPI
 
 from shipway import __version__
 from shipway.server import errors
+from shipway.server.gitpush import Pushes
 from shipway.server.limits import BodyLimit
-from shipway.server.routes import accounts, apps, deploys, me, teams, verbs
+from shipway.server.routes import accounts, apps, deploys, git, me, teams, verbs
 from shipway.server.settings import ServerSettings
 from shipway.server.state import Server
 
@@ -30,5 +31,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(teams.router, prefix=API)
     app.include_router(apps.router, prefix=API)
     app.include_router(verbs.router(), prefix=API)
-    app.include_router(deploys.router(app.state.server), prefix=API)
+    deploying = deploys.Deploys(app.state.server)
+    app.include_router(deploys.router(deploying), prefix=API)
+    app.include_router(git.router(Pushes(deploying)))
     return app

@@ -7,8 +7,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-#: Paths that take source archives (their own, larger limit).
-UPLOAD_SUFFIXES = ("/sources",)
+#: Paths that take source archives or git packs (their own, larger limit).
+UPLOAD_SUFFIXES = ("/sources", "/git-receive-pack", "/git-upload-pack")
 
 
 class TooLarge(Exception):

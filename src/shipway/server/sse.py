@@ -61,7 +61,16 @@ Reader = Callable[[int], list[tuple[int, str, dict[str, Any]]]]
 async def stream(
     notifier: Notifier, deploy_id: int, after: int, read: Reader
 ) -> AsyncIterator[bytes]:
-    """The events after ``after``, live, until the ``end`` event."""
+    """The events after ``after`` as server-sent events, live, until the ``end`` event."""
+    async for event in follow(notifier, deploy_id, after, read):
+        yield b": still working\n\n" if event is None else message(*event)
+
+
+async def follow(
+    notifier: Notifier, deploy_id: int, after: int, read: Reader
+) -> AsyncIterator[tuple[int, str, dict[str, Any]] | None]:
+    """The events after ``after``, live, until the ``end`` event; None every
+    ``KEEPALIVE`` seconds without one."""
     last = after
     quiet = 0.0
     waiter = notifier.register(deploy_id)
@@ -70,7 +79,7 @@ async def stream(
             waiter[1].clear()  # before reading: a wake-up during the read is kept
             events = await to_thread.run_sync(read, last)
             for seq, kind, data in events:
-                yield message(seq, kind, data)
+                yield seq, kind, data
                 last = seq
                 if kind == "end":
                     return
@@ -83,6 +92,6 @@ async def stream(
                 quiet += POLL
                 if quiet >= KEEPALIVE:
                     quiet = 0.0
-                    yield b": still working\n\n"
+                    yield None
     finally:
         notifier.unregister(deploy_id, waiter)

@@ -21,15 +21,14 @@ from shipway.queue import Queue, records
 from shipway.queue import Request as DeployRequest
 from shipway.queue.runner import deploy_runner, roll_back_cut_short
 from shipway.server.auth import CurrentActor, server
-from shipway.server.sse import Notifier, stream
+from shipway.server.sse import Notifier, Reader, stream
 from shipway.server.state import Server
 
 GZIP = ("application/gzip", "application/x-gzip", "application/x-tar+gzip")
 
 
-def router(srv: Server) -> APIRouter:
-    """The routes, with the queue they share (recovered when the server starts)."""
-    deploys = _Deploys(srv)
+def router(deploys: Deploys) -> APIRouter:
+    """The routes of ``deploys`` (its queue is recovered when the server starts)."""
     routes = APIRouter(tags=["deploys"])
     routes.add_event_handler("startup", deploys.start)
     routes.add_event_handler("shutdown", deploys.queue.shutdown)
@@ -65,7 +64,9 @@ def may_deploy(request: Request, app: str, actor: CurrentActor) -> tuple[Actor, 
         return actor, teams.app_for(session, actor, app, Action.DEPLOY).team_id
 
 
-class _Deploys:
+class Deploys:
+    """The deploy queue of this process, and the deploys' routes."""
+
     def __init__(self, srv: Server):
         self.srv = srv
         self.notifier = Notifier()
@@ -107,17 +108,9 @@ class _Deploys:
         work_dir = await self._receive(request)
         wanted = DeployRequest(app, "upload", actor.email, work_dir, force, None, received_at)
 
-        def enqueue() -> int:
-            try:
-                deploy = self.queue.enqueue(wanted)
-            except BaseException:
-                shutil.rmtree(work_dir, ignore_errors=True)
-                raise
-            with self.srv.session() as session:
-                teams.audit(session, actor, "deploy", team_id, app, deploy=deploy.id, force=force)
-            return deploy.id
-
-        deploy_id = await to_thread.run_sync(enqueue)
+        deploy_id = await to_thread.run_sync(
+            lambda: self.submit(wanted, actor, team_id, force=force)
+        )
         return JSONResponse(
             {
                 "deploy": deploy_id,
@@ -128,10 +121,33 @@ class _Deploys:
             status_code=202,
         )
 
+    def submit(self, wanted: DeployRequest, actor: Actor, team_id: int, **detail: Any) -> int:
+        """Queue a deploy and audit it (its sources are removed if it is refused)."""
+        try:
+            deploy = self.queue.enqueue(wanted)
+        except BaseException:
+            shutil.rmtree(wanted.work_dir, ignore_errors=True)
+            raise
+        with self.srv.session() as session:
+            teams.audit(session, actor, "deploy", team_id, wanted.app, deploy=deploy.id, **detail)
+        return deploy.id
+
+    def work_dir(self) -> Path:
+        """A new directory's path for a deploy's sources (removed when it ends)."""
+        return self.uploads / secrets.token_hex(8)
+
+    def reader(self, deploy_id: int) -> Reader:
+        def read(seq: int) -> list[tuple[int, str, dict[str, Any]]]:
+            with self.srv.session() as session:
+                found = records.events_after(session, deploy_id, seq)
+                return [(e.seq, e.kind, e.data) for e in found]
+
+        return read
+
     async def _receive(self, request: Request) -> Path:
         """The body, saved then unpacked into a directory of its own."""
-        name = secrets.token_hex(8)
-        archive, work_dir = self.uploads / f"{name}.tar.gz", self.uploads / name
+        work_dir = self.work_dir()
+        archive = work_dir.with_suffix(".tar.gz")
         try:
             with archive.open("wb") as out:
                 async for chunk in request.stream():
@@ -187,13 +203,8 @@ class _Deploys:
         if not after.isdigit() or len(after) > 9:
             raise ShipwayError("Last-Event-ID: give the id of the last event received")
 
-        def read(seq: int) -> list[tuple[int, str, dict[str, Any]]]:
-            with self.srv.session() as session:
-                found = records.events_after(session, deploy_id, seq)
-                return [(e.seq, e.kind, e.data) for e in found]
-
         return StreamingResponse(
-            stream(self.notifier, deploy_id, int(after), read),
+            stream(self.notifier, deploy_id, int(after), self.reader(deploy_id)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

@@ -1,0 +1,192 @@
+"""``git push`` to a real ``shipway server`` on 127.0.0.1 deploys to the real cluster
+(issue 13): the real git client, over smart HTTP, with the token in ``~/.netrc`` as
+``shipway login`` leaves it. The push streams the deploy back as ``remote:`` lines; a
+failing commit is rejected while the running release keeps serving; two pushes at once
+are serialized; credentials and roles are checked; clones work; bad pushes get clear
+messages and deploy nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.cli import NewApp, message_at
+from tests.e2e.kube import wait_for
+from tests.helpers.server import RunningServer
+
+pytestmark = pytest.mark.e2e
+
+Git = Callable[..., subprocess.CompletedProcess[str]]
+APP_FILE = "app.py"
+GREETING = "Hello from Shipway!"
+
+
+def git_as(home: Path, server: RunningServer, token: str | None) -> Git:
+    """git run as a user whose ``~/.netrc`` holds ``token`` for the server (none: no
+    ``.netrc``), with no other configuration and no prompts."""
+    home.mkdir(parents=True, exist_ok=True)
+    if token is not None:
+        host = urlsplit(server.url).hostname
+        (home / ".netrc").write_text(f"machine {host} login shipway password {token}\n")
+        (home / ".netrc").chmod(0o600)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_AUTHOR_NAME": "Dev",
+        "GIT_AUTHOR_EMAIL": "dev@example.com",
+        "GIT_COMMITTER_NAME": "Dev",
+        "GIT_COMMITTER_EMAIL": "dev@example.com",
+    }
+
+    def git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+        )
+
+    return git
+
+
+def commit(git: Git, repo: Path, message: str) -> str:
+    assert git("add", "-A", cwd=repo).returncode == 0
+    done = git("commit", "--quiet", "--allow-empty", "-m", message, cwd=repo)
+    assert done.returncode == 0, done.stderr
+    return git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+
+
+def greet(repo: Path, greeting: str) -> None:
+    source = repo / APP_FILE
+    text = source.read_text()
+    start = text.index('"GREETING", "') + len('"GREETING", "')
+    end = text.index('"', start)
+    source.write_text(text[:start] + greeting + text[end:])
+
+
+def own(server: RunningServer, app: str) -> None:
+    created = server.api("POST", "/apps", json={"name": app})
+    assert created.status_code == 201, created.text
+
+
+def url_in(pushed: str) -> str:
+    """The app's URL from a push's ``remote: released vN: URL`` line."""
+    line = next(line for line in pushed.splitlines() if "released v" in line)
+    return line.rsplit(": ", 1)[1].strip()
+
+
+def test_a_push_deploys_a_failing_one_is_rejected_and_pushes_queue(
+    team_server: RunningServer, new_app: NewApp, tmp_path: Path
+) -> None:
+    server = team_server
+    app_dir, name = new_app("hello")
+    own(server, name)
+    git = git_as(tmp_path / "home", server, server.admin_token)
+    remote = f"{server.url}/{name}.git"
+    assert git("init", "--quiet", "--initial-branch=main", cwd=app_dir).returncode == 0
+    assert git("remote", "add", "shipway", remote, cwd=app_dir).returncode == 0
+    first = commit(git, app_dir, "first")
+
+    pushed = git("push", "shipway", "main", cwd=app_dir)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"remote: deploying {first[:12]} to {name}" in pushed.stderr
+    assert "remote: released v1: " in pushed.stderr
+    url = url_in(pushed.stderr)
+    assert wait_for("the app", lambda: message_at(url)) == GREETING
+
+    # Two clones push a one-line change each at once: one deploys (v2), the other waits
+    # for it, then is refused as the branch moved under it; the branch names the one
+    # that runs.
+    clones = [tmp_path / "a", tmp_path / "b"]
+    heads = []
+    for n, clone in enumerate(clones):
+        assert git("clone", "--quiet", remote, str(clone)).returncode == 0
+        greet(clone, f"Hello from clone {n}")
+        heads.append(commit(git, clone, f"clone {n}"))
+    results: list[subprocess.CompletedProcess[str]] = [None, None]  # type: ignore[list-item]
+
+    def push(n: int) -> None:
+        results[n] = git("push", "origin", "main", cwd=clones[n])
+
+    threads = [threading.Thread(target=push, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    won = [n for n in range(2) if results[n].returncode == 0]
+    assert len(won) == 1, [r.stderr for r in results]
+    winner, loser = won[0], 1 - won[0]
+    assert "released v2" in results[winner].stderr
+    assert "waiting for it to end" in results[loser].stderr
+    assert "the branch moved while this push waited" in results[loser].stderr
+    # kube-proxy may route to v1's pods for a moment after the rollout.
+    wait_for("v2", lambda: message_at(url) == f"Hello from clone {winner}", timeout=30)
+    listed = git("ls-remote", remote, "refs/heads/main").stdout.split()
+    assert listed[0] == heads[winner]
+
+    # A commit that crashes at start is rejected with the reason; v2 keeps serving and
+    # the branch still names its commit.
+    crash = clones[winner]
+    (crash / APP_FILE).write_text("raise SystemExit(3)\n" + (crash / APP_FILE).read_text())
+    commit(git, crash, "crash")
+    refused = git("push", "origin", "main", cwd=crash)
+    assert refused.returncode != 0
+    assert "[remote rejected] main -> main (deploy failed:" in refused.stderr, refused.stderr
+    assert message_at(url) == f"Hello from clone {winner}"
+    assert git("ls-remote", remote, "refs/heads/main").stdout.split()[0] == heads[winner]
+
+    # The deploys are the server's records, by the pusher, with their commits.
+    deploys = server.api("GET", f"/apps/{name}/deploys").json()
+    assert [(d["source"], d["status"]) for d in deploys][:3] == [
+        ("git", "failed"),
+        ("git", "finished"),
+        ("git", "finished"),
+    ]
+    assert deploys[1]["commit"] == heads[winner] and deploys[2]["commit"] == first
+
+
+def test_who_may_push_and_clone(
+    team_server: RunningServer, new_app: NewApp, tmp_path: Path
+) -> None:
+    server = team_server
+    _app_dir, name = new_app("hello")
+    own(server, name)
+    remote = f"{server.url}/{name}.git"
+    team = server.api("GET", "/teams").json()[0]["name"]
+    viewer = server.api("POST", "/users", json={"email": f"viewer-{name}@example.com"}).json()
+    role = server.api("PUT", f"/teams/{team}/members/{viewer['email']}", json={"role": "viewer"})
+    assert role.status_code == 200, role.text
+
+    work = tmp_path / "work"
+    admin = git_as(tmp_path / "admin", server, server.admin_token)
+    assert admin("init", "--quiet", "--initial-branch=main", str(work)).returncode == 0
+    (work / "README").write_text("hello\n")
+    commit(admin, work, "readme")
+    # Pushing to another branch is refused before anything is deployed: this test
+    # needs a commit on the server without deploying one.
+    other = admin("push", remote, "main:topic", cwd=work)
+    assert "[remote rejected] main -> topic (only main deploys" in other.stderr, other.stderr
+
+    nobody = git_as(tmp_path / "nobody", server, None)
+    refused = nobody("push", remote, "main", cwd=work)
+    assert refused.returncode != 0 and "Authentication failed" not in refused.stdout
+    assert "could not read Username" in refused.stderr, refused.stderr
+    wrong = git_as(tmp_path / "wrong", server, "shp_not-a-token")
+    refused = wrong("push", remote, "main", cwd=work)
+    # curl sent the .netrc's token; refused, git asks for another (and may not prompt).
+    assert refused.returncode != 0 and "could not read Username" in refused.stderr
+
+    seer = git_as(tmp_path / "viewer", server, viewer["token"])
+    refused = seer("push", remote, "main", cwd=work)
+    assert refused.returncode != 0 and "403" in refused.stderr, refused.stderr
+    assert "your role does not allow this" in refused.stderr
+    cloned = seer("clone", "--quiet", remote, str(tmp_path / "clone"))
+    assert cloned.returncode == 0, cloned.stderr  # an empty repository: read is allowed
+    # Another team's app, or none, is not found, alike.
+    missing = admin("ls-remote", f"{server.url}/no-such-app.git")
+    assert missing.returncode != 0 and "not found" in missing.stderr.lower(), missing.stderr
