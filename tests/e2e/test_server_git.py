@@ -48,7 +48,13 @@ def git_as(home: Path, server: RunningServer, token: str | None) -> Git:
 
     def git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+            ["git", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
 
     return git
