@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from shipway import __version__
 from shipway.server import errors
 from shipway.server.limits import BodyLimit
-from shipway.server.routes import accounts, apps, deploys, me, teams, verbs
+from shipway.server.routes import accounts, apps, deploys, hookkeys, hooks, me, teams, verbs
 from shipway.server.settings import ServerSettings
 from shipway.server.state import Server
 
@@ -31,4 +31,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(apps.router, prefix=API)
     app.include_router(verbs.router(), prefix=API)
     app.include_router(deploys.router(app.state.server), prefix=API)
+    app.include_router(hookkeys.router, prefix=API)
+    # Outside /api/v1: git hosts sign their deliveries, they hold no token.
+    app.include_router(hooks.router)
     return app

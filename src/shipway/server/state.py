@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +17,9 @@ from shipway.db.engine import migrate, open_engine, sessions, url_for
 from shipway.kube.client import Client, Target, connect
 from shipway.server.settings import ServerSettings
 
+if TYPE_CHECKING:
+    from shipway.queue import Queue
+
 
 @dataclass
 class Server:
@@ -24,6 +28,8 @@ class Server:
     _guard: threading.Lock = field(default_factory=threading.Lock)
     #: App namespaces the in-cluster server has bound itself in (``shipway.grants``).
     _bound: set[str] = field(default_factory=set)
+    #: The deploy queue (set by the deploys' routes, which start it): webhooks queue too.
+    queue: Queue | None = None
 
     def __post_init__(self) -> None:
         self.settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

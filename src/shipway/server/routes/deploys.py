@@ -84,6 +84,7 @@ class _Deploys:
             lock=srv.app_lock,
             notify=self.notifier.notify,
         )
+        srv.queue = self.queue
         self.uploads = srv.settings.state_dir / "sources"
 
     def start(self) -> None:
