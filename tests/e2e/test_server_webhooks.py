@@ -191,10 +191,13 @@ class Case:
     clone_url: str = ""
     main: str = ""
     secret: str = ""
+    #: One for the test: its count numbers the deliveries' ids.
+    hook: Hook | None = None
 
-    @property
-    def hook(self) -> Hook:
-        return Hook(self.server, self.app, self.secret)
+
+def _hook(case: Case) -> Hook:
+    assert case.hook is not None
+    return case.hook
 
 
 def test_webhooks_deploy_pushes_and_review_apps(
@@ -238,7 +241,7 @@ def _secret_and_refusals(case: Case) -> None:
     piped = run_shipway(case.cli, "git:webhook", app)  # not a terminal, no --json: refused
     assert piped.returncode != 0 and "printed once" in piped.stderr
     assert case.secret not in piped.stdout
-    hook = case.hook
+    hook = case.hook = Hook(server, app, case.secret)
 
     # GitHub's ping; a push to another branch (GitLab's shape); wrong secrets.
     pong = hook.github("ping", {"zen": "Keep it logically awesome.", "hook_id": 1})
@@ -272,7 +275,7 @@ def _secret_and_refusals(case: Case) -> None:
 
 def _signed_for_another_app(case: Case, new_app: NewApp) -> None:
     server, main, clone_url, secret, hook = (
-        case.server, case.main, case.clone_url, case.secret, case.hook,
+        case.server, case.main, case.clone_url, case.secret, _hook(case),
     )  # fmt: skip
     # Signed for another app: the secret of one app does not open another's hook.
     _, other_app = new_app("hello")
@@ -292,7 +295,7 @@ def _signed_for_another_app(case: Case, new_app: NewApp) -> None:
 def _a_push_deploys(case: Case) -> str:
     """The app's URL, once a push deployed it."""
     server, app, main, clone_url, hook, host = (
-        case.server, case.app, case.main, case.clone_url, case.hook, case.host,
+        case.server, case.app, case.main, case.clone_url, _hook(case), case.host,
     )  # fmt: skip
     # Without the credential the host refuses the fetch: the delivery fails, recorded.
     refused = hook.github("push", push(main, clone_url))
@@ -327,7 +330,7 @@ def _a_push_deploys(case: Case) -> str:
 
 def _a_review_app_comes_and_goes(case: Case, review: str, url: str, kube: Client) -> None:
     server, app, work, clone_url, hook, host = (
-        case.server, case.app, case.work, case.clone_url, case.hook, case.host,
+        case.server, case.app, case.work, case.clone_url, _hook(case), case.host,
     )  # fmt: skip
     # Review apps (set in the database: the git settings route is another part of issue
     # 13): a pull request's code, the parent's config vars; then merged (GitLab) and gone.

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from shipway.cli.common import JsonFlag, app, err, out, print_json, table
+from shipway.cli.common import JsonFlag, app, err, out, print_json
 from shipway.errors import ShipwayError
 
 OptionalApp = Annotated[
@@ -127,10 +127,16 @@ def deliveries_cmd(
     if not found:
         out.print("no deliveries yet")
         return
-    grid = table("ID", "RECEIVED", "PROVIDER", "EVENT", "OUTCOME", "DEPLOY", "REASON", box=None)
+    # One line each, as the audit log prints (a table would squash the reasons).
     for d in found:
-        deploy = f"{d['deploy']} ({d['target']})" if d["deploy"] else (d["target"] or "")
         when = d["received_at"][:19].replace("T", " ")
-        row = [str(d["id"]), when, d["provider"], d["event"], d["outcome"], deploy]
-        grid.add_row(*row, d["reason"] or "")
-    out.print(grid)
+        words = [f"#{d['id']}", when, d["provider"], d["event"], d["outcome"]]
+        if d["deploy"]:
+            words.append(f"deploy {d['deploy']} of {d['target']}")
+        elif d["target"] and d["target"] != d["app"]:
+            words.append(d["target"])
+        if d["commit"]:
+            words.append(d["commit"][:12])
+        if d["reason"]:
+            words.append(f"({d['reason']})")
+        out.print("  ".join(words), soft_wrap=True)

@@ -62,6 +62,7 @@ def run(srv: Server, work: Work) -> None:
             _finish(srv, work, outcome, reason)
             return
         deploy_id = _deploy(srv, work)
+        _audit_deploy(srv, work, deploy_id)
         outcome = "deployed" if work.action.kind == "deploy" else "review-deployed"
         _finish(srv, work, outcome, None, deploy_id)
     except ShipwayError as exc:
@@ -99,6 +100,17 @@ def _deploy(srv: Server, work: Work) -> int:
     except BaseException:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
+
+
+def _audit_deploy(srv: Server, work: Work, deploy_id: int) -> None:
+    """As an upload's deploy is audited, naming the delivery instead of a user."""
+    with srv.session() as session:
+        owner = session.get(App, work.action.app)
+        team_id = owner.team_id if owner else None
+        teams.audit(
+            session, work.actor, "deploy", team_id, work.action.app,
+            deploy=deploy_id, delivery=work.record, commit=work.action.commit,
+        )  # fmt: skip
 
 
 def _ensure_review(srv: Server, work: Work) -> None:
