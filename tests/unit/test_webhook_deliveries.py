@@ -93,3 +93,12 @@ def test_the_generic_hook_reads_githubs_push() -> None:
     event = providers.parse(generic, {}, body)
     assert (event.kind, event.branch, event.commit) == ("push", "main", "b" * 40)
     assert event.clone_url == "https://git.example.com/shop.git"
+
+
+def test_work_a_restart_cut_short_ends_failed(session: Session) -> None:
+    running = deliveries.claim(session, "shop", "github", "r-1", "push")
+    deliveries.record(session, "shop", "github", "r-2", "push", "pong")
+    assert running is not None
+    assert deliveries.interrupted(session) == 1
+    session.refresh(running)
+    assert running.outcome == "failed" and "restarted" in (running.reason or "")

@@ -33,5 +33,5 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(deploys.router(app.state.server), prefix=API)
     app.include_router(hookkeys.router, prefix=API)
     # Outside /api/v1: git hosts sign their deliveries, they hold no token.
-    app.include_router(hooks.router)
+    app.include_router(hooks.router(app.state.server))
     return app

@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -117,6 +117,17 @@ def finish(
         return
     row.outcome, row.reason = _outcome(outcome), _line(reason, 300)
     row.target, row.deploy_id, row.commit = target, deploy_id, commit
+
+
+def interrupted(session: Session) -> int:
+    """After a restart: deliveries whose work a previous process left unfinished end
+    ``failed`` (their fetch ran in that process). How many."""
+    done = session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.outcome == "accepted")
+        .values(outcome="failed", reason="the server restarted before this delivery's work ended")
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]
 
 
 def recent(session: Session, app: str, limit: int = 50) -> list[WebhookDelivery]:

@@ -38,11 +38,28 @@ from shipway.webhooks.providers import (
 
 log = logging.getLogger("shipway.server")
 
-router = APIRouter(tags=["webhooks"])
+
+def router(srv: Server) -> APIRouter:
+    routes = APIRouter(tags=["webhooks"])
+
+    def recover() -> None:
+        with srv.session() as session:
+            deliveries.interrupted(session)
+
+    routes.add_event_handler("startup", recover)
+    routes.add_api_route(
+        "/hooks/{provider}/{app}",
+        receive,
+        methods=["POST"],
+        status_code=202,
+        summary="A delivery from GitHub, GitLab or the generic hook",
+    )
+    return routes
+
+
 NO_HOOK = "no webhook for this app here (check the URL; set a secret with shipway git:webhook)"
 
 
-@router.post("/hooks/{provider}/{app}", status_code=202)
 async def receive(request: Request, provider: str, app: str) -> JSONResponse:
     """A delivery from GitHub, GitLab or the generic hook (signed with the app's secret)."""
     found = PROVIDERS.get(provider)
