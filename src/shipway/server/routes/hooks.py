@@ -37,6 +37,8 @@ from shipway.webhooks.providers import (
 )
 
 log = logging.getLogger("shipway.server")
+#: The answer for an app that does not exist and for one without a secret alike.
+NO_HOOK = "no webhook for this app here (check the URL; set a secret with shipway git:webhook)"
 
 
 def router(srv: Server) -> APIRouter:
@@ -55,9 +57,6 @@ def router(srv: Server) -> APIRouter:
         summary="A delivery from GitHub, GitLab or the generic hook",
     )
     return routes
-
-
-NO_HOOK = "no webhook for this app here (check the URL; set a secret with shipway git:webhook)"
 
 
 async def receive(request: Request, provider: str, app: str) -> JSONResponse:
@@ -111,8 +110,8 @@ def _handle(
     except _Refused as refused:
         with srv.session() as session:
             deliveries.record(
-                session, app, provider.name, delivery, event, "rejected", refused.reason,
-                received_at,
+                session, app, provider.name, delivery, event,
+                "failed" if refused.status >= 500 else "rejected", refused.reason, received_at,
             )  # fmt: skip
         said = NO_HOOK if refused.status == 404 else refused.reason
         return refused.status, {"error": said, "kind": refused.kind}
