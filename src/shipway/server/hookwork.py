@@ -1,9 +1,9 @@
 """What a verified webhook delivery makes the server do once it has answered (issue 13):
 fetch the commit into the app's cache repository, take its files out, and queue a deploy
 of the app or of its review app (made first if missing: owned by the parent's team,
-with the parent's config vars); or destroy a review app with its data. Runs in a thread
-of its own, so the provider's request never waits on git; the delivery's record says
-how it ended."""
+with the parent's config vars); or destroy a review app with its data. Runs in threads
+of its own (a few at a time), so the provider's request never waits on git; the
+delivery's record says how it ended."""
 
 from __future__ import annotations
 
@@ -49,9 +49,22 @@ class Work:
         return Actor(email=f"webhook:{self.provider}", address=f"webhook:{self.provider}")
 
 
+#: Deliveries worked on at once (fetches, review apps made or destroyed); more wait
+#: their turn, their records ``accepted`` meanwhile. Deploys then queue as any other.
+WORKERS = 4
+_turns = threading.BoundedSemaphore(WORKERS)
+
+
 def start(srv: Server, work: Work) -> None:
+    """Hand the work to a thread (returns at once). Daemon threads: a server that stops
+    does not wait on a fetch; its next start records the delivery as cut short."""
     name = f"webhook {work.parent} {work.record}"
-    threading.Thread(target=run, args=(srv, work), name=name, daemon=True).start()
+    threading.Thread(target=_in_turn, args=(srv, work), name=name, daemon=True).start()
+
+
+def _in_turn(srv: Server, work: Work) -> None:
+    with _turns:
+        run(srv, work)
 
 
 def run(srv: Server, work: Work) -> None:
