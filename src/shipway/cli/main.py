@@ -132,6 +132,18 @@ VERBS: dict[str, tuple[str, str]] = {
         "account_cmd",
         "What changed, who did it, when and from where: a team's or the whole server's.",
     ),
+    "git:webhook": (
+        "hooks_cmd",
+        "Make a new webhook secret for the app (printed once) and print its hook URLs.",
+    ),
+    "git:credential": (
+        "hooks_cmd",
+        "Set the token the server fetches the app's repository with (HTTPS), or remove it.",
+    ),
+    "git:deliveries": (
+        "hooks_cmd",
+        "The app's webhook deliveries, newest first: what became of each and why.",
+    ),
 }
 COMMAND_MODULES = {verb: module for verb, (module, _) in VERBS.items()}
 ABOUT = "Take an app's source and run it on your Kubernetes cluster, Heroku-style."

@@ -203,3 +203,34 @@ class AppGit(Base):
     #: The repository a webhook's commit is fetched from (https:// or ssh://); None: the
     #: clone URL the delivery names.
     upstream: Mapped[str | None] = mapped_column(String(500))
+
+
+class WebhookDelivery(Base):
+    """A webhook delivery for an app (issue 13), whatever became of it: so "my webhook
+    never arrived" has an answer. ``reason`` is one line and never a secret. Only the
+    newest few hundred per app are kept (``webhooks.deliveries.KEEP``)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_app_id", "app", "id"),
+        # Set only on a verified delivery: a second one with the same id is a replay.
+        UniqueConstraint("app", "provider", "dedupe", name="uq_webhook_deliveries_dedupe"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app: Mapped[str] = mapped_column(ForeignKey("apps.name", ondelete="CASCADE"))
+    #: github, gitlab, generic
+    provider: Mapped[str] = mapped_column(String(16))
+    #: The provider's delivery id (X-GitHub-Delivery, X-Gitlab-Event-UUID, …).
+    delivery: Mapped[str] = mapped_column(String(100))
+    dedupe: Mapped[str | None] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: accepted (being fetched), rejected, ignored, deployed, review-deployed,
+    #: review-destroyed, pong, duplicate, failed
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    #: The app deployed or destroyed (the app itself, or one of its review apps).
+    target: Mapped[str | None] = mapped_column(String(63))
+    deploy_id: Mapped[int | None] = mapped_column(Integer)
+    commit: Mapped[str | None] = mapped_column(String(64))

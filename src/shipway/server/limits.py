@@ -9,6 +9,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Paths that take source archives or git packs (their own, larger limit).
 UPLOAD_SUFFIXES = ("/sources", "/git-receive-pack", "/git-upload-pack")
+#: Paths whose routes bound their bodies themselves: webhooks (``routes/hooks.py``),
+#: which record a delivery refused for its size.
+OWN_LIMITS = ("/hooks/",)
 
 
 class TooLarge(Exception):
@@ -20,7 +23,7 @@ class BodyLimit:
         self.app, self.default, self.uploads = app, default, uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(OWN_LIMITS):
             await self.app(scope, receive, send)
             return
         limit = self.uploads if scope["path"].endswith(UPLOAD_SUFFIXES) else self.default

@@ -121,7 +121,9 @@ class Deploys:
             status_code=202,
         )
 
-    def submit(self, wanted: DeployRequest, actor: Actor, team_id: int, **detail: Any) -> int:
+    def submit(
+        self, wanted: DeployRequest, actor: Actor, team_id: int | None, **detail: Any
+    ) -> int:
         """Queue a deploy and audit it (its sources are removed if it is refused)."""
         try:
             deploy = self.queue.enqueue(wanted)

@@ -1,0 +1,78 @@
+"""An app's webhook settings in the API (issue 13), all ``manage-app``: a new webhook
+secret (returned once, with the hook URLs), the deploy credential the server fetches
+with, and the record of deliveries. Neither the secret nor the token is ever returned
+again, logged or audited (the audit log says that they changed)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict
+
+from shipway import teams
+from shipway.access import Action
+from shipway.server.auth import CurrentActor, server
+from shipway.server.routes.verbs import Owned
+from shipway.webhooks import deliveries, keys
+
+router = APIRouter(tags=["webhooks"])
+
+
+def may_manage(request: Request, app: str, actor: CurrentActor) -> Owned:
+    """A dependency: the permission checked before the body is read."""
+    with server(request).session() as session:
+        return Owned(actor, teams.app_for(session, actor, app, Action.MANAGE_APP).team_id)
+
+
+Managed = Annotated[Owned, Depends(may_manage)]
+
+
+def hook_urls(request: Request, app: str) -> dict[str, str]:
+    base = str(request.base_url).rstrip("/")
+    return {p: f"{base}/hooks/{p}/{app}" for p in ("github", "gitlab", "generic")}
+
+
+@router.post("/apps/{app}/git/webhook-secret", status_code=201)
+async def new_secret(request: Request, app: str, owned: Managed) -> dict[str, Any]:
+    """Make a new webhook secret (the old one stops working); shown once, with the URLs."""
+    srv = server(request)
+    secret = await to_thread.run_sync(keys.rotate_secret, srv.client, app)
+    with srv.session() as session:
+        teams.audit(session, owned.actor, "git:webhook", owned.team_id, app, secret="rotated")
+    return {"app": app, "secret": secret, "urls": hook_urls(request, app)}
+
+
+class Credential(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    #: None removes the credential.
+    token: str | None
+    username: str | None = None
+
+
+@router.put("/apps/{app}/git/credential")
+async def set_credential(
+    request: Request, app: str, body: Credential, owned: Managed
+) -> dict[str, Any]:
+    """Set the token the server fetches the app's repository with over HTTPS (or remove
+    it with a null token)."""
+    srv = server(request)
+    await to_thread.run_sync(keys.set_token, srv.client, app, body.token, body.username)
+    state = "set" if body.token else "removed"
+    with srv.session() as session:
+        teams.audit(session, owned.actor, "git:credential", owned.team_id, app, credential=state)
+    user = (body.username or keys.DEFAULT_USER) if body.token else None
+    return {"app": app, "credential": state, "username": user}
+
+
+@router.get("/apps/{app}/git/deliveries")
+def list_deliveries(
+    request: Request,
+    app: str,
+    _owned: Managed,
+    limit: Annotated[int, Query(ge=1, le=deliveries.KEEP)] = 50,
+) -> list[dict[str, Any]]:
+    """The app's webhook deliveries, newest first: what became of each and why."""
+    with server(request).session() as session:
+        return [deliveries.as_json(row) for row in deliveries.recent(session, app, limit)]
