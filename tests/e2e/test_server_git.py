@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -196,3 +197,51 @@ def test_who_may_push_and_clone(
     # Another team's app, or none, is not found, alike.
     missing = admin("ls-remote", f"{server.url}/no-such-app.git")
     assert missing.returncode != 0 and "not found" in missing.stderr.lower(), missing.stderr
+
+
+def test_git_remote_and_pushes_shipway_cannot_deploy(
+    team_server: RunningServer, new_app: NewApp, tmp_path: Path, platform: dict[str, str]
+) -> None:
+    server = team_server
+    _app_dir, name = new_app("hello")
+    own(server, name)
+    remote = f"{server.url}/{name}.git"
+    work = tmp_path / "work"
+    admin = git_as(tmp_path / "admin", server, server.admin_token)
+    assert admin("init", "--quiet", "--initial-branch=main", str(work)).returncode == 0
+    (work / "README").write_text("hello\n")
+    commit(admin, work, "readme")
+
+    # shipway git:remote adds the remote (a second time: set again, not an error).
+    cli = {**platform, "SHIPWAY_URL": server.url, "SHIPWAY_TOKEN": server.admin_token}
+    for _ in range(2):
+        added = subprocess.run(
+            [sys.executable, "-m", "shipway", "git:remote", name],
+            cwd=work, env=cli, capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    assert admin("remote", "get-url", "shipway", cwd=work).stdout.strip() == remote
+    assert "git push shipway main" in added.stderr
+
+    # Pushes Shipway cannot deploy are refused with the reason, before any deploy.
+    def refused_for(files: Callable[[Path], object], reason: str) -> None:
+        files(work)
+        commit(admin, work, reason)
+        pushed = admin("push", "shipway", "main", cwd=work)
+        assert pushed.returncode != 0, pushed.stderr
+        assert "[remote rejected] main -> main (commit " in pushed.stderr, pushed.stderr
+        assert reason in pushed.stderr, pushed.stderr
+        assert admin("reset", "--quiet", "--hard", "HEAD~1", cwd=work).returncode == 0
+
+    def submodule(tree: Path) -> None:
+        head = admin("rev-parse", "HEAD", cwd=tree).stdout.strip()
+        added = admin("update-index", "--add", "--cacheinfo", f"160000,{head},vendored", cwd=tree)
+        assert added.returncode == 0, added.stderr
+
+    refused_for(submodule, "'vendored' is a git submodule")
+    lfs = "*.bin filter=lfs diff=lfs -text\n"
+    refused_for(lambda tree: (tree / ".gitattributes").write_text(lfs), "Git LFS")
+    refused_for(lambda tree: (tree / "leak").symlink_to("/etc/passwd"), "points outside")
+    odd = admin("push", "shipway", "main:we$ird", cwd=work)
+    assert "[remote rejected] main -> we$ird (only main deploys" in odd.stderr, odd.stderr
+    assert server.api("GET", f"/apps/{name}/deploys").json() == []

@@ -24,7 +24,6 @@ import pytest
 from lightkube import ApiError, Client
 from lightkube.resources.core_v1 import Namespace
 
-from shipway.db.models import AppGit
 from shipway.kube.client import get_or_none
 from shipway.reviewapps import name_for
 from shipway.webhooks.signatures import signature
@@ -32,7 +31,6 @@ from tests.e2e.cli import NewApp, message_at, run_shipway
 from tests.e2e.kube import wait_for
 from tests.helpers.githost import GitHost, git_host
 from tests.helpers.server import RunningServer, running_server
-from tests.helpers.serverdb import database_of
 
 pytestmark = pytest.mark.e2e
 
@@ -332,10 +330,10 @@ def _a_review_app_comes_and_goes(case: Case, review: str, url: str, kube: Client
     server, app, work, clone_url, hook, host = (
         case.server, case.app, case.work, case.clone_url, _hook(case), case.host,
     )  # fmt: skip
-    # Review apps (set in the database: the git settings route is another part of issue
-    # 13): a pull request's code, the parent's config vars; then merged (GitLab) and gone.
-    with database_of(server) as session:
-        session.merge(AppGit(app=app, subdir="", review_apps=True, forks=False))
+    # Review apps, turned on with the CLI: a pull request's code, the parent's config
+    # vars; then merged (GitLab) and gone.
+    turned = run_shipway(case.cli, "git:settings", app, "--review-apps", "--json")
+    assert turned.returncode == 0 and json.loads(turned.stdout)["review_apps"], turned.stderr
     _git(work, "checkout", "--quiet", "-b", "feature")
     source = (work / "app.py").read_text()
     (work / "app.py").write_text(source.replace('"Hello from Shipway!")', '"x") + " (pr)"'))

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from shipway import teams
 from shipway.access import PERMISSIONS, Action, Role
 from shipway.db.models import Deploy, DeployEvent, Team, Token, utcnow
-from shipway.server.routes import accounts, apps, deploys, hookkeys, me, verbs
+from shipway.server.routes import accounts, appgit, apps, deploys, me, verbs
 from shipway.server.routes import teams as team_routes
 from shipway.server.settings import ServerSettings
 from shipway.server.state import Server
@@ -186,6 +186,9 @@ APP_ENDPOINTS = [
     Endpoint("GET", "/deploys/{deploy}/events", Action.READ),
     # Webhooks (issue 13): the secret and the credential are the app admins'. The hooks
     # themselves (/hooks/…, outside /api/v1) take no token: the app's secret signs them.
+    Endpoint("GET", "/apps/{app}/git", Action.READ),
+    # The settings are a free-form object checked by the core (a 400 names a bad field).
+    Endpoint("PATCH", "/apps/{app}/git", Action.MANAGE_APP, {"branch": "main"}, probe=False),
     Endpoint("POST", "/apps/{app}/git/webhook-secret", Action.MANAGE_APP, cluster=True),
     Endpoint("PUT", "/apps/{app}/git/credential", Action.MANAGE_APP, {"token": "t0ken"}),
     Endpoint("GET", "/apps/{app}/git/deliveries", Action.MANAGE_APP),
@@ -336,8 +339,9 @@ def _routes(router: APIRouter) -> set[str]:
 
 def test_every_route_is_in_the_matrix() -> None:
     routes = _routes(accounts.router) | _routes(team_routes.router) | _routes(me.router)
-    routes |= _routes(verbs.router()) | _routes(apps.router) | _routes(hookkeys.router)
-    routes |= _routes(deploys.router(Server(ServerSettings(state_dir=Path(mkdtemp())))))
+    routes |= _routes(verbs.router()) | _routes(apps.router) | _routes(appgit.router)
+    server = Server(ServerSettings(state_dir=Path(mkdtemp())))
+    routes |= _routes(deploys.router(deploys.Deploys(server)))
     mapped = {e.id.partition("?")[0].replace("{deploy}", "{deploy_id}") for e in ENDPOINTS}
     assert routes == mapped
     assert len(CELLS) == len(ENDPOINTS) * len(CALLERS)

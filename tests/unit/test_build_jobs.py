@@ -21,7 +21,7 @@ from shipway import buildjob
 from shipway.errors import NotFound, ShipwayError
 from shipway.install import manifests
 from shipway.kube.jobs import JobEnd, _job_end
-from shipway.server.routes.deploys import _Deploys
+from shipway.server.routes.deploys import Deploys
 from shipway.server.settings import ServerSettings
 from shipway.server.state import Server
 from tests.helpers.pss import pod_templates, violations
@@ -275,7 +275,7 @@ def test_the_route_hands_the_sources_out_once(tmp_path: Path) -> None:
         build_image="i",
         internal_url="http://s",
     )
-    deploys = _Deploys(Server(settings))
+    deploys = Deploys(Server(settings))
     archive = tmp_path / "sources.tar.gz"
     archive.write_bytes(b"\x1f\x8b")
     token = deploys.handoff.offer(archive)

@@ -36,12 +36,18 @@ def create_cmd(
     else:
         if context or namespace:
             raise ShipwayError("--context and --namespace are for direct mode: drop them")
-        data = backend.remote().request("POST", "/apps", json={"name": name, "team": team})
+        remote = backend.remote()
+        data = remote.request("POST", "/apps", json={"name": name, "team": team})
+        from shipway.cli.git_cmd import remote_here
+
+        data["git_remote"] = remote_here(remote.login.url, name)
     if as_json:
         print_json(data)
         return
     ns = data["namespace"]
     out.print(f"created {name} (namespace {ns}); deploy it with shipway deploy DIR")
+    if data.get("git_remote"):
+        out.print(f"git remote shipway: {data['git_remote']} (or deploy with git push shipway)")
 
 
 @app.command("apps:import")

@@ -132,16 +132,21 @@ VERBS: dict[str, tuple[str, str]] = {
         "account_cmd",
         "What changed, who did it, when and from where: a team's or the whole server's.",
     ),
+    "git:remote": (
+        "git_cmd",
+        "Add the app's repository on the server as a git remote (git push shipway main).",
+    ),
+    "git:settings": ("git_cmd", "Show the app's git settings, or change those given."),
     "git:webhook": (
-        "hooks_cmd",
+        "git_cmd",
         "Make a new webhook secret for the app (printed once) and print its hook URLs.",
     ),
     "git:credential": (
-        "hooks_cmd",
+        "git_cmd",
         "Set the token the server fetches the app's repository with (HTTPS), or remove it.",
     ),
     "git:deliveries": (
-        "hooks_cmd",
+        "git_cmd",
         "The app's webhook deliveries, newest first: what became of each and why.",
     ),
 }

@@ -111,8 +111,8 @@ def source_root() -> Path:
 
 
 def _stage(root: Path, into: Path) -> None:
-    """The source tree as an app: the project, its ``server`` extra as requirements, and a
-    shipway.yaml with the server's start command."""
+    """The source tree as an app: the project, its ``server`` extra as requirements, a
+    shipway.yaml with the server's start command, and Debian's git in its Aptfile."""
     shutil.copytree(
         root / "src",
         into / "src",
@@ -125,6 +125,8 @@ def _stage(root: Path, into: Path) -> None:
     extra = meta["project"].get("optional-dependencies", {}).get("server", [])
     (into / "requirements.txt").write_text("".join(f"{r}\n" for r in extra))
     (into / "shipway.yaml").write_text(SERVER_YAML)
+    # git http-backend serves the apps' repositories (git push is a deploy).
+    (into / "Aptfile").write_text("git\n")
 
 
 def server_image(

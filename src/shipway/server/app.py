@@ -8,7 +8,7 @@ from shipway import __version__
 from shipway.server import errors
 from shipway.server.gitpush import Pushes
 from shipway.server.limits import BodyLimit
-from shipway.server.routes import accounts, apps, deploys, git, hookkeys, hooks, me, teams, verbs
+from shipway.server.routes import accounts, appgit, apps, deploys, git, hooks, me, teams, verbs
 from shipway.server.settings import ServerSettings
 from shipway.server.state import Server
 
@@ -34,7 +34,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     deploying = app.state.deploys = deploys.Deploys(app.state.server)
     app.include_router(deploys.router(deploying), prefix=API)
     app.include_router(git.router(Pushes(deploying)))
-    app.include_router(hookkeys.router, prefix=API)
+    app.include_router(appgit.router, prefix=API)
     # Outside /api/v1: git hosts sign their deliveries, they hold no token.
     app.include_router(hooks.router(deploying))
     return app

@@ -1,7 +1,9 @@
-"""An app's webhook settings in the API (issue 13), all ``manage-app``: a new webhook
-secret (returned once, with the hook URLs), the deploy credential the server fetches
-with, and the record of deliveries. Neither the secret nor the token is ever returned
-again, logged or audited (the audit log says that they changed)."""
+"""An app's git settings in the API (issue 13): the deploy branch, subdirectory, review
+apps and upstream (read with ``read``, changed with ``manage-app``); and, all
+``manage-app``, a new webhook secret (returned once, with the hook URLs), the deploy
+credential the server fetches with, and the record of deliveries. Neither the secret
+nor the token is ever returned again, logged or audited (the audit log says that they
+changed)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,42 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
-from shipway import teams
+from shipway import gitsettings, teams
 from shipway.access import Action
 from shipway.server.auth import CurrentActor, server
 from shipway.server.routes.verbs import Owned
 from shipway.webhooks import deliveries, keys
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["git"])
+
+
+@router.get("/apps/{app}/git")
+def get_settings(request: Request, app: str, actor: CurrentActor) -> dict[str, Any]:
+    """The app's git settings, with its repository's and hooks' URLs."""
+    with server(request).session() as session:
+        found = gitsettings.read(session, actor, app)
+    return _settings_json(request, app, found)
+
+
+@router.patch("/apps/{app}/git")
+def change_settings(
+    request: Request, app: str, actor: CurrentActor, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Change some of the app's git settings (a null branch or upstream: the default)."""
+    with server(request).session() as session:
+        changed = gitsettings.change(session, actor, app, body)
+    return _settings_json(request, app, changed)
+
+
+def _settings_json(request: Request, app: str, found: gitsettings.GitSettings) -> dict[str, Any]:
+    base = str(request.base_url).rstrip("/")
+    return {
+        "app": app,
+        **found.model_dump(),
+        "branches": list(found.branches),
+        "remote": f"{base}/{app}.git",
+        "hooks": hook_urls(request, app),
+    }
 
 
 def may_manage(request: Request, app: str, actor: CurrentActor) -> Owned:
