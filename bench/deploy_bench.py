@@ -295,6 +295,44 @@ class ThroughServer(WithShipway):
         return (_instant(end) - _instant(start)).total_seconds()
 
 
+class GitPush:
+    """``git push shipway main`` of the server app's work tree (the push is the deploy);
+    git's password is the token, given by a credential helper reading the environment."""
+
+    def __init__(self, remote: ThroughServer):
+        self.dir = remote.app.dir
+        self.env = {
+            **remote.env,
+            "GIT_AUTHOR_NAME": "Bench",
+            "GIT_AUTHOR_EMAIL": "bench@example.com",
+            "GIT_COMMITTER_NAME": "Bench",
+            "GIT_COMMITTER_EMAIL": "bench@example.com",
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "credential.helper",
+            "GIT_CONFIG_VALUE_0": "!f() { echo username=bench; echo password=$SHIPWAY_TOKEN; }; f",
+        }
+        self._git("init", "--quiet", "--initial-branch=main")
+        added = subprocess.run(
+            [sys.executable, "-m", "shipway", "git:remote", remote.app.name],
+            cwd=self.dir, env=self.env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        expect(added.returncode == 0, f"git:remote:\n{added.stderr[-2000:]}")
+
+    def _git(self, *args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=self.dir, env=self.env, capture_output=True, text=True, check=False
+        )
+        expect(done.returncode == 0, f"git {args[0]}:\n{done.stderr[-2000:]}")
+        return done.stderr
+
+    def push(self) -> str:
+        """Commit the work tree's change and push it (what the user times)."""
+        self._git("add", "-A")
+        self._git("commit", "--quiet", "-m", "a one-line change")
+        return self._git("push", "shipway", "main")
+
+
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.removesuffix("Z"))
 
@@ -316,7 +354,11 @@ def measure(runs: int, work: Path, kubeconfig: Path, kubectl: Path) -> dict[str,
     with running_server(work / "server", None, env) as server:
         remote = ThroughServer(work, env, server)
         try:
-            return _runs(runs, hand, ours) | _server_runs(runs, hand, remote)
+            return (
+                _runs(runs, hand, ours)
+                | _server_runs(runs, hand, remote)
+                | _git_runs(runs, hand, remote)
+            )
         finally:
             hand.remove()
             ours.remove()
@@ -355,6 +397,38 @@ def _server_runs(runs: int, hand: ByHand, remote: ThroughServer) -> dict[str, An
             "floor_seconds_median": med_floor,
             "change_to_live_above_floor_seconds": med_live - med_floor,
             "build_seconds": build,
+            "change_to_live_seconds": live,
+            "floor_seconds": floor,
+        }
+    }
+
+
+def _git_runs(runs: int, hand: ByHand, remote: ThroughServer) -> dict[str, Any]:
+    """``git push`` of a one-line change to the server until the new code answers, beside
+    the seed's manual flow (docker build + push, kubectl apply + rollout status) of the
+    same change until it answers, and the rollout-restart floor."""
+    pushing = GitPush(remote)
+    url = remote.deploy()[1]["url"]
+    live: dict[str, list[float]] = {"by_hand": [], "git_push": []}
+    floor: list[float] = []
+    base = 2000  # edits of its own, as in _server_runs
+    for n in range(base + 1, base + runs + 1):
+        hand.app.edit(n)
+        _, to_live, _ = until_live(hand.url(), n, partial(hand.deploy, n))
+        live["by_hand"].append(to_live)
+        remote.app.edit(n)
+        _, to_live, said = until_live(url, n, pushing.push)
+        expect("released v" in said, f"git push said:\n{said[-2000:]}")
+        live["git_push"].append(to_live)
+        floor.append(remote.restart(hand.kubectl, url, n))
+    med = {k: statistics.median(v) for k, v in live.items()}
+    med_floor = statistics.median(floor)
+    return {
+        "git_push": {
+            "change_to_live_seconds_median": med,
+            "speedup": med["by_hand"] / med["git_push"],
+            "floor_seconds_median": med_floor,
+            "above_floor_seconds": med["git_push"] - med_floor,
             "change_to_live_seconds": live,
             "floor_seconds": floor,
         }
@@ -445,6 +519,14 @@ def main() -> None:
         f"{'server: change to live':24} {server['change_to_live_seconds_median']:6.2f} s   "
         f"{server['change_to_live_above_floor_seconds']:+.2f} s above the floor "
         f"({server['floor_seconds_median']:.2f} s)"
+    )
+
+    pushed = results["git_push"]
+    pushed_live = pushed["change_to_live_seconds_median"]
+    print(
+        f"{'git push: change to live':24} {pushed_live['git_push']:6.2f}"
+        f" s   by hand {pushed_live['by_hand']:6.2f} s   → "
+        f"{pushed['speedup']:.1f}x, {pushed['above_floor_seconds']:+.2f} s above the floor"
     )
 
 

@@ -93,6 +93,27 @@ def deploy_rows(data: dict[str, Any]) -> Iterator[Row]:
         )
     if "server" in data:
         yield from server_rows(data["server"])
+    if "git_push" in data:
+        yield from git_push_rows(data["git_push"])
+
+
+def git_push_rows(pushed: dict[str, Any]) -> Iterator[Row]:
+    live = pushed["change_to_live_seconds_median"]
+    yield (
+        "`git push` of a one-line change until the new code answers",
+        seconds(live["git_push"]),
+        f"by hand (docker build + push, kubectl apply + rollout status) {seconds(live['by_hand'])}",
+        f"{pushed['speedup']:.1f}x faster",
+        f"> 1x: {verdict(pushed['speedup'] > 1)}",
+    )
+    above = pushed["above_floor_seconds"]
+    yield (
+        "`git push`: time above the pod-replacement floor",
+        f"{above:+.2f} s",
+        f"floor: `kubectl rollout restart` {seconds(pushed['floor_seconds_median'])}",
+        "",
+        f"within 1 s of the floor: {verdict(above <= 1)}",
+    )
 
 
 def server_rows(server: dict[str, Any]) -> Iterator[Row]:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: what Shipway understands of the seed's task app, the manifests it generates,
 # then the app deployed — with its MongoDB — to a real Kubernetes cluster and answering;
-# then the team server installed in that cluster and the app deployed again through it.
+# then the team server installed in that cluster, the app deployed again through it, and
+# last pushed to it with git push.
 # With KUBECONFIG unset, the cluster is the repo's own (hack/cluster; needs root; the first
 # run builds Kubernetes from source, 20-40 min on 2 cores, then it is cached).
 set -euo pipefail
@@ -79,3 +80,28 @@ curl -fsS -X POST -d '{"task": "deployed through the team server"}' "$team_url";
 curl -fsS "$team_url"; echo
 shipway releases tasks-team
 shipway apps
+
+echo
+echo "== git push shipway main   (the push is the deploy: the build and the release scroll"
+echo "   past as remote: lines; a deploy that failed would reject the push)"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r examples/tasks/. "$work/"
+(
+  cd "$work"
+  export GIT_AUTHOR_NAME=Demo GIT_AUTHOR_EMAIL=demo@example.com
+  export GIT_COMMITTER_NAME=Demo GIT_COMMITTER_EMAIL=demo@example.com
+  # git's password is the token, from the environment (shipway login writes ~/.netrc
+  # instead, for a user's own machine).
+  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=credential.helper
+  export GIT_CONFIG_VALUE_0='!f() { echo username=shipway; echo "password=$SHIPWAY_TOKEN"; }; f'
+  git init --quiet --initial-branch=main
+  shipway git:remote tasks-team
+  echo "# Pushed with git to the Shipway server." >>app.py
+  git add -A && git commit --quiet -m "The task API, pushed with git"
+  git push shipway main
+)
+echo
+echo "== GET $team_url   (the pushed release answering)"
+curl -fsS "$team_url"; echo
+shipway releases tasks-team

@@ -72,7 +72,11 @@ def export(repo: Path, commit: str, dest: Path, subdir: str = "") -> Path:
         stderr=subprocess.DEVNULL,
     ) as archiving:
         assert archiving.stdout is not None
-        sources.extract(archiving.stdout, dest)
+        try:
+            sources.extract(archiving.stdout, dest)
+        except ShipwayError as exc:  # named by the commit, not as an upload's archive
+            said = str(exc).removeprefix("source archive: ")
+            raise ShipwayError(f"commit {commit[:12]}: {said}") from None
         archiving.stdout.close()
         if archiving.wait(TIMEOUT) != 0:
             raise ShipwayError(f"commit {commit[:12]}: git archive failed")

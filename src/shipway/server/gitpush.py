@@ -172,7 +172,11 @@ class Pushes:
         if end.get("status") != "finished":
             return f"deploy failed: {excerpt(str(end.get('reason') or end.get('status')), 300)}"
         await to_thread.run_sync(gitrepos.git, repo, "update-ref", ref, new, old)
-        await say(f"released v{end.get('release')}: {end.get('url') or 'no URL (no web process)'}")
+        url = end.get("url") or "no URL (no web process)"
+        if end.get("changed", True):
+            await say(f"released v{end.get('release')}: {url}")
+        else:
+            await say(f"nothing changed: v{end.get('release')} keeps serving: {url}")
         return None
 
     async def _relay(self, deploy_id: int, say: Say) -> dict[str, Any]:
