@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -44,6 +45,10 @@ def ensure(root: Path, app: str, branch: str = "main") -> Path:
         git(path, "config", "receive.denyDeletes", "true")
         git(path, "config", "http.receivepack", "true")
     return path
+
+
+def remove(root: Path, app: str) -> None:
+    shutil.rmtree(repo_path(root, app), ignore_errors=True)
 
 
 def export(repo: Path, commit: str, dest: Path, subdir: str = "") -> Path:

@@ -87,6 +87,21 @@ def url_in(pushed: str) -> str:
     return line.rsplit(": ", 1)[1].strip()
 
 
+def at_once(git: Git, clones: list[Path]) -> list[subprocess.CompletedProcess[str]]:
+    """``git push origin main`` in each clone, all at once."""
+    results: dict[int, subprocess.CompletedProcess[str]] = {}
+
+    def push(n: int) -> None:
+        results[n] = git("push", "origin", "main", cwd=clones[n])
+
+    threads = [threading.Thread(target=push, args=(n,)) for n in range(len(clones))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [results[n] for n in range(len(clones))]
+
+
 def test_a_push_deploys_a_failing_one_is_rejected_and_pushes_queue(
     team_server: RunningServer, new_app: NewApp, tmp_path: Path
 ) -> None:
@@ -115,16 +130,7 @@ def test_a_push_deploys_a_failing_one_is_rejected_and_pushes_queue(
         assert git("clone", "--quiet", remote, str(clone)).returncode == 0
         greet(clone, f"Hello from clone {n}")
         heads.append(commit(git, clone, f"clone {n}"))
-    results: list[subprocess.CompletedProcess[str]] = [None, None]  # type: ignore[list-item]
-
-    def push(n: int) -> None:
-        results[n] = git("push", "origin", "main", cwd=clones[n])
-
-    threads = [threading.Thread(target=push, args=(n,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(git, clones)
     won = [n for n in range(2) if results[n].returncode == 0]
     assert len(won) == 1, [r.stderr for r in results]
     winner, loser = won[0], 1 - won[0]
@@ -147,14 +153,25 @@ def test_a_push_deploys_a_failing_one_is_rejected_and_pushes_queue(
     assert message_at(url) == f"Hello from clone {winner}"
     assert git("ls-remote", remote, "refs/heads/main").stdout.split()[0] == heads[winner]
 
+    # Deleting the deploy branch is refused; the losing clone's commit, force-pushed over
+    # the winner's (a rewritten history), deploys.
+    deleted = git("push", "origin", ":main", cwd=crash)
+    assert deleted.returncode != 0 and "never deleted" in deleted.stderr, deleted.stderr
+    forced = git("push", "--force", "origin", "main", cwd=clones[loser])
+    assert forced.returncode == 0 and "released v" in forced.stderr, forced.stderr
+    assert "(forced update)" in forced.stderr
+    wait_for("the forced", lambda: message_at(url) == f"Hello from clone {loser}", timeout=30)
+    assert git("ls-remote", remote, "refs/heads/main").stdout.split()[0] == heads[loser]
+
     # The deploys are the server's records, by the pusher, with their commits.
     deploys = server.api("GET", f"/apps/{name}/deploys").json()
-    assert [(d["source"], d["status"]) for d in deploys][:3] == [
-        ("git", "failed"),
-        ("git", "finished"),
-        ("git", "finished"),
+    assert [(d["source"], d["status"], d["commit"]) for d in deploys][:4] == [
+        ("git", "finished", heads[loser]),
+        ("git", "failed", deploys[1]["commit"]),
+        ("git", "finished", heads[winner]),
+        ("git", "finished", first),
     ]
-    assert deploys[1]["commit"] == heads[winner] and deploys[2]["commit"] == first
+    assert {d["by"] for d in deploys} == {"admin@example.com"}
 
 
 def test_who_may_push_and_clone(
@@ -204,7 +221,6 @@ def test_git_remote_and_pushes_shipway_cannot_deploy(
 ) -> None:
     server = team_server
     _app_dir, name = new_app("hello")
-    own(server, name)
     remote = f"{server.url}/{name}.git"
     work = tmp_path / "work"
     admin = git_as(tmp_path / "admin", server, server.admin_token)
@@ -212,16 +228,22 @@ def test_git_remote_and_pushes_shipway_cannot_deploy(
     (work / "README").write_text("hello\n")
     commit(admin, work, "readme")
 
-    # shipway git:remote adds the remote (a second time: set again, not an error).
+    # shipway create in a git work tree adds the remote; git:remote sets it again.
     cli = {**platform, "SHIPWAY_URL": server.url, "SHIPWAY_TOKEN": server.admin_token}
-    for _ in range(2):
-        added = subprocess.run(
-            [sys.executable, "-m", "shipway", "git:remote", name],
+
+    def shipway(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "shipway", *args],
             cwd=work, env=cli, capture_output=True, text=True, check=False, timeout=120,
         )  # fmt: skip
-        assert added.returncode == 0, added.stderr
+
+    created = shipway("create", name)
+    assert created.returncode == 0 and f"git remote shipway: {remote}" in created.stdout
+    moved = admin("remote", "set-url", "shipway", "http://elsewhere.invalid/x.git", cwd=work)
+    assert moved.returncode == 0
+    added = shipway("git:remote", name)
+    assert added.returncode == 0 and "git push shipway main" in added.stderr, added.stderr
     assert admin("remote", "get-url", "shipway", cwd=work).stdout.strip() == remote
-    assert "git push shipway main" in added.stderr
 
     # Pushes Shipway cannot deploy are refused with the reason, before any deploy.
     def refused_for(files: Callable[[Path], object], reason: str, add: bool = True) -> None:

@@ -56,9 +56,8 @@ class Pusher:
 class Pushes:
     def __init__(self, deploys: Deploys):
         self.deploys = deploys
-        state = deploys.srv.settings.state_dir
-        self.root = state / "git"
-        self.hooks = state / "git-hooks"
+        self.root = deploys.srv.git_root
+        self.hooks = deploys.srv.settings.state_dir / "git-hooks"
         self._pushers: dict[str, Pusher] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         # A socket path must stay under ~100 bytes, which a state directory may not.

@@ -12,7 +12,6 @@ import shutil
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from shipway import appstate, gitrepos, teams
 from shipway.access import Actor
@@ -85,10 +84,6 @@ def run(deploys: Deploys, work: Work) -> None:
         _finish(srv, work, "failed", "internal error (the server's log has the details)")
 
 
-def cache_root(srv: Server) -> Path:
-    return srv.settings.state_dir / "git-upstream"
-
-
 def _deploy(deploys: Deploys, work: Work) -> int:
     srv, action = deploys.srv, work.action
     assert action.commit is not None
@@ -97,7 +92,7 @@ def _deploy(deploys: Deploys, work: Work) -> int:
         raise ShipwayError("the delivery names no repository and the app has no upstream")
     found = keys.read(srv.client, work.parent)
     repo = fetch.fetch(
-        cache_root(srv), work.parent, url, action.commit, work.branch, found.token, found.user
+        srv.upstream_root, work.parent, url, action.commit, work.branch, found.token, found.user
     )
     if action.kind == "review-deploy":
         _ensure_review(srv, work)
@@ -161,6 +156,7 @@ def _destroy_review(srv: Server, work: Work) -> tuple[str, str | None]:
     with srv.session() as session:
         teams.release_app(session, review)
         teams.audit(session, work.actor, "destroy", team_id, review, review_of=work.parent)
+    srv.forget_repositories(review)
     return "review-destroyed", None
 
 

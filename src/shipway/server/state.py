@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from shipway import bootstrap, grants
+from shipway import bootstrap, gitrepos, grants
 from shipway.db.engine import migrate, open_engine, sessions, url_for
 from shipway.kube.client import Client, Target, connect
 from shipway.server.settings import ServerSettings
@@ -32,6 +33,21 @@ class Server:
         self.sessions: sessionmaker[Session] = sessions(self.engine)
         with self.session() as session:  # installed in a cluster: its first admin
             bootstrap.first_admin(session)
+
+    @property
+    def git_root(self) -> Path:
+        """The apps' repositories that git pushes go to (``/<app>.git``)."""
+        return self.settings.state_dir / "git"
+
+    @property
+    def upstream_root(self) -> Path:
+        """Caches of the repositories webhooks fetch commits from."""
+        return self.settings.state_dir / "git-upstream"
+
+    def forget_repositories(self, app: str) -> None:
+        """The app's repositories go with its name (a new app of that name starts empty)."""
+        for root in (self.git_root, self.upstream_root):
+            gitrepos.remove(root, app)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -84,6 +84,7 @@ def destroy(
     if not body.keep_data:
         with server(request).session() as session:
             teams.release_app(session, app)
+        server(request).forget_repositories(app)
     return result
 
 
