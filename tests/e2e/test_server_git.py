@@ -19,7 +19,7 @@ import pytest
 
 from tests.e2e.cli import NewApp, message_at
 from tests.e2e.kube import wait_for
-from tests.helpers.server import RunningServer
+from tests.helpers.server import RunningServer, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -268,3 +268,27 @@ def test_git_remote_and_pushes_shipway_cannot_deploy(
     odd = admin("push", "shipway", "main:we$ird", cwd=work)
     assert "[remote rejected] main -> we$ird (only main deploys" in odd.stderr, odd.stderr
     assert server.api("GET", f"/apps/{name}/deploys").json() == []
+
+    # A commit with nothing Shipway can run: its deploy fails in one line, the push is
+    # rejected with the reason, and the branch is not made.
+    pushed = admin("push", "shipway", "main", cwd=work)
+    assert "[remote rejected] main -> main (deploy failed: " in pushed.stderr, pushed.stderr
+    assert "cannot tell how to start the web process" in pushed.stderr
+    assert admin("ls-remote", remote, "refs/heads/main").stdout == ""
+
+
+def test_a_push_over_the_upload_limit_is_refused_in_gits_words(
+    platform: dict[str, str], new_app: NewApp, tmp_path: Path
+) -> None:
+    with running_server(tmp_path / "state", None, platform, "--max-upload-mib", "1") as server:
+        _app_dir, name = new_app("hello")
+        own(server, name)
+        work = tmp_path / "work"
+        admin = git_as(tmp_path / "admin", server, server.admin_token)
+        assert admin("init", "--quiet", "--initial-branch=main", str(work)).returncode == 0
+        (work / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))  # incompressible
+        commit(admin, work, "a huge file")
+        pushed = admin("push", f"{server.url}/{name}.git", "main", cwd=work)
+        assert pushed.returncode != 0
+        assert "remote: fatal: pack exceeds maximum allowed size" in pushed.stderr, pushed.stderr
+        assert server.api("GET", f"/apps/{name}/deploys").json() == []

@@ -60,6 +60,12 @@ def serve(
     queue_size: Annotated[
         int | None, typer.Option(help="Deploys waiting before more are refused (429).")
     ] = None,
+    max_upload_mib: Annotated[
+        int | None,
+        typer.Option(
+            "--max-upload-mib", help="Largest source upload or git push, in MiB [default: 200]."
+        ),
+    ] = None,
     trusted_proxies: Annotated[
         str,
         typer.Option(
@@ -97,6 +103,7 @@ def serve(
         context=context,
         max_builds=max_builds,
         queue_size=queue_size,
+        max_upload=None if max_upload_mib is None else max_upload_mib * 1024 * 1024,
         build_runner=build_runner,
         build_image=build_image,
         internal_url=internal_url,

@@ -7,11 +7,13 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-#: Paths that take source archives or git packs (their own, larger limit).
-UPLOAD_SUFFIXES = ("/sources", "/git-receive-pack", "/git-upload-pack")
+#: Paths that take source archives or git's negotiations (their own, larger limit).
+UPLOAD_SUFFIXES = ("/sources", "/git-upload-pack")
 #: Paths whose routes bound their bodies themselves: webhooks (``routes/hooks.py``),
-#: which record a delivery refused for its size.
+#: which record a delivery refused for its size; and (suffixes) git pushes, bounded by
+#: git itself (``receive.maxInputSize``), which tells the pusher why in git's words.
 OWN_LIMITS = ("/hooks/",)
+OWN_SUFFIXES = ("/git-receive-pack",)
 
 
 class TooLarge(Exception):
@@ -23,7 +25,8 @@ class BodyLimit:
         self.app, self.default, self.uploads = app, default, uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(OWN_LIMITS):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(OWN_LIMITS) or path.endswith(OWN_SUFFIXES):
             await self.app(scope, receive, send)
             return
         limit = self.uploads if scope["path"].endswith(UPLOAD_SUFFIXES) else self.default
