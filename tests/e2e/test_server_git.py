@@ -76,6 +76,16 @@ def greet(repo: Path, greeting: str) -> None:
     source.write_text(text[:start] + greeting + text[end:])
 
 
+def readme_only(server: RunningServer, tmp_path: Path) -> tuple[Git, Path]:
+    """The admin's git, and a repository whose one commit has only a README."""
+    work = tmp_path / "work"
+    admin = git_as(tmp_path / "admin", server, server.admin_token)
+    assert admin("init", "--quiet", "--initial-branch=main", str(work)).returncode == 0
+    (work / "README").write_text("hello\n")
+    commit(admin, work, "readme")
+    return admin, work
+
+
 def own(server: RunningServer, app: str) -> None:
     created = server.api("POST", "/apps", json={"name": app})
     assert created.status_code == 201, created.text
@@ -186,11 +196,7 @@ def test_who_may_push_and_clone(
     role = server.api("PUT", f"/teams/{team}/members/{viewer['email']}", json={"role": "viewer"})
     assert role.status_code == 200, role.text
 
-    work = tmp_path / "work"
-    admin = git_as(tmp_path / "admin", server, server.admin_token)
-    assert admin("init", "--quiet", "--initial-branch=main", str(work)).returncode == 0
-    (work / "README").write_text("hello\n")
-    commit(admin, work, "readme")
+    admin, work = readme_only(server, tmp_path)
     # Pushing to another branch is refused before anything is deployed: this test
     # needs a commit on the server without deploying one.
     other = admin("push", remote, "main:topic", cwd=work)
@@ -222,11 +228,7 @@ def test_git_remote_and_pushes_shipway_cannot_deploy(
     server = team_server
     _app_dir, name = new_app("hello")
     remote = f"{server.url}/{name}.git"
-    work = tmp_path / "work"
-    admin = git_as(tmp_path / "admin", server, server.admin_token)
-    assert admin("init", "--quiet", "--initial-branch=main", str(work)).returncode == 0
-    (work / "README").write_text("hello\n")
-    commit(admin, work, "readme")
+    admin, work = readme_only(server, tmp_path)
 
     # shipway create in a git work tree adds the remote; git:remote sets it again.
     cli = {**platform, "SHIPWAY_URL": server.url, "SHIPWAY_TOKEN": server.admin_token}

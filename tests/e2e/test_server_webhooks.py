@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,8 +28,8 @@ from shipway.reviewapps import name_for
 from shipway.webhooks.signatures import signature
 from tests.e2e.cli import NewApp, message_at, run_shipway
 from tests.e2e.kube import wait_for
-from tests.helpers.githost import GitHost, git_host
-from tests.helpers.server import RunningServer, running_server
+from tests.helpers.githost import GitHost, git_host, git_out
+from tests.helpers.server import RunningServer
 
 pytestmark = pytest.mark.e2e
 
@@ -38,27 +37,16 @@ TOKEN = "glpat-" + "x9" * 10
 GREETING = "Hello from a webhook"
 
 
-@pytest.fixture(scope="module")
-def server(
-    platform: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningServer]:
-    env = {**platform, "SHIPWAY_STATE_DIR": str(tmp_path_factory.mktemp("server-cli"))}
-    with running_server(tmp_path_factory.mktemp("server"), None, env, "--max-builds", "2") as srv:
-        yield srv
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=cwd, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return done.stdout.strip()
+@pytest.fixture
+def server(team_server: RunningServer) -> RunningServer:
+    """The session's server (the webhooks' apps are the test's own)."""
+    return team_server
 
 
 def _commit(work: Path, message: str) -> str:
-    _git(work, "add", "-A")
-    _git(work, "commit", "--quiet", "-m", message)
-    return _git(work, "rev-parse", "HEAD")
+    git_out(work, "add", "-A")
+    git_out(work, "commit", "--quiet", "-m", message)
+    return git_out(work, "rev-parse", "HEAD")
 
 
 class Hook:
@@ -171,10 +159,10 @@ def hosted(tmp_path: Path, new_app: NewApp) -> Iterator[tuple[GitHost, Path, str
     app_dir, name = new_app("hello")
     root = tmp_path / "hosted"
     root.mkdir()
-    _git(root, "init", "--quiet", "--bare", "hello.git")
-    _git(app_dir, "init", "--quiet", "--initial-branch=main")
+    git_out(root, "init", "--quiet", "--bare", "hello.git")
+    git_out(app_dir, "init", "--quiet", "--initial-branch=main")
     _commit(app_dir, "the app")
-    _git(app_dir, "push", "--quiet", str(root / "hello.git"), "main")
+    git_out(app_dir, "push", "--quiet", str(root / "hello.git"), "main")
     with git_host(root, TOKEN) as host:
         yield host, app_dir, name
 
@@ -208,7 +196,7 @@ def test_webhooks_deploy_pushes_and_review_apps(
     host, work, app = hosted
     cli = {**platform, "SHIPWAY_URL": server.url, "SHIPWAY_TOKEN": server.admin_token}
     case = Case(
-        server, host, work, app, cli, host.url("hello.git"), _git(work, "rev-parse", "HEAD")
+        server, host, work, app, cli, host.url("hello.git"), git_out(work, "rev-parse", "HEAD")
     )
     assert server.api("POST", "/apps", json={"name": app}).status_code == 201
     _secret_and_refusals(case)
@@ -334,11 +322,11 @@ def _a_review_app_comes_and_goes(case: Case, review: str, url: str, kube: Client
     # vars; then merged (GitLab) and gone.
     turned = run_shipway(case.cli, "git:settings", app, "--review-apps", "--json")
     assert turned.returncode == 0 and json.loads(turned.stdout)["review_apps"], turned.stderr
-    _git(work, "checkout", "--quiet", "-b", "feature")
+    git_out(work, "checkout", "--quiet", "-b", "feature")
     source = (work / "app.py").read_text()
     (work / "app.py").write_text(source.replace('"Hello from Shipway!")', '"x") + " (pr)"'))
     feature = _commit(work, "say which app answers")
-    _git(work, "push", "--quiet", str(host.root / "hello.git"), "feature")
+    git_out(work, "push", "--quiet", str(host.root / "hello.git"), "feature")
     opened = hook.github("pull_request", pull_request("opened", 7, feature, clone_url))
     assert opened.status_code == 202 and opened.json()["app"] == review, opened.text
     record = ended(server, app, opened.json()["delivery"])
@@ -352,7 +340,7 @@ def _a_review_app_comes_and_goes(case: Case, review: str, url: str, kube: Client
 
     (work / "app.py").write_text(source.replace('"Hello from Shipway!")', '"x") + " (v2)"'))
     updated = _commit(work, "a second change")
-    _git(work, "push", "--quiet", str(host.root / "hello.git"), "feature")
+    git_out(work, "push", "--quiet", str(host.root / "hello.git"), "feature")
     synced = hook.github("pull_request", pull_request("synchronize", 7, updated, clone_url))
     assert synced.status_code == 202, synced.text
     record = ended(server, app, synced.json()["delivery"])

@@ -112,3 +112,12 @@ def git_host(root: Path, token: str) -> Iterator[GitHost]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def git_out(cwd: Path, *args: str) -> str:
+    """git's output in ``cwd`` (a commit made as user ``t``); a failure raises."""
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()

@@ -5,7 +5,6 @@ or a local path."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,17 +13,9 @@ import pytest
 from shipway.errors import ShipwayError
 from shipway.gitrepos import export
 from shipway.webhooks import fetch
-from tests.helpers.githost import GitHost, git_host
+from tests.helpers.githost import GitHost, git_host, git_out
 
 TOKEN = "tok-" + "s3cret" * 4
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=cwd, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return done.stdout.strip()
 
 
 @pytest.fixture
@@ -32,18 +23,18 @@ def upstream(tmp_path: Path) -> Iterator[tuple[GitHost, list[str]]]:
     """A repository ``shop.git`` with two commits on main (the first no branch's tip)."""
     hosted = tmp_path / "hosted"
     hosted.mkdir()
-    _git(hosted, "init", "--quiet", "--bare", "shop.git")
+    git_out(hosted, "init", "--quiet", "--bare", "shop.git")
     work = tmp_path / "work"
     work.mkdir()
-    _git(work, "init", "--quiet", "--initial-branch=main")
+    git_out(work, "init", "--quiet", "--initial-branch=main")
     commits = []
     for text in ("one", "two"):
         (work / "app").mkdir(exist_ok=True)
         (work / "app" / "hello.txt").write_text(text)
-        _git(work, "add", "-A")
-        _git(work, "commit", "--quiet", "-m", text)
-        commits.append(_git(work, "rev-parse", "HEAD"))
-    _git(work, "push", "--quiet", str(hosted / "shop.git"), "main")
+        git_out(work, "add", "-A")
+        git_out(work, "commit", "--quiet", "-m", text)
+        commits.append(git_out(work, "rev-parse", "HEAD"))
+    git_out(work, "push", "--quiet", str(hosted / "shop.git"), "main")
     with git_host(hosted, TOKEN) as host:
         yield host, commits
 

@@ -4,7 +4,6 @@ brought up by the real migrations)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from shipway import accounts, teams
 from shipway.access import PERMISSIONS, Action, Actor, Role, local_actor
-from shipway.db.engine import migrate, open_engine, sessions
 from shipway.db.models import LoginFailure, Token, utcnow
 from shipway.errors import Busy, Conflict, Denied, NotFound, ShipwayError, Unauthenticated
 
@@ -104,15 +102,6 @@ def test_password_length_expiry_and_times() -> None:
         accounts.when(utcnow().replace(year=2026, month=1, day=2, hour=3, minute=4, second=5))
         == "2026-01-02T03:04:05Z"
     )
-
-
-@pytest.fixture
-def session(tmp_path: Path) -> Iterator[Session]:
-    engine = open_engine(f"sqlite:///{tmp_path / 'shipway.db'}")
-    migrate(engine)
-    with sessions(engine).begin() as opened:
-        yield opened
-    engine.dispose()
 
 
 def test_server_init_makes_one_site_admin_with_a_token(session: Session) -> None:

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy.orm import Session
 
 from shipway import accounts, gitsettings, teams
 from shipway.access import Actor, Role
-from shipway.db.engine import migrate, open_engine, sessions
 from shipway.db.models import AuditEntry
 from shipway.errors import Denied, NotFound, ShipwayError
-
-
-@pytest.fixture
-def session(tmp_path: Path) -> Iterator[Session]:
-    engine = open_engine(f"sqlite:///{tmp_path / 'shipway.db'}")
-    migrate(engine)
-    with sessions(engine).begin() as opened:
-        yield opened
-    engine.dispose()
 
 
 def _actor(session: Session, email: str, team_id: int, role: Role) -> Actor:

@@ -4,29 +4,21 @@ each provider's headers say who signed, what happened and which delivery it is."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy.orm import Session
 
 from shipway import accounts, teams
-from shipway.db.engine import migrate, open_engine, sessions
 from shipway.db.models import WebhookDelivery
 from shipway.webhooks import deliveries, providers
 from shipway.webhooks.signatures import signature
 
 
-@pytest.fixture
-def session(tmp_path: Path) -> Iterator[Session]:
-    engine = open_engine(f"sqlite:///{tmp_path / 'shipway.db'}")
-    migrate(engine)
-    with sessions(engine).begin() as opened:
-        team = teams.create_team(opened, "blue", accounts.create_user(opened, "o@example.com"))
-        teams.claim_app(opened, "shop", team)
-        teams.claim_app(opened, "other", team)
-        yield opened
-    engine.dispose()
+@pytest.fixture(autouse=True)
+def apps(session: Session) -> None:
+    """Two apps of one team (``session`` is the unit tests' shared database)."""
+    team = teams.create_team(session, "blue", accounts.create_user(session, "o@example.com"))
+    teams.claim_app(session, "shop", team)
+    teams.claim_app(session, "other", team)
 
 
 def test_a_delivery_id_is_claimed_once_per_app_and_provider(session: Session) -> None:
