@@ -47,11 +47,14 @@ def git_as(home: Path, server: RunningServer, token: str | None) -> Git:
         "GIT_COMMITTER_EMAIL": "dev@example.com",
     }
 
-    def git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def git(
+        *args: str, cwd: Path | None = None, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["git", *args],
             cwd=cwd,
             env=env,
+            input=input,
             capture_output=True,
             text=True,
             timeout=600,
@@ -267,6 +270,12 @@ def test_git_remote_and_pushes_shipway_cannot_deploy(
     lfs = "*.bin filter=lfs diff=lfs -text\n"
     refused_for(lambda tree: (tree / ".gitattributes").write_text(lfs), "Git LFS")
     refused_for(lambda tree: (tree / "leak").symlink_to("/etc/passwd"), "points outside")
+    # An object git calls dangerous (a tree entry named .git) never gets in.
+    blob = admin("hash-object", "-w", "--stdin", cwd=work, input="x\n").stdout.strip()
+    tree = admin("mktree", cwd=work, input=f"100644 blob {blob}\t.git\n").stdout.strip()
+    dotgit = admin("commit-tree", "-m", "a .git entry", tree, cwd=work).stdout.strip()
+    refused = admin("push", "shipway", f"{dotgit}:refs/heads/main", cwd=work)
+    assert "hasDotgit" in refused.stderr and "(unpacker error)" in refused.stderr, refused.stderr
     odd = admin("push", "shipway", "main:we$ird", cwd=work)
     assert "[remote rejected] main -> we$ird (only main deploys" in odd.stderr, odd.stderr
     assert server.api("GET", f"/apps/{name}/deploys").json() == []

@@ -89,6 +89,9 @@ class Pushes:
             "core.hooksPath": str(self.hooks),
             "receive.procReceiveRefs": "refs/",
             "receive.maxInputSize": str(self.deploys.srv.settings.max_upload),
+            # A pushed object git would call corrupt or dangerous (a tree entry named
+            # ``.git``, a ``..`` path) is refused before anything reads it.
+            "receive.fsckObjects": "true",
         }
 
     @contextmanager
@@ -110,18 +113,26 @@ class Pushes:
             asked = json.loads(await reader.readline())
             pusher = self._pushers.pop(str(asked.get("token")), None)
             updates = asked.get("commands")
-            if pusher is None or not isinstance(updates, list) or len(updates) > MAX_REFS:
+            if pusher is None or not isinstance(updates, list):
                 return  # the hook reports the refs refused
-            results = [
-                [str(ref), await self._update(pusher, str(old), str(new), str(ref), say)]
-                for old, new, ref in updates
-            ]
+            results = await self._results(pusher, updates, say)
             writer.write(json.dumps({"results": results}).encode() + b"\n")
             await writer.drain()
         except (ValueError, TypeError, ConnectionError, asyncio.LimitOverrunError) as exc:
             log.warning("a git hook's request failed: %s", type(exc).__name__)
         finally:
             writer.close()
+
+    async def _results(
+        self, pusher: Pusher, updates: list[Any], say: Say
+    ) -> list[list[str | None]]:
+        """[ref, reason or None] of each update, in order."""
+        if len(updates) > MAX_REFS:
+            return [[str(ref), f"more than {MAX_REFS} refs in one push"] for *_, ref in updates]
+        return [
+            [str(ref), await self._update(pusher, str(old), str(new), str(ref), say)]
+            for old, new, ref in updates
+        ]
 
     async def _update(self, pusher: Pusher, old: str, new: str, ref: str, say: Say) -> str | None:
         """The reason ``ref`` may not move from ``old`` to ``new``; None once it has."""
