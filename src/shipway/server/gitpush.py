@@ -60,13 +60,18 @@ class Pushes:
         self.hooks = deploys.srv.settings.state_dir / "git-hooks"
         self._pushers: dict[str, Pusher] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        # A socket path must stay under ~100 bytes, which a state directory may not.
-        self._socket_dir = Path(tempfile.mkdtemp(prefix="shipway-git-"))
-        self.socket = self._socket_dir / "hook.sock"
+        self._socket_dir: Path | None = None
         self._server: asyncio.AbstractServer | None = None
+
+    @property
+    def socket(self) -> Path:
+        assert self._socket_dir is not None, "the hook socket opens when the server starts"
+        return self._socket_dir / "hook.sock"
 
     async def start(self) -> None:
         self._install_hook()
+        # A socket path must stay under ~100 bytes, which a state directory may not.
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="shipway-git-"))
         self._server = await asyncio.start_unix_server(
             self._serve, path=str(self.socket), limit=MAX_REQUEST
         )
@@ -74,7 +79,8 @@ class Pushes:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-        shutil.rmtree(self._socket_dir, ignore_errors=True)
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     def _install_hook(self) -> None:
         self.hooks.mkdir(parents=True, exist_ok=True, mode=0o700)
