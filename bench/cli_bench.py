@@ -138,7 +138,7 @@ def ensure_app(env: dict[str, str], name: str, work: Path) -> str:
     shutil.copytree(APP, source)
     (source / "shipway.yaml").write_text(f"name: {name}\n")
     # A config var, not shipway.yaml's env: `shipway config` lists the former.
-    created = shipway(env, "create", name)
+    created = shipway(env, "create", name, "--no-git-remote")
     expect(created.returncode == 0, f"shipway create {name}:\n{created.stderr[-2000:]}")
     configured = shipway(env, "config:set", name, f"{CONFIG_VAR}=cli-bench")
     expect(configured.returncode == 0, f"shipway config:set {name}:\n{configured.stderr[-2000:]}")

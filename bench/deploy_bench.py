@@ -277,7 +277,7 @@ class ThroughServer(WithShipway):
         super().__init__(work, env | remote, "bench-server")
         self.server = server
         created = subprocess.run(
-            [sys.executable, "-m", "shipway", "create", self.app.name],
+            [sys.executable, "-m", "shipway", "create", self.app.name, "--no-git-remote"],
             env=self.env,
             capture_output=True,
             text=True,

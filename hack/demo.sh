@@ -67,7 +67,7 @@ echo
 # Remote mode from here on: every verb goes through the server, as the signed-in admin.
 export SHIPWAY_URL=$server_url SHIPWAY_TOKEN=$token
 shipway whoami
-shipway info tasks-team >/dev/null 2>&1 || shipway create tasks-team
+shipway info tasks-team >/dev/null 2>&1 || shipway create tasks-team --no-git-remote
 echo
 echo "== shipway deploy examples/tasks --app tasks-team   (through the server: the source"
 echo "   uploaded, built in the server's pod, its progress streamed back)"

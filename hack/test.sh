@@ -9,6 +9,9 @@ export PATH="$PWD/.venv/bin:$PATH"
 # shellcheck source=hack/lib/apt.sh
 . hack/lib/apt.sh
 apt_need test.sh zstd=zstd
+# git: the server serves apps' repositories with git http-backend, and the tests push with
+# the real git client.
+apt_need test.sh git=git
 # The team server's API tests run against a real PostgreSQL as well as SQLite
 # (tests/helpers/postgres.py starts one from Debian's binaries, which are not on PATH).
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || apt_install test.sh postgresql

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -21,11 +22,17 @@ from typing import Any
 NewApp = Callable[..., tuple[Path, str]]
 
 
+#: Where the CLI runs: outside any git work tree, so ``shipway create`` in remote mode
+#: never adds a remote to the checkout the tests run from.
+NEUTRAL_CWD = Path(tempfile.mkdtemp(prefix="shipway-cli-"))
+
+
 def run_shipway(
     env: dict[str, str], *args: str | Path, timeout: float = 600, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "shipway", *map(str, args)],
+        cwd=NEUTRAL_CWD,
         env=env,
         input=stdin,
         capture_output=True,

@@ -243,7 +243,7 @@ def test_git_remote_and_pushes_shipway_cannot_deploy(
         )  # fmt: skip
 
     created = shipway("create", name)
-    assert created.returncode == 0 and f"git remote shipway: {remote}" in created.stdout
+    assert created.returncode == 0 and f"git remote shipway: {remote}" in created.stderr
     moved = admin("remote", "set-url", "shipway", "http://elsewhere.invalid/x.git", cwd=work)
     assert moved.returncode == 0
     added = shipway("git:remote", name)

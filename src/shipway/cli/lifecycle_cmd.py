@@ -19,6 +19,13 @@ def create_cmd(
     team: Annotated[
         str | None, typer.Option(help="The team that owns it (remote mode) [default: yours].")
     ] = None,
+    git_remote: Annotated[
+        bool,
+        typer.Option(
+            "--git-remote/--no-git-remote",
+            help="In a git work tree, add the remote 'shipway' (remote mode) for git push.",
+        ),
+    ] = True,
     context: Context = None,
     namespace: Namespace = None,
     as_json: JsonFlag = False,
@@ -40,14 +47,14 @@ def create_cmd(
         data = remote.request("POST", "/apps", json={"name": name, "team": team})
         from shipway.cli.git_cmd import remote_here
 
-        data["git_remote"] = remote_here(remote.login.url, name)
+        added = remote_here(remote.login.url, name) if git_remote else None
+        if added:  # on stderr: --json prints what direct mode prints
+            err.print(f"git remote shipway: {added} (deploy with git push shipway main)")
     if as_json:
         print_json(data)
         return
     ns = data["namespace"]
     out.print(f"created {name} (namespace {ns}); deploy it with shipway deploy DIR")
-    if data.get("git_remote"):
-        out.print(f"git remote shipway: {data['git_remote']} (or deploy with git push shipway)")
 
 
 @app.command("apps:import")
