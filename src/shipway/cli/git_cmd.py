@@ -175,18 +175,11 @@ def repository_url(server_url: str, app_name: str) -> str:
 def remote_here(server_url: str, app_name: str) -> str | None:
     """Add the ``shipway`` remote for a new app when the current directory is in a git
     work tree without one; the URL added, if any."""
-    import subprocess
-
-    inside = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True, check=False
-    )
-    taken = subprocess.run(
-        ["git", "remote", "get-url", "shipway"], capture_output=True, check=False
-    )
-    if inside.stdout.strip() != "true" or taken.returncode == 0:
+    here = Path(".")
+    if not _in_work_tree(here) or _git(here, "remote", "get-url", "shipway").returncode == 0:
         return None
     url = repository_url(server_url, app_name)
-    add_remote(Path("."), "shipway", url)
+    add_remote(here, "shipway", url)
     return url
 
 

@@ -30,7 +30,6 @@ from anyio import to_thread
 from shipway import githook, gitrepos, gitsettings
 from shipway.access import Actor
 from shipway.errors import ShipwayError, excerpt
-from shipway.queue import Request as DeployRequest
 from shipway.server.routes.deploys import Deploys
 from shipway.server.sse import follow
 
@@ -174,15 +173,13 @@ class Pushes:
         if current != (old if old.strip("0") else None):
             return "the branch moved while this push waited; fetch, then push again"
         await say(f"deploying {new[:12]} to {pusher.app}")
-        work_dir = self.deploys.work_dir()
         try:
-            await to_thread.run_sync(gitrepos.export, repo, new, work_dir, settings.subdir)
-            wanted = DeployRequest(pusher.app, "git", pusher.actor.email, work_dir, commit=new)
             deploy_id = await to_thread.run_sync(
-                lambda: self.deploys.submit(wanted, pusher.actor, pusher.team_id, commit=new)
+                lambda: self.deploys.submit_commit(
+                    pusher.app, "git", new, repo, settings.subdir, pusher.actor, pusher.team_id
+                )
             )
         except ShipwayError as exc:
-            shutil.rmtree(work_dir, ignore_errors=True)
             return excerpt(str(exc), 300)
         end = await self._relay(deploy_id, say)
         if end.get("status") != "finished":

@@ -8,12 +8,11 @@ delivery's record says how it ended."""
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from shipway import appstate, gitrepos, teams
+from shipway import appstate, teams
 from shipway.access import Actor
 from shipway.db.models import App, Team
 from shipway.errors import ShipwayError
@@ -21,7 +20,6 @@ from shipway.gitsettings import GitSettings
 from shipway.ops.apps import Removal
 from shipway.ops.lifecycle import NewApp
 from shipway.ops.table import VERBS, Call
-from shipway.queue import Request as DeployRequest
 from shipway.server.routes.deploys import Deploys
 from shipway.server.state import Server
 from shipway.webhooks import deliveries, fetch, keys
@@ -96,20 +94,13 @@ def _deploy(deploys: Deploys, work: Work) -> int:
     )
     if action.kind == "review-deploy":
         _ensure_review(srv, work)
-    work_dir = deploys.work_dir()
-    try:
-        gitrepos.export(repo, action.commit, work_dir, work.settings.subdir)
-    except BaseException:
-        shutil.rmtree(work_dir, ignore_errors=True)
-        raise
-    request = DeployRequest(
-        action.app, "webhook", work.actor.email, work_dir, False, action.commit,
-        work.received_at,
-    )  # fmt: skip
     with srv.session() as session:
         owner = session.get(App, action.app)
         team_id = owner.team_id if owner else None
-    return deploys.submit(request, work.actor, team_id, delivery=work.record, commit=action.commit)
+    return deploys.submit_commit(
+        action.app, "webhook", action.commit, repo, work.settings.subdir, work.actor, team_id,
+        work.received_at, delivery=work.record,
+    )  # fmt: skip
 
 
 def _ensure_review(srv: Server, work: Work) -> None:
@@ -153,10 +144,9 @@ def _destroy_review(srv: Server, work: Work) -> tuple[str, str | None]:
     call = Call(target=srv.target, actor=work.actor)
     with srv.app_lock(review):  # after a deploy of it that is running
         VERBS["destroy"].run(call, review, Removal(keep_data=False))
+    srv.free_name(review)
     with srv.session() as session:
-        teams.release_app(session, review)
         teams.audit(session, work.actor, "destroy", team_id, review, review_of=work.parent)
-    srv.forget_repositories(review)
     return "review-destroyed", None
 
 

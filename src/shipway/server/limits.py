@@ -29,7 +29,7 @@ class BodyLimit:
         if scope["type"] != "http" or path.startswith(OWN_LIMITS) or path.endswith(OWN_SUFFIXES):
             await self.app(scope, receive, send)
             return
-        limit = self.uploads if scope["path"].endswith(UPLOAD_SUFFIXES) else self.default
+        limit = self.uploads if path.endswith(UPLOAD_SUFFIXES) else self.default
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _refuse(send, limit)

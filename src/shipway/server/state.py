@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from shipway import bootstrap, gitrepos, grants
+from shipway import bootstrap, gitrepos, grants, teams
 from shipway.db.engine import migrate, open_engine, sessions, url_for
 from shipway.kube.client import Client, Target, connect
 from shipway.server.settings import ServerSettings
@@ -44,8 +44,11 @@ class Server:
         """Caches of the repositories webhooks fetch commits from."""
         return self.settings.state_dir / "git-upstream"
 
-    def forget_repositories(self, app: str) -> None:
-        """The app's repositories go with its name (a new app of that name starts empty)."""
+    def free_name(self, app: str) -> None:
+        """After an app is deleted with its data: no team owns its name any more, and its
+        repositories go with it (a new app of that name starts empty)."""
+        with self.session() as session:
+            teams.release_app(session, app)
         for root in (self.git_root, self.upstream_root):
             gitrepos.remove(root, app)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from shipway.errors import ShipwayError, excerpt
-from shipway.gitrepos import COMMIT, config_env, ensure, git_env
+from shipway.gitrepos import COMMIT, config_env, ensure, git, git_env
 
 #: Seconds a fetch may take.
 TIMEOUT = 240
@@ -100,16 +100,7 @@ def _git_fetch(
 
 
 def _has(repo: Path, commit: str) -> bool:
-    found = subprocess.run(
-        ["git", "cat-file", "-e", f"{commit}^{{commit}}"],
-        cwd=repo,
-        env=git_env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    return found.returncode == 0
+    return git(repo, "cat-file", "-e", f"{commit}^{{commit}}", check=False).returncode == 0
 
 
 def _env(url: str, token: str, user: str) -> dict[str, str]:

@@ -82,9 +82,7 @@ def destroy(
     """Delete the app; unless its data is kept, its name is free again."""
     result: dict[str, Any] = perform(request, VERBS["destroy"], app, body, owned)
     if not body.keep_data:
-        with server(request).session() as session:
-            teams.release_app(session, app)
-        server(request).forget_repositories(app)
+        server(request).free_name(app)
     return result
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +14,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from shipway import buildjob, sources, teams
+from shipway import buildjob, gitrepos, sources, teams
 from shipway.access import Action, Actor
 from shipway.db.models import Deploy, utcnow
 from shipway.errors import NotFound, ShipwayError
@@ -133,6 +134,21 @@ class Deploys:
         with self.srv.session() as session:
             teams.audit(session, actor, "deploy", team_id, wanted.app, deploy=deploy.id, **detail)
         return deploy.id
+
+    def submit_commit(
+        self, app: str, source: str, commit: str, repo: Path, subdir: str, actor: Actor,
+        team_id: int | None, received_at: datetime | None = None, **detail: Any,
+    ) -> int:  # fmt: skip
+        """Queue a deploy of ``commit``'s files (of ``subdir`` in it), taken out of
+        ``repo``: a push's or a webhook's deploy, by ``actor``."""
+        work_dir = self.work_dir()
+        try:
+            gitrepos.export(repo, commit, work_dir, subdir)
+        except BaseException:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
+        wanted = DeployRequest(app, source, actor.email, work_dir, False, commit, received_at)
+        return self.submit(wanted, actor, team_id, commit=commit, **detail)
 
     def work_dir(self) -> Path:
         """A new directory's path for a deploy's sources (removed when it ends)."""
