@@ -67,7 +67,15 @@ echo
 # Remote mode from here on: every verb goes through the server, as the signed-in admin.
 export SHIPWAY_URL=$server_url SHIPWAY_TOKEN=$token
 shipway whoami
-shipway info tasks-team >/dev/null 2>&1 || shipway create tasks-team --no-git-remote
+# The app may be in the cluster already, from an install whose data was deleted since
+# (uninstall --delete-data keeps apps): then the site admin gives it to the team.
+if ! shipway info tasks-team >/dev/null 2>&1; then
+  if shipway --direct info tasks-team >/dev/null 2>&1; then
+    shipway apps:import tasks-team --team main
+  else
+    shipway create tasks-team --no-git-remote
+  fi
+fi
 echo
 echo "== shipway deploy examples/tasks --app tasks-team   (through the server: the source"
 echo "   uploaded, built in the server's pod, its progress streamed back)"
