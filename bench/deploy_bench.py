@@ -276,6 +276,12 @@ class ThroughServer(WithShipway):
         remote = {"SHIPWAY_URL": server.url, "SHIPWAY_TOKEN": server.admin_token}
         super().__init__(work, env | remote, "bench-server")
         self.server = server
+        # A namespace a run cut short left behind would make the name unavailable.
+        subprocess.run(
+            [sys.executable, "-m", "shipway", "--direct", "destroy", self.app.name, "--yes",
+             "--delete-data"],
+            env=self.env, capture_output=True, check=False,
+        )  # fmt: skip
         created = subprocess.run(
             [sys.executable, "-m", "shipway", "create", self.app.name, "--no-git-remote"],
             env=self.env,
