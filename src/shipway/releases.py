@@ -42,6 +42,9 @@ class Release(BaseModel):
     created: str
     by: str
     status: Status = "pending"
+    #: A rollback runs the pods of the release it returns to: while they still run
+    #: (an automatic rollback after a failed rollout), nothing restarts.
+    pods_of: int | None = None
 
 
 #: What a release runs; two releases alike in these run the same pods.

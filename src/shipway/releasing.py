@@ -134,6 +134,7 @@ def rollback_to(
             "created": releases.now(),
             "by": releases.who(),
             "status": "pending",
+            "pods_of": previous.pods_of or previous.version,
         }
     )
     return roll_out(target, release, env, timeout, progress, auto_rollback)
@@ -169,7 +170,7 @@ def render_release(target: Target, release: Release, config_vars: dict[str, str]
         namespace=target.namespace,
         ingress_class=release.ingress_class,
         addon_repositories=release.addon_repositories,
-        release=release.version,
+        release=release.pods_of or release.version,
     )
     return render(spec, plan, options, creds)
 

@@ -283,6 +283,7 @@ def test_a_registry_the_nodes_cannot_pull_from(platform: Env, new_app: NewApp) -
 
     good = deploy(platform, app)
     assert good["status"] == "succeeded" and good["release"] == 2, good
+    serving = wait_for("v2's pods alone", lambda: settled_pods(platform, name, 1))
     loop = RequestLoop(good["url"])
     loop.start()
     try:
@@ -300,5 +301,8 @@ def test_a_registry_the_nodes_cannot_pull_from(platform: Env, new_app: NewApp) -
         (1, "failed"),
     ]
     assert history[0]["description"] == "Rollback to v2 (v3 failed)"
-    running = wait_for("v4's pods alone", lambda: settled_pods(platform, name, 1))
-    assert [(p["release"], p["image"]) for p in running] == [("v4", good["image"])]
+    # v4 runs v2's pods: the very pods that served before the failed deploy go on.
+    running = wait_for("v2's pods alone", lambda: settled_pods(platform, name, 1))
+    assert [(p["name"], p["release"], p["image"]) for p in running] == [
+        (serving[0]["name"], "v2", good["image"])
+    ]
