@@ -24,3 +24,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -e '.[test,server]'
   echo "$want" > "$stamp"
 fi
+# The dashboard's message catalogues are compiled here, at install, never committed.
+.venv/bin/python -m shipway.dashboard.i18n

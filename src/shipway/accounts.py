@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -31,6 +32,11 @@ MAX_PASSWORD = 1024
 #: Failed sign-ins allowed per email and per address in one window.
 LOGIN_ATTEMPTS = 5
 LOGIN_WINDOW = timedelta(minutes=5)
+
+#: A dashboard sign-in is a token of this name, kept in a cookie for ``SESSION_TTL``: it is
+#: listed with the user's tokens and revoked like them (signing out revokes it).
+WEB_SESSION = "dashboard sign-in"
+SESSION_TTL = timedelta(hours=12)
 
 _hasher = PasswordHasher()
 
@@ -109,6 +115,25 @@ def create_token(
     )
     session.flush()
     return secret
+
+
+def open_web_session(session: Session, user: User, address: str) -> str:
+    """A dashboard sign-in for ``user``: the token the session cookie holds."""
+    return create_token(session, user, f"{WEB_SESSION} from {address}"[:100], SESSION_TTL)
+
+
+def csrf_token(secret: str) -> str:
+    """The CSRF token of a dashboard session. It is derived from the session's token, so
+    it needs no storage, and a page of another site, which cannot read the cookie, cannot
+    compute it."""
+    return hmac.new(secret.encode(), b"shipway dashboard csrf", hashlib.sha256).hexdigest()
+
+
+def revoke_secret(session: Session, secret: str) -> None:
+    """Revoke the token whose value is ``secret`` (signing out), if there is one."""
+    token = session.scalar(select(Token).where(Token.digest == digest(secret)))
+    if token is not None:
+        token.revoked_at = token.revoked_at or utcnow()
 
 
 def tokens_of(session: Session, user: User) -> list[Token]:

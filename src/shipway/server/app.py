@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shipway import __version__
+from shipway import __version__, dashboard
 from shipway.server import errors
 from shipway.server.gitpush import Pushes
 from shipway.server.limits import BodyLimit
@@ -24,7 +24,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         redoc_url=None,
     )
     app.state.server = Server(settings)
-    errors.install(app)
+    errors.install(app, dashboard.error_page)
     app.add_middleware(BodyLimit, default=settings.max_body, uploads=settings.max_upload)
     app.include_router(me.router, prefix=API)
     app.include_router(accounts.router, prefix=API)
@@ -37,4 +37,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(appgit.router, prefix=API)
     # Outside /api/v1: git hosts sign their deliveries, they hold no token.
     app.include_router(hooks.router(deploying))
+    app.include_router(dashboard.router())
+    app.mount("/static", dashboard.static(), name="static")
     return app

@@ -4,10 +4,11 @@ calls for; never a stack trace, whatever went wrong."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from shipway.errors import ShipwayError
@@ -30,30 +31,35 @@ def error(status: int, message: str, kind: str) -> JSONResponse:
     return JSONResponse({"error": message, "kind": kind}, status_code=status, headers=headers)
 
 
-def install(app: FastAPI) -> None:
-    app.add_exception_handler(ShipwayError, _shipway_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
-    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected)
+#: A front end's own answer to an error of one of its requests (a page), or None.
+Pages = Callable[[Request, int, str, str], Response | None]
 
 
-async def _shipway_error(_request: Request, exc: ShipwayError) -> JSONResponse:
-    return error(STATUS.get(exc.kind, 400), str(exc), exc.kind)
+def install(app: FastAPI, pages: Pages | None = None) -> None:
+    def answer(request: Request, status: int, message: str, kind: str) -> Response:
+        page = pages(request, status, message, kind) if pages else None
+        return page or error(status, message, kind)
 
+    async def shipway_error(request: Request, exc: ShipwayError) -> Response:
+        return answer(request, STATUS.get(exc.kind, 400), str(exc), exc.kind)
 
-async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    problem = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-    where = ".".join(str(p) for p in problem.get("loc", ()) if p not in ("body", "query"))
-    message = f"{where or 'request'}: {problem.get('msg', 'invalid')}"
-    return error(422, message.replace("\n", " ")[:300], "invalid")
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problem = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in problem.get("loc", ()) if p not in ("body", "query"))
+        message = f"{where or 'request'}: {problem.get('msg', 'invalid')}"
+        return answer(request, 422, message.replace("\n", " ")[:300], "invalid")
 
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        kind = {401: "unauthenticated", 403: "denied", 404: "not-found", 405: "invalid"}
+        status = exc.status_code
+        return answer(request, status, str(exc.detail), kind.get(status, "invalid"))
 
-async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-    kind = {401: "unauthenticated", 403: "denied", 404: "not-found", 405: "invalid"}
-    return error(exc.status_code, str(exc.detail), kind.get(exc.status_code, "invalid"))
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # The trace goes to the server's log for its operator, never to the client.
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return answer(request, 500, "internal error (the server's log has the details)", "internal")
 
-
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # The trace goes to the server's log for its operator, never to the client.
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error(500, "internal error (the server's log has the details)", "internal")
+    app.add_exception_handler(ShipwayError, shipway_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, unexpected)

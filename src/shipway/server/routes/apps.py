@@ -17,6 +17,7 @@ from shipway.ops.lifecycle import NewApp
 from shipway.ops.table import VERBS, Call
 from shipway.server.auth import CurrentActor, server
 from shipway.server.routes.verbs import Owned, access, perform, run
+from shipway.server.state import Server
 
 router = APIRouter(tags=["apps"])
 
@@ -24,7 +25,11 @@ router = APIRouter(tags=["apps"])
 @router.get("/apps")
 def list_apps(request: Request, actor: CurrentActor) -> list[dict[str, Any]]:
     """The apps of the actor's teams, with their release and status in the cluster."""
-    srv = server(request)
+    return app_rows(server(request), actor)
+
+
+def app_rows(srv: Server, actor: Actor) -> list[dict[str, Any]]:
+    """Each app of the actor's teams: its team, and its release and status in the cluster."""
     with srv.session() as session:
         owned = {app.name: app.team_id for app in teams.apps_of(session, actor)}
         names = {team.id: team.name for team, _ in teams.teams_of(session, actor)}

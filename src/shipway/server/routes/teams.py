@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from shipway import accounts, teams
 from shipway.access import Action, Actor, Role
-from shipway.db.models import AuditEntry, Invite
+from shipway.db.models import AuditEntry, Invite, User
 from shipway.errors import ShipwayError, Unauthenticated
 from shipway.server.auth import CurrentActor, server
 from shipway.server.routes.accounts import SiteAdmin, Strict, Text, actor_for, new_token
@@ -145,17 +145,25 @@ def accept_invite(request: Request, body: InviteAcceptance) -> dict[str, Any]:
     refused: ShipwayError | None = None
     with server(request).session() as session:
         try:
-            user = teams.accept_invite(session, body.code, body.email, body.password)
+            user, actor = join(session, request, body.code, body.email, body.password)
         except Unauthenticated as exc:
             refused = exc  # nothing changed but the failure count, which is kept
         else:
-            actor = actor_for(user, request)
-            invite = _invite(session, body.code)
-            role = Role(invite.role)
-            teams.audit(session, actor, "invite.accept", invite.team_id, role=role.label)
             answer = new_token(session, user, f"login from {actor.address}", None, actor)
             return {"email": user.email, **answer}
     raise refused
+
+
+def join(
+    session: Session, request: Request, code: str, email: str, password: str
+) -> tuple[User, Actor]:
+    """Accept an invite (audited); ``Unauthenticated`` for a wrong password, whose
+    failure is counted when the caller's session commits all the same."""
+    user = teams.accept_invite(session, code, email, password)
+    actor = actor_for(user, request)
+    invite = _invite(session, code)
+    teams.audit(session, actor, "invite.accept", invite.team_id, role=Role(invite.role).label)
+    return user, actor
 
 
 def _invite(session: Session, code: str) -> Invite:
