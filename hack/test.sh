@@ -12,6 +12,8 @@ apt_need test.sh zstd=zstd
 # git: the server serves apps' repositories with git http-backend, and the tests push with
 # the real git client.
 apt_need test.sh git=git
+# chromium + chromium-driver: the web dashboard's browser tests (tests/helpers/browser.py).
+apt_need test.sh chromium=chromium chromedriver=chromium-driver
 # The team server's API tests run against a real PostgreSQL as well as SQLite
 # (tests/helpers/postgres.py starts one from Debian's binaries, which are not on PATH).
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || apt_install test.sh postgresql
