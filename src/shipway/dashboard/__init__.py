@@ -14,10 +14,10 @@ STATIC = Path(__file__).parent / "static"
 
 
 def router() -> APIRouter:
-    from shipway.dashboard.views import apps, signin  # noqa: PLC0415  (see error_page)
+    from shipway.dashboard.views import apps, signin, teams, tokens  # noqa: PLC0415  (see error_page)
 
     routes = APIRouter(include_in_schema=False)
-    for view in (signin, apps):
+    for view in (signin, apps, teams, tokens):
         routes.include_router(view.router)
     return routes
 

@@ -155,9 +155,7 @@ def of_app(session: Session, app: str, limit: int = 50) -> list[Deploy]:
 
 def latest_of(session: Session, apps: list[str]) -> dict[str, Deploy]:
     """Each app's newest deploy (apps never deployed are absent)."""
-    newest = (
-        select(func.max(Deploy.id)).where(Deploy.app.in_(apps)).group_by(Deploy.app).subquery()
-    )
+    newest = select(func.max(Deploy.id)).where(Deploy.app.in_(apps)).group_by(Deploy.app).subquery()
     found = session.scalars(select(Deploy).where(Deploy.id.in_(select(newest))))
     return {deploy.app: deploy for deploy in found}
 

@@ -124,27 +124,44 @@ def login(request: Request, body: LoginRequest) -> dict[str, Any]:
 @router.get("/tokens")
 def list_tokens(request: Request, user: CurrentUser) -> list[dict[str, Any]]:
     """The caller's tokens (prefix, times, state; never their value)."""
-    mine = accounts.digest(bearer(request))
     with server(request).session() as session:
-        return [_token_answer(t, t.digest == mine) for t in accounts.tokens_of(session, user)]
+        return token_rows(session, user, bearer(request))
 
 
 @router.post("/tokens", status_code=201)
 def create_token(request: Request, actor: CurrentActor, body: TokenRequest) -> dict[str, Any]:
     """A new token for the caller; its value is in this answer only."""
     with server(request).session() as session:
-        user = accounts.user_named(session, actor.email)
-        return new_token(session, user, body.name, body.expires_in_days, actor)
+        return own_token(session, actor, body.name, body.expires_in_days)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(request: Request, actor: CurrentActor, token_id: int) -> Response:
     """Revoke one of the caller's tokens."""
     with server(request).session() as session:
-        user = accounts.user_named(session, actor.email)
-        token = accounts.revoke_token(session, user, token_id)
-        teams.audit(session, actor, "token.revoke", token_id=token.id, name=token.name)
+        revoke_own_token(session, actor, token_id)
     return Response(status_code=204)
+
+
+# -- what the API routes and the dashboard's pages both do --------------------------------
+
+
+def token_rows(session: Session, user: User, secret: str) -> list[dict[str, Any]]:
+    """The user's tokens, the one whose value is ``secret`` (the caller's) marked current."""
+    mine = accounts.digest(secret)
+    return [_token_answer(t, t.digest == mine) for t in accounts.tokens_of(session, user)]
+
+
+def own_token(session: Session, actor: Actor, name: str, days: int | None) -> dict[str, Any]:
+    user = accounts.user_named(session, actor.email)
+    return new_token(session, user, name, days, actor)
+
+
+def revoke_own_token(session: Session, actor: Actor, token_id: int) -> Token:
+    user = accounts.user_named(session, actor.email)
+    token = accounts.revoke_token(session, user, token_id)
+    teams.audit(session, actor, "token.revoke", token_id=token.id, name=token.name)
+    return token
 
 
 @router.put("/me/password", status_code=204)

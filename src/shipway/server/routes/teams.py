@@ -22,7 +22,14 @@ from shipway.access import Action, Actor, Role
 from shipway.db.models import AuditEntry, Invite, User
 from shipway.errors import ShipwayError, Unauthenticated
 from shipway.server.auth import CurrentActor, server
-from shipway.server.routes.accounts import SiteAdmin, Strict, Text, actor_for, new_token
+from shipway.server.routes.accounts import (
+    SiteAdmin,
+    Strict,
+    Text,
+    actor_for,
+    new_token,
+    site_admin,
+)
 
 router = APIRouter(tags=["teams"])
 
@@ -75,25 +82,21 @@ TeamManager = Annotated[TeamAccess, Depends(team_access(Action.MANAGE_MEMBERS))]
 def list_teams(request: Request, actor: CurrentActor) -> list[dict[str, str]]:
     """The caller's teams and their role in each."""
     with server(request).session() as session:
-        return [{"name": t.name, "role": r.label} for t, r in teams.teams_of(session, actor)]
+        return team_rows(session, actor)
 
 
 @router.post("/teams", status_code=201)
 def create_team(request: Request, admin: SiteAdmin, body: NewTeam) -> dict[str, str]:
     """A new team (site admins), owned by ``owner`` or by its creator."""
     with server(request).session() as session:
-        owner = accounts.user_named(session, body.owner or admin.email)
-        team = teams.create_team(session, body.name, owner)
-        teams.audit(session, admin, "team.create", team.id, team=team.name, owner=owner.email)
-        return {"name": team.name, "owner": owner.email}
+        return make_team(session, admin, body.name, body.owner)
 
 
 @router.get("/teams/{team}/members")
 def list_members(request: Request, access: TeamReader) -> list[dict[str, str]]:
     """The team's members and their roles (any member may read it)."""
     with server(request).session() as session:
-        team = teams.team_for(session, access.actor, access.name)
-        return [{"email": u.email, "role": r.label} for u, r in teams.members(session, team)]
+        return member_rows(session, access.actor, access.name)
 
 
 @router.put("/teams/{team}/members/{email}")
@@ -101,41 +104,75 @@ def set_member(
     request: Request, access: TeamManager, email: str, body: MemberRole
 ) -> dict[str, str]:
     """Add a user to the team, or change their role (owners alone touch owners)."""
-    role = Role.named(body.role)
     with server(request).session() as session:
-        team = teams.team_for(session, access.actor, access.name, Action.MANAGE_MEMBERS)
-        user = teams.set_member(session, access.actor, team, email, role)
-        teams.audit(session, access.actor, "member.set", team.id, email=user.email, role=role.label)
-        return {"team": team.name, "email": user.email, "role": role.label}
+        return change_member(session, access.actor, access.name, email, Role.named(body.role))
 
 
 @router.delete("/teams/{team}/members/{email}", status_code=204)
 def remove_member(request: Request, access: TeamManager, email: str) -> Response:
     """Remove a member from the team (a team keeps at least one owner)."""
     with server(request).session() as session:
-        team = teams.team_for(session, access.actor, access.name, Action.MANAGE_MEMBERS)
-        teams.remove_member(session, access.actor, team, email)
-        teams.audit(session, access.actor, "member.remove", team.id, email=email.strip().lower())
+        drop_member(session, access.actor, access.name, email)
     return Response(status_code=204)
 
 
 @router.post("/teams/{team}/invites", status_code=201)
 def create_invite(request: Request, access: TeamManager, body: InviteRequest) -> dict[str, Any]:
     """A one-time invite link (expires in a week); its code is in this answer only."""
-    role = Role.named(body.role)
     with server(request).session() as session:
-        team = teams.team_for(session, access.actor, access.name, Action.MANAGE_MEMBERS)
-        code = teams.create_invite(session, access.actor, team, role)
-        teams.audit(session, access.actor, "invite.create", team.id, role=role.label)
-        session.flush()
-        invite = _invite(session, code)
-        return {
-            "team": team.name,
-            "role": role.label,
-            "code": code,
-            "path": f"/invite/{code}",
-            "expires_at": accounts.when(invite.expires_at),
-        }
+        return invite(session, access.actor, access.name, Role.named(body.role))
+
+
+# -- what the API routes and the dashboard's pages both do --------------------------------
+
+
+def team_rows(session: Session, actor: Actor) -> list[dict[str, str]]:
+    return [{"name": t.name, "role": r.label} for t, r in teams.teams_of(session, actor)]
+
+
+def make_team(session: Session, admin: Actor, name: str, owner: str | None) -> dict[str, str]:
+    """A new team owned by ``owner`` (default: ``admin``), who must be a site admin."""
+    site_admin(admin)
+    user = accounts.user_named(session, owner or admin.email)
+    team = teams.create_team(session, name, user)
+    teams.audit(session, admin, "team.create", team.id, team=team.name, owner=user.email)
+    return {"name": team.name, "owner": user.email}
+
+
+def member_rows(session: Session, actor: Actor, name: str) -> list[dict[str, str]]:
+    team = teams.team_for(session, actor, name)
+    return [{"email": u.email, "role": r.label} for u, r in teams.members(session, team)]
+
+
+def change_member(
+    session: Session, actor: Actor, name: str, email: str, role: Role
+) -> dict[str, str]:
+    team = teams.team_for(session, actor, name, Action.MANAGE_MEMBERS)
+    user = teams.set_member(session, actor, team, email, role)
+    teams.audit(session, actor, "member.set", team.id, email=user.email, role=role.label)
+    return {"team": team.name, "email": user.email, "role": role.label}
+
+
+def drop_member(session: Session, actor: Actor, name: str, email: str) -> None:
+    team = teams.team_for(session, actor, name, Action.MANAGE_MEMBERS)
+    teams.remove_member(session, actor, team, email)
+    teams.audit(session, actor, "member.remove", team.id, email=email.strip().lower())
+
+
+def invite(session: Session, actor: Actor, name: str, role: Role) -> dict[str, Any]:
+    """A new invite to the team; the answer holds its code, which exists nowhere else."""
+    team = teams.team_for(session, actor, name, Action.MANAGE_MEMBERS)
+    code = teams.create_invite(session, actor, team, role)
+    teams.audit(session, actor, "invite.create", team.id, role=role.label)
+    session.flush()
+    made = _invite(session, code)
+    return {
+        "team": team.name,
+        "role": role.label,
+        "code": code,
+        "path": f"/invite/{code}",
+        "expires_at": accounts.when(made.expires_at),
+    }
 
 
 @router.post("/invites/accept", status_code=201)
@@ -178,8 +215,12 @@ def audit_log(
 ) -> list[dict[str, Any]]:
     """What changed in the team, newest first (team admins)."""
     with server(request).session() as session:
-        team = teams.team_for(session, access.actor, access.name, Action.MANAGE_MEMBERS)
-        return [_entry(e, team.name) for e in teams.audit_log(session, team, limit)]
+        return team_audit(session, access.actor, access.name, limit)
+
+
+def team_audit(session: Session, actor: Actor, name: str, limit: int) -> list[dict[str, Any]]:
+    team = teams.team_for(session, actor, name, Action.MANAGE_MEMBERS)
+    return [_entry(e, team.name) for e in teams.audit_log(session, team, limit)]
 
 
 @router.get("/audit")
