@@ -108,6 +108,15 @@ def resolve(repo: Path, ref: str) -> str | None:
     return found.stdout.decode().strip() or None
 
 
+def branches(root: Path, app: str) -> list[str]:
+    """The branches of the app's repository (none before its first push)."""
+    repo = repo_path(root, app)
+    if not repo.is_dir():
+        return []
+    found = git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/", check=False)
+    return sorted(filter(None, found.stdout.decode("utf-8", "replace").splitlines()))
+
+
 def config_env(settings: dict[str, str]) -> dict[str, str]:
     """``settings`` as git reads them from the environment (never on a command line,
     where other users of the machine could read them)."""

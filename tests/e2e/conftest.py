@@ -153,11 +153,29 @@ def new_app(
 ) -> Iterator[NewApp]:
     """Copies of example apps under fresh names; each is destroyed after the test (and its
     namespace dumped first if the test failed)."""
+    with app_maker(request.node, tmp_path, kube) as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def module_app(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    platform: dict[str, str],
+    kube: Client,
+) -> Iterator[NewApp]:
+    """``new_app`` for a module whose tests share their apps."""
+    with app_maker(request.node, tmp_path_factory.mktemp("apps"), kube) as make:
+        yield make
+
+
+@contextlib.contextmanager
+def app_maker(node: pytest.Item, folder: Path, kube: Client) -> Iterator[NewApp]:
     made: list[str] = []
 
     def make(example: str, extra_yaml: str = "") -> tuple[Path, str]:
         name = f"{example.split('-', maxsplit=1)[0]}-{secrets.token_hex(3)}"
-        app = tmp_path / name
+        app = folder / name
         shutil.copytree(EXAMPLES / example, app)
         spec = app / "shipway.yaml"
         text = spec.read_text() if spec.exists() else ""
@@ -168,7 +186,7 @@ def new_app(
 
     yield make
     for name in made:
-        if _failed(request.node):
+        if _failed(node):
             sys.stderr.write(dump_namespace(kube, name))
         # Deleting a namespace waits for its pods to stop (~30 s an app): the deletions
         # go on in the background, and the session waits for all of them at its end.

@@ -39,10 +39,13 @@ def own(server: RunningServer, app: str) -> None:
     assert created.status_code == 201, created.text
 
 
-def upload(server: RunningServer, app_dir: Path, app: str, force: bool = False) -> httpx2.Response:
+def upload(
+    server: RunningServer, app_dir: Path, app: str, force: bool = False, token: str | None = None
+) -> httpx2.Response:
     return server.api(
         "POST",
         f"/apps/{app}/sources",
+        token,
         content=sources.make(app_dir, 50 * 1024 * 1024),
         headers={"Content-Type": "application/gzip"},
         params={"force": "true" if force else "false"},
@@ -50,10 +53,10 @@ def upload(server: RunningServer, app_dir: Path, app: str, force: bool = False) 
 
 
 def events(
-    server: RunningServer, deploy_id: int, after: int = 0
+    server: RunningServer, deploy_id: int, after: int = 0, token: str | None = None
 ) -> list[tuple[int, str, dict[str, Any]]]:
     """The deploy's events after ``after``, read to the end of the stream."""
-    headers = {"Authorization": f"Bearer {server.admin_token}"}
+    headers = {"Authorization": f"Bearer {token or server.admin_token}"}
     if after:
         headers["Last-Event-ID"] = str(after)
     with httpx2.stream(

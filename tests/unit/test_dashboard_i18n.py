@@ -15,8 +15,10 @@ from shipway.dashboard import i18n
 pytestmark = pytest.mark.unit
 
 DASHBOARD = Path(i18n.__file__).parent
-#: ``_("…")`` (or with single quotes) in a template or a view.
-CALL = re.compile(r"""\b_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*[,)]""")
+#: ``_("…")`` (or with single quotes) in a template, ``words(request)("…")`` in a view.
+CALL = re.compile(
+    r"""(?:\b_|\bwords\(request\))\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*[,)]"""
+)
 
 
 def translated_strings() -> set[str]:

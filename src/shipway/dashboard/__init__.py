@@ -14,10 +14,11 @@ STATIC = Path(__file__).parent / "static"
 
 
 def router() -> APIRouter:
-    from shipway.dashboard.views import apps, signin, teams, tokens  # noqa: PLC0415  (see error_page)
+    # Imported here (see error_page).
+    from shipway.dashboard.views import app, apps, deploys, signin, teams, tokens  # noqa: PLC0415
 
     routes = APIRouter(include_in_schema=False)
-    for view in (signin, apps, teams, tokens):
+    for view in (signin, apps, app, deploys, teams, tokens):
         routes.include_router(view.router)
     return routes
 

@@ -54,11 +54,12 @@ def secure(request: Request) -> bool:
     return request.url.scheme == "https" or forwarded == "https"
 
 
-def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def fragment(request: Request, template: str, **context: Any) -> str:
+    """A template rendered in the request's language, with what every page knows."""
     lang = language(request)
     words = i18n.translations(lang)
     visitor = getattr(request.state, "visitor", None)
-    html = ENV.get_template(template).render(
+    return ENV.get_template(template).render(
         _=words.gettext,
         ngettext=words.ngettext,
         lang=lang,
@@ -70,6 +71,10 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         flash=request.cookies.get(FLASH, "")[:MAX_FLASH],
         **context,
     )
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = fragment(request, template, **context)
     response = HTMLResponse(html, status_code=status, headers=HEADERS)
     if FLASH in request.cookies:
         response.delete_cookie(FLASH, path="/")

@@ -37,14 +37,15 @@ from shipway.queue.recorder import Recorder
 
 log = logging.getLogger("shipway.queue")
 
-WATCHED = ("upload", "git")
+#: Sources whose deploys someone is watching: a newer one never supersedes them.
+WATCHED = ("upload", "git", "dashboard")
 SOURCES = (*WATCHED, "webhook")
 
 
 @dataclass(frozen=True)
 class Request:
     app: str
-    source: str  # upload, git, webhook
+    source: str  # upload, git, dashboard (a redeploy), webhook
     by: str  # the actor's email: the releases' author
     work_dir: Path  # the unpacked sources; removed when the deploy ends
     force: bool = False

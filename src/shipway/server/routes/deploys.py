@@ -137,17 +137,18 @@ class Deploys:
 
     def submit_commit(
         self, app: str, source: str, commit: str, repo: Path, subdir: str, actor: Actor,
-        team_id: int | None, received_at: datetime | None = None, **detail: Any,
+        team_id: int | None, received_at: datetime | None = None, force: bool = False,
+        **detail: Any,
     ) -> int:  # fmt: skip
         """Queue a deploy of ``commit``'s files (of ``subdir`` in it), taken out of
-        ``repo``: a push's or a webhook's deploy, by ``actor``."""
+        ``repo``: a push's, a webhook's or a redeploy's, by ``actor``."""
         work_dir = self.work_dir()
         try:
             gitrepos.export(repo, commit, work_dir, subdir)
         except BaseException:
             shutil.rmtree(work_dir, ignore_errors=True)
             raise
-        wanted = DeployRequest(app, source, actor.email, work_dir, False, commit, received_at)
+        wanted = DeployRequest(app, source, actor.email, work_dir, force, commit, received_at)
         return self.submit(wanted, actor, team_id, commit=commit, **detail)
 
     def work_dir(self) -> Path:

@@ -128,6 +128,18 @@ def streamed(call: Call, verb: Verb[Any], app: str, arguments: Any) -> Streaming
     """A streaming verb (logs, run) as NDJSON: ``{"line": …}`` as the lines come, then
     ``{"result": …}`` or ``{"error": …, "kind": …}``. The verb runs in a thread of its
     own; when the client goes away, its next line stops it."""
+
+    async def body() -> AsyncIterator[bytes]:
+        async for item in relayed(call, verb, app, arguments):
+            yield json.dumps(item).encode() + b"\n"
+
+    return StreamingResponse(body(), media_type="application/x-ndjson")
+
+
+def relayed(call: Call, verb: Verb[Any], app: str, arguments: Any) -> AsyncIterator[dict[str, Any]]:
+    """A streaming verb's items: ``{"line": …}`` as they come, then ``{"result": …}`` or
+    ``{"error": …, "kind": …}``. The verb runs in a thread of its own; when the consumer
+    stops reading, the verb's next line stops it."""
     relay = Relay()
     call.emit = lambda line: relay.put({"line": line})
 
@@ -139,12 +151,7 @@ def streamed(call: Call, verb: Verb[Any], app: str, arguments: Any) -> Streaming
             return
 
     threading.Thread(target=work, name=f"{verb.name} {app}", daemon=True).start()
-
-    async def body() -> AsyncIterator[bytes]:
-        async for item in relay.items():
-            yield json.dumps(item).encode() + b"\n"
-
-    return StreamingResponse(body(), media_type="application/x-ndjson")
+    return relay.items()
 
 
 def _outcome(call: Call, verb: Verb[Any], app: str, arguments: Any) -> dict[str, Any]:
