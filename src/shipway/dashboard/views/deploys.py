@@ -73,8 +73,12 @@ def deploy_page(request: Request, visitor: CurrentVisitor, app: str, deploy_id: 
 def deploy_live(
     request: Request, visitor: CurrentVisitor, app: str, deploy_id: int, after: int = 0
 ) -> StreamingResponse:
-    """The deploy's events after ``after`` as HTML fragments, until it ends."""
+    """The deploy's events after ``after`` (or, when the browser reconnects, after the
+    last one it received) as HTML fragments, until it ends."""
     _deploy(request, visitor, app, deploy_id)  # may the visitor read it at all
+    received = request.headers.get("last-event-id", "")
+    if received.isdigit() and len(received) < 10:
+        after = max(after, int(received))
     deploys: Deploys = request.app.state.deploys
     events = follow(deploys.notifier, deploy_id, max(0, after), deploys.reader(deploy_id))
     return StreamingResponse(
@@ -99,7 +103,8 @@ async def _fragments(
         elif kind == "log":
             yield _message(seq, "log", _part(request, "log_line.html", line=data.get("text", "")))
         elif kind == "end":
-            html = _part(request, "deploy_end.html", app=app, deploy_id=deploy_id, end=data)
+            end = {key: data.get(key) for key in ("status", "reason", "release", "url")}
+            html = _part(request, "deploy_end.html", app=app, deploy_id=deploy_id, end=end)
             yield _message(seq, "end", html)
 
 
