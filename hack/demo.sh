@@ -67,6 +67,18 @@ echo
 # Remote mode from here on: every verb goes through the server, as the signed-in admin.
 export SHIPWAY_URL=$server_url SHIPWAY_TOKEN=$token
 shipway whoami
+admin=$(shipway whoami --json | python -c 'import json,sys; print(json.load(sys.stdin)["email"])')
+# The dashboard's sign-in is by password: the demo gives the first admin one, made once
+# and kept (0600) beside the token, and set again on each run (a reinstalled server has
+# none).
+password_file=$(dirname "$token_file")/demo-admin-password
+[ -s "$password_file" ] ||
+  (umask 077 && python -c 'import secrets; print(secrets.token_urlsafe(18))' >"$password_file")
+shipway users:reset-password "$admin" --password-stdin <"$password_file" >/dev/null
+echo
+echo "== the dashboard: open $server_url/ in a browser and sign in as $admin with the"
+echo "   password in $password_file (cat it); the deploys below show live on"
+echo "   $server_url/apps/tasks-team"
 # The app may be in the cluster already, from an install whose data was deleted since
 # (uninstall --delete-data keeps apps): then the site admin gives it to the team.
 if ! shipway info tasks-team >/dev/null 2>&1; then

@@ -22,4 +22,4 @@ ruff check src tests bench
 ruff format --check src tests bench
 mypy --strict src
 lint-imports
-pytest "$@"
+pytest --durations=30 "$@"

@@ -252,6 +252,21 @@ def test_the_dashboard_speaks_spanish(browser: Browser, dash: Dash) -> None:
     browser.wait_for_text("Apps")
 
 
+def test_the_team_its_audit_log_and_the_tokens(browser: Browser, dash: Dash) -> None:
+    sign_in(browser, dash, dash.owner)
+    browser.driver.find_element(By.LINK_TEXT, "Teams").click()
+    browser.driver.find_element(By.LINK_TEXT, dash.team).click()
+    members = browser.wait_for("table.members").text
+    assert all(u.email in members for u in (dash.owner, dash.member, dash.viewer)), members
+    # The audit log has the member's rollback and reveal, by name, and no value.
+    page = browser.text()
+    assert "rollback" in page and "config" in page and HOSTILE not in page
+    browser.screenshot("team")
+    browser.driver.find_element(By.LINK_TEXT, "API tokens").click()
+    browser.wait_for_text("dashboard sign-in")
+    browser.screenshot("tokens")
+
+
 # -- what a browser would not send ------------------------------------------------------
 
 
