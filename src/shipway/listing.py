@@ -73,7 +73,7 @@ def latest(namespace: Any) -> tuple[int, Status] | None:
     return int(version), status
 
 
-def apps(client: Client) -> list[dict[str, str]]:
+def apps(client: Client) -> list[dict[str, Any]]:
     """Apps in the cluster: the namespaces Shipway manages ("created": no release yet). An
     app whose last release succeeded but that runs nothing was destroyed with its data
     kept: it is "stopped". Two API calls, plus one per app released before the marks."""
@@ -91,14 +91,17 @@ def apps(client: Client) -> list[dict[str, str]]:
             for d in store.find_if_allowed(client, "Deployment", ns.metadata.name, labels, what)
             or []
         ]
-    running = {d.metadata.namespace for d in deployments}
+    processes: dict[str, dict[str, int]] = {}
+    for d in deployments:
+        process = (d.metadata.labels or {}).get(o.LABEL_COMPONENT, "")
+        processes.setdefault(d.metadata.namespace, {})[process] = d.spec.replicas or 0
     listed = []
     for ns in namespaces:
         app = (ns.metadata.labels or {}).get(o.LABEL_INSTANCE)
         if not app:
             continue
         version, status = latest(ns) or _from_records(client, ns.metadata.name, app)
-        if status == "succeeded" and ns.metadata.name not in running:
+        if status == "succeeded" and ns.metadata.name not in processes:
             status = "stopped"
         listed.append(
             {
@@ -106,6 +109,7 @@ def apps(client: Client) -> list[dict[str, str]]:
                 "namespace": ns.metadata.name,
                 "release": f"v{version}" if version else "-",
                 "status": status,
+                "processes": dict(sorted(processes.get(ns.metadata.name, {}).items())),
             }
         )
     return listed

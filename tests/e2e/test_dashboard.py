@@ -20,7 +20,6 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx2
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -32,12 +31,12 @@ from tests.e2e.cli import NewApp, message_at
 from tests.e2e.kube import wait_for
 from tests.e2e.test_server_deploys import events, upload
 from tests.helpers.browser import Browser, require_browser
+from tests.helpers.dashboard import PASSWORD, Visitor
 from tests.helpers.server import RunningServer
 from tests.helpers.serverdb import database_of
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct horse battery staple"
 #: A config value that would run a script if the page did not escape it.
 HOSTILE = "<img src=x onerror=\"document.title='owned'\">"
 
@@ -270,23 +269,13 @@ def test_the_team_its_audit_log_and_the_tokens(browser: Browser, dash: Dash) -> 
 # -- what a browser would not send ------------------------------------------------------
 
 
-def session_of(dash: Dash, user: User) -> httpx2.Client:
+def visitor(dash: Dash, user: User) -> Visitor:
     """A client signed in through the dashboard's form, keeping its cookies."""
-    client = httpx2.Client(base_url=dash.server.url, follow_redirects=False, timeout=120)
-    page = client.get("/login").text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert csrf, page
-    signed = client.post(
-        "/login", data={"csrf": csrf[1], "email": user.email, "password": PASSWORD}
-    )
-    assert signed.status_code == 303, signed.text
-    return client
-
-
-def form_token(client: httpx2.Client, path: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
-    assert found
-    return found[1]
+    signed = Visitor(dash.server)
+    signed.get("/login")
+    answer = signed.post("/login", email=user.email, password=PASSWORD)
+    assert answer.status_code == 303, answer.text
+    return signed
 
 
 def config_names(dash: Dash) -> dict[str, str]:
@@ -295,25 +284,24 @@ def config_names(dash: Dash) -> dict[str, str]:
 
 
 def test_forged_or_missing_csrf_tokens_change_nothing(dash: Dash) -> None:
-    client = session_of(dash, dash.member)
+    member = visitor(dash, dash.member)
     before = config_names(dash)
-    for data in ({"name": "FORGED", "value": "1"}, {"csrf": "x" * 64, "name": "FORGED"}):
-        refused = client.post(f"/apps/{dash.app}/config", data=data)
+    member.get(f"/apps/{dash.app}")
+    for csrf in ("", "x" * 64):
+        refused = member.post(f"/apps/{dash.app}/config", csrf, name="FORGED", value="1")
         assert refused.status_code == 403, refused.text
         assert "reload the page" in refused.text and "Traceback" not in refused.text
     # Another site's page, even with a valid token (it could not read one), is refused.
-    token = form_token(client, f"/apps/{dash.app}")
-    elsewhere = client.post(
+    elsewhere = member.client.post(
         f"/apps/{dash.app}/config",
-        data={"csrf": token, "name": "FORGED", "value": "1"},
+        data={"csrf": member.csrf, "name": "FORGED", "value": "1"},
         headers={"Origin": "https://attacker.example"},
     )
     assert elsewhere.status_code == 403
     # A viewer's own valid token does not make a viewer a member.
-    viewer = session_of(dash, dash.viewer)
-    denied = viewer.post(
-        f"/apps/{dash.app}/config/reveal", data={"csrf": form_token(viewer, f"/apps/{dash.app}")}
-    )
+    viewer = visitor(dash, dash.viewer)
+    viewer.get(f"/apps/{dash.app}")
+    denied = viewer.post(f"/apps/{dash.app}/config/reveal")
     assert denied.status_code == 403 and HOSTILE not in denied.text
     assert config_names(dash) == before
 
@@ -323,33 +311,31 @@ def test_another_teams_app_is_not_found(dash: Dash) -> None:
     made = dash.server.api("POST", "/apps", json={"name": other, "team": "main"})
     assert made.status_code == 201, made.text
     try:
-        client = session_of(dash, dash.owner)
+        owner = visitor(dash, dash.owner)
         for path in (f"/apps/{other}", f"/apps/{other}/logs", f"/apps/{other}/rollback/1"):
-            answer = client.get(path)
+            answer = owner.get(path)
             assert answer.status_code == 404, (path, answer.status_code)
             assert other in answer.text or "not found" in answer.text.lower()
-        token = form_token(client, "/apps")
-        posted = client.post(f"/apps/{other}/restart", data={"csrf": token})
-        assert posted.status_code == 404
-        assert other not in client.get("/apps").text
+        assert other not in owner.get("/apps").text
+        assert owner.post(f"/apps/{other}/restart").status_code == 404
     finally:
         dash.server.api("DELETE", f"/apps/{other}", json={"keep_data": False})
 
 
 def test_an_expired_or_signed_out_session_signs_in_again(dash: Dash) -> None:
-    client = session_of(dash, dash.viewer)
-    assert client.get("/apps").status_code == 200
-    secret = client.cookies["shipway_session"]
+    viewer = visitor(dash, dash.viewer)
+    assert viewer.get("/apps").status_code == 200
+    secret = viewer.client.cookies["shipway_session"]
     with database_of(dash.server) as session:
         token = session.scalars(select(Token).where(Token.digest == digest(secret))).one()
         token.expires_at = utcnow() - timedelta(seconds=1)
-    gone = client.get(f"/apps/{dash.app}")
+    gone = viewer.get(f"/apps/{dash.app}")
     assert gone.status_code == 303
     assert gone.headers["location"] == f"/login?next=/apps/{dash.app}"
 
-    again = session_of(dash, dash.viewer)
-    token = form_token(again, "/apps")
-    assert again.post("/logout", data={"csrf": token}).status_code == 303
+    again = visitor(dash, dash.viewer)
+    again.get("/apps")
+    assert again.post("/logout").status_code == 303
     assert again.get("/apps").status_code == 303  # the signed-out session is revoked
 
 
@@ -359,10 +345,10 @@ def test_log_lines_with_markup_are_shown_as_text(dash: Dash) -> None:
     connection = http.client.HTTPConnection(where.hostname or "", where.port, timeout=10)
     connection.request("GET", f"/{marker}")  # the app's access log writes the path
     connection.getresponse().read()
-    client = session_of(dash, dash.viewer)
+    viewer = visitor(dash, dash.viewer)
     escaped = marker.replace("<", "&lt;").replace(">", "&gt;")
     found = ""
-    with client.stream("GET", f"/apps/{dash.app}/logs/live", timeout=60) as stream:
+    with viewer.client.stream("GET", f"/apps/{dash.app}/logs/live", timeout=60) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         for line in stream.iter_lines():
             if escaped in line or marker in line:

@@ -101,7 +101,15 @@ def test_scale_ps_logs_and_apps(platform: Env, new_app: NewApp, kube: Client) ->
 
     listed = ok_json(platform, "apps")
     mine = [a for a in listed if a["app"] == name]
-    assert mine == [{"app": name, "namespace": name, "release": "v2", "status": "succeeded"}]
+    assert mine == [
+        {
+            "app": name,
+            "namespace": name,
+            "release": "v2",
+            "status": "succeeded",
+            "processes": {"web": 2},
+        }
+    ]
     # What ``apps`` read it from: the marks on the namespace, not the app's records.
     marks = kube.get(Namespace, name).metadata.annotations or {}
     assert (marks["shipway.dev/latest-release"], marks["shipway.dev/latest-status"]) == (
@@ -185,7 +193,9 @@ def test_destroy_keeps_or_deletes_addon_data(platform: Env, new_app: NewApp, kub
     assert mongodb_password(kube, name) == password
     assert [r["version"] for r in ok_json(platform, "releases", name)] == [1]
     listed = [a for a in ok_json(platform, "apps") if a["app"] == name]
-    assert listed == [{"app": name, "namespace": name, "release": "v1", "status": "stopped"}]
+    assert listed == [
+        {"app": name, "namespace": name, "release": "v1", "status": "stopped", "processes": {}}
+    ]
 
     again = deploy(platform, app)
     assert again["status"] == "succeeded" and again["release"] == 2, again

@@ -11,50 +11,15 @@ import re
 import secrets
 from collections.abc import Iterator
 
-import httpx2
 import pytest
 
+from tests.helpers.dashboard import PASSWORD, Visitor
 from tests.helpers.server import ADMIN, RunningServer, running_server
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 INVITE = re.compile(r"http://[^\s<\"]+/invite/(shp_[A-Za-z0-9_-]{43})")
 TOKEN = re.compile(r"shp_[A-Za-z0-9_-]{43}")
-
-
-class Browser:
-    """A browser's view of the dashboard: its cookies and the last page's CSRF field."""
-
-    def __init__(self, server: RunningServer) -> None:
-        self.client = httpx2.Client(base_url=server.url, follow_redirects=False, timeout=60)
-        self.csrf = ""
-
-    def get(self, path: str) -> httpx2.Response:
-        page = self.client.get(path)
-        found = CSRF.search(page.text)
-        if found:
-            self.csrf = found.group(1)
-        return page
-
-    def post(self, path: str, csrf: str | None = None, **fields: str) -> httpx2.Response:
-        """A form sent as the page would (``csrf``: to send another value, or none)."""
-        data = {**fields, "csrf": self.csrf if csrf is None else csrf}
-        if csrf == "":
-            del data["csrf"]
-        return self.client.post(path, data=data)
-
-    def sign_in(self, email: str, password: str = PASSWORD) -> None:
-        self.get("/login")
-        answer = self.post("/login", email=email, password=password, next="/teams")
-        assert answer.status_code == 303, answer.text
-        assert answer.headers["location"] == "/teams"
-
-    def join(self, code: str, email: str, password: str = PASSWORD) -> httpx2.Response:
-        form = self.get(f"/invite/{code}")
-        assert form.status_code == 200 and 'name="password"' in form.text
-        return self.post(f"/invite/{code}", email=email, password=password)
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +31,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-def admin(server: RunningServer) -> Iterator[Browser]:
-    browser = Browser(server)
+def admin(server: RunningServer) -> Iterator[Visitor]:
+    browser = Visitor(server)
     browser.sign_in(ADMIN)
     yield browser
     browser.client.close()
@@ -77,7 +42,7 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
 
 
-def new_team(admin: Browser) -> str:
+def new_team(admin: Visitor) -> str:
     """A team made through the dashboard's form (the admin owns it)."""
     name = unique("team")
     admin.get("/teams")
@@ -87,7 +52,7 @@ def new_team(admin: Browser) -> str:
     return name
 
 
-def invite(admin: Browser, team: str, role: str) -> str:
+def invite(admin: Visitor, team: str, role: str) -> str:
     """The code of a new invite, read from the link the page shows once."""
     admin.get(f"/teams/{team}")
     page = admin.post(f"/teams/{team}/invites", role=role)
@@ -98,13 +63,13 @@ def invite(admin: Browser, team: str, role: str) -> str:
     return found.group(1)
 
 
-def member(server: RunningServer, team: str, role: str) -> tuple[Browser, str]:
+def member(server: RunningServer, team: str, role: str) -> tuple[Visitor, str]:
     """A new user who joined ``team`` as ``role`` through an invite link, signed in."""
-    admin = Browser(server)
+    admin = Visitor(server)
     admin.sign_in(ADMIN)
     code = invite(admin, team, role)
     admin.client.close()
-    browser, email = Browser(server), f"{unique('user')}@example.com"
+    browser, email = Visitor(server), f"{unique('user')}@example.com"
     joined = browser.join(code, email)
     assert joined.status_code == 303, joined.text
     return browser, email
@@ -117,7 +82,7 @@ def roles(server: RunningServer, team: str) -> dict[str, str]:
 
 
 def test_the_teams_page_lists_the_visitors_teams_and_a_team_its_members(
-    server: RunningServer, admin: Browser
+    server: RunningServer, admin: Visitor
 ) -> None:
     team = new_team(admin)
     page = admin.get(f"/teams/{team}")
@@ -135,22 +100,22 @@ def test_the_teams_page_lists_the_visitors_teams_and_a_team_its_members(
 
 
 def test_an_invite_link_is_shown_once_and_joins_a_new_user(
-    server: RunningServer, admin: Browser
+    server: RunningServer, admin: Visitor
 ) -> None:
     team = new_team(admin)
     code = invite(admin, team, "member")
     assert code not in admin.get(f"/teams/{team}").text
-    browser, email = Browser(server), f"{unique('new')}@example.com"
+    browser, email = Visitor(server), f"{unique('new')}@example.com"
     joined = browser.join(code, email)
     assert joined.status_code == 303 and joined.headers["location"] == "/apps"
     assert f'href="/teams/{team}"' in browser.get("/teams").text
     assert roles(server, team)[email] == "member"
-    again = Browser(server).join(code, f"{unique('late')}@example.com")
+    again = Visitor(server).join(code, f"{unique('late')}@example.com")
     assert again.status_code == 404  # one use
 
 
 def test_a_manager_changes_a_role_and_removes_a_member_after_confirming(
-    server: RunningServer, admin: Browser
+    server: RunningServer, admin: Visitor
 ) -> None:
     team = new_team(admin)
     _browser, email = member(server, team, "member")
@@ -171,7 +136,7 @@ def test_a_manager_changes_a_role_and_removes_a_member_after_confirming(
 
 
 def test_a_viewer_sees_no_forms_that_would_fail_and_the_server_refuses_them(
-    server: RunningServer, admin: Browser
+    server: RunningServer, admin: Visitor
 ) -> None:
     team = new_team(admin)
     viewer, email = member(server, team, "viewer")
@@ -191,7 +156,7 @@ def test_a_viewer_sees_no_forms_that_would_fail_and_the_server_refuses_them(
 
 
 def test_another_teams_page_is_not_found_like_a_missing_one(
-    server: RunningServer, admin: Browser
+    server: RunningServer, admin: Visitor
 ) -> None:
     team = new_team(admin)
     outsider, _email = member(server, team, "admin")
@@ -204,7 +169,7 @@ def test_another_teams_page_is_not_found_like_a_missing_one(
 
 
 def test_a_new_token_is_shown_once_escaped_and_revoked(
-    server: RunningServer, admin: Browser
+    server: RunningServer, admin: Visitor
 ) -> None:
     admin.get("/tokens")
     made = admin.post("/tokens", name="<script>alert(1)</script>", expires_in_days="30")
@@ -226,7 +191,7 @@ def test_a_new_token_is_shown_once_escaped_and_revoked(
 
 
 def test_revoking_the_current_sign_in_signs_that_browser_out(
-    server: RunningServer, admin: Browser
+    server: RunningServer, admin: Visitor
 ) -> None:
     page = admin.get("/tokens")
     current = re.search(r'data-token="(\d+)" class="current"', page.text)
@@ -238,10 +203,10 @@ def test_revoking_the_current_sign_in_signs_that_browser_out(
 
 
 def test_a_form_without_the_sessions_csrf_is_refused_and_changes_nothing(
-    server: RunningServer, admin: Browser
+    server: RunningServer, admin: Visitor
 ) -> None:
     team = new_team(admin)
-    other = Browser(server)
+    other = Visitor(server)
     other.sign_in(ADMIN)
     before = len(server.api("GET", "/tokens").json())
     admin.get(f"/teams/{team}")
@@ -259,7 +224,7 @@ def test_a_form_without_the_sessions_csrf_is_refused_and_changes_nothing(
 
 
 def test_the_servers_log_holds_no_secret_a_page_showed(
-    server: RunningServer, admin: Browser
+    server: RunningServer, admin: Visitor
 ) -> None:
     team = new_team(admin)
     code = invite(admin, team, "viewer")
@@ -267,3 +232,55 @@ def test_the_servers_log_holds_no_secret_a_page_showed(
     value = TOKEN.findall(admin.post("/tokens", name="ci").text)[0]
     log = server.logs()
     assert code not in log and value not in log and PASSWORD not in log
+
+
+def test_the_session_cookie_is_http_only_same_site_and_secure_over_https(
+    server: RunningServer,
+) -> None:
+    for forwarded, secure in (("http", False), ("https", True)):
+        visitor = Visitor(server)
+        visitor.client.headers["X-Forwarded-Proto"] = forwarded
+        form = visitor.get("/login")
+        # This client talks plain HTTP, so it would keep a Secure cookie to itself.
+        pre = re.search(r"shipway_signin_csrf=([^;]+)", form.headers["set-cookie"])
+        assert pre
+        visitor.client.cookies.set("shipway_signin_csrf", pre[1])
+        answer = visitor.post("/login", email=ADMIN, password=PASSWORD)
+        assert answer.status_code == 303, answer.text
+        cookie = next(
+            c for c in answer.headers.get_list("set-cookie") if c.startswith("shipway_session=")
+        )
+        flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+        assert {"httponly", "samesite=lax", "path=/"} <= flags, cookie
+        assert ("secure" in flags) is secure, cookie
+        page = visitor.get("/tokens")
+        assert page.headers["content-security-policy"].startswith("default-src 'self'")
+        assert "script-src 'self';" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "DENY"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example", "/\\evil"])
+def test_signing_in_never_sends_the_user_to_another_site(
+    server: RunningServer, target: str
+) -> None:
+    visitor = Visitor(server)
+    visitor.get("/login")
+    answer = visitor.post("/login", email=ADMIN, password=PASSWORD, next=target)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/apps"
+
+
+def test_failed_sign_ins_are_limited(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with running_server(tmp_path_factory.mktemp("limited")) as fresh:
+        visitor = Visitor(fresh)
+        visitor.get("/login")
+        answers = [
+            visitor.post("/login", email=ADMIN, password="not the password").status_code
+            for _ in range(6)
+        ]
+        assert answers == [401] * 5 + [429]
+        page = visitor.get("/login")
+        assert page.status_code == 200
+        refused = visitor.post("/login", email=ADMIN, password=PASSWORD)
+        assert refused.status_code == 429 and "too many failed sign-ins" in refused.text
+        assert "shipway_session" not in refused.headers.get("set-cookie", "")

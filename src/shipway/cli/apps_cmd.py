@@ -400,9 +400,10 @@ def apps_cmd(context: Context = None, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(listed)
         return
-    listing = table("app", "namespace", "release", "status")
+    listing = table("app", "namespace", "release", "status", "processes")
     for row in listed:
-        listing.add_row(row["app"], row["namespace"], row["release"], row["status"])
+        counts = " ".join(f"{k}={v}" for k, v in row.get("processes", {}).items())
+        listing.add_row(row["app"], row["namespace"], row["release"], row["status"], counts)
     out.print(listing)
 
 

@@ -34,7 +34,7 @@ def app_rows(srv: Server, actor: Actor) -> list[dict[str, Any]]:
         owned = {app.name: app.team_id for app in teams.apps_of(session, actor)}
         names = {team.id: team.name for team, _ in teams.teams_of(session, actor)}
     in_cluster = {row["app"]: row for row in listing.apps(srv.client) if row["app"] in owned}
-    missing = {"release": "-", "status": "missing"}
+    missing = {"release": "-", "status": "missing", "processes": {}}
     return [
         {"app": app, "namespace": app, **in_cluster.get(app, missing), "team": names[team_id]}
         for app, team_id in sorted(owned.items())
