@@ -453,7 +453,7 @@ def destroy_cmd(
         )
 
 
-def list_apps(context: str | None) -> list[dict[str, str]]:
+def list_apps(context: str | None) -> list[dict[str, Any]]:
     """The apps of the cluster (direct mode), or those of the user's teams (remote)."""
     from shipway.cli import backend
 
@@ -464,7 +464,7 @@ def list_apps(context: str | None) -> list[dict[str, str]]:
         return apps(connect(context))
     if context:
         raise ShipwayError("--context is for direct mode: drop it, or add --direct")
-    listed: list[dict[str, str]] = backend.remote().request("GET", "/apps")
+    listed: list[dict[str, Any]] = backend.remote().request("GET", "/apps")
     return listed
 
 
