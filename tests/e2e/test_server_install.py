@@ -119,6 +119,10 @@ def test_installed_server_serves_the_remote_cli(
     assert (ns.metadata.labels or {})["pod-security.kubernetes.io/enforce"] == "restricted"
     health = httpx2.get(f"{installed['url']}/api/v1/health", timeout=10)
     assert health.status_code == 200
+    # The dashboard came with the image: its templates, styles and Spanish catalogue.
+    spanish = httpx2.get(f"{installed['url']}/login", headers={"Accept-Language": "es"}, timeout=10)
+    assert spanish.status_code == 200 and "Iniciar sesión" in spanish.text
+    assert httpx2.get(f"{installed['url']}/static/dashboard.css", timeout=10).status_code == 200
 
     env = remote(platform, installed)
     me = httpx2.get(
