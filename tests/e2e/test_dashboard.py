@@ -145,6 +145,8 @@ def watch_deploy(browser: Browser, dash: Dash, deploy_id: int) -> list[dict[str,
             seen.append(states)
         status = browser.wait_for("#deploy-status").get_attribute("data-status")
         if status in ("finished", "failed", "aborted"):
+            # The end event comes after every step's: the rows now are the last ones.
+            seen.append(step_states(browser))
             break
         time.sleep(0.1)
     assert browser.driver.execute_script("return window.stillTheSamePage") is True
