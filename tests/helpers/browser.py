@@ -18,7 +18,7 @@ from types import TracebackType
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -101,10 +101,15 @@ class Browser:
     def text(self) -> str:
         return self.driver.find_element(By.TAG_NAME, "body").text
 
+    def _wait(self, timeout: float) -> WebDriverWait[webdriver.Chrome]:
+        # A page that navigates or swaps a part while it is read makes Chromium answer
+        # with an error about a node gone from the document: read it again.
+        return WebDriverWait(self.driver, timeout, ignored_exceptions=(WebDriverException,))
+
     def wait_for_text(self, text: str, timeout: float = 30) -> None:
         """Waits until ``text`` is in the page's visible text (pages update themselves)."""
         try:
-            WebDriverWait(self.driver, timeout).until(
+            self._wait(timeout).until(
                 expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "body"), text)
             )
         except TimeoutException:
@@ -116,7 +121,7 @@ class Browser:
     def wait_for(self, css: str, timeout: float = 30) -> WebElement:
         """The first element matching ``css``, once it is visible."""
         try:
-            element: WebElement = WebDriverWait(self.driver, timeout).until(
+            element: WebElement = self._wait(timeout).until(
                 expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, css))
             )
         except TimeoutException:
