@@ -133,9 +133,16 @@ def close_steps(session: Session, deploy_id: int, status: str) -> None:
 
 def _step_data(step: DeployStep) -> dict[str, Any]:
     data: dict[str, Any] = {"step": step.name, "status": step.status}
-    if step.started_at and step.finished_at:
-        data["seconds"] = round((step.finished_at - step.started_at).total_seconds(), 3)
+    if (took := seconds(step)) is not None:
+        data["seconds"] = took
     return data
+
+
+def seconds(step: DeployStep) -> float | None:
+    """How long the step took, once it has ended."""
+    if step.started_at and step.finished_at:
+        return round((step.finished_at - step.started_at).total_seconds(), 3)
+    return None
 
 
 def get(session: Session, deploy_id: int) -> Deploy:
@@ -201,6 +208,7 @@ def as_json(deploy: Deploy, with_steps: list[DeployStep] | None = None) -> dict[
                 "status": s.status,
                 "started_at": _time(s.started_at),
                 "finished_at": _time(s.finished_at),
+                "seconds": seconds(s),
             }
             for s in with_steps
         ]

@@ -6,7 +6,6 @@ of the app's repository; and the app's logs, following live."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -48,18 +47,7 @@ def _deploy(request: Request, visitor: Any, app: str, deploy_id: int) -> dict[st
                 break
             lines += [str(e.data.get("text", "")) for e in events if e.kind == "log"]
             last = events[-1].seq
-    for step in found["steps"]:
-        step["seconds"] = _seconds(step["started_at"], step["finished_at"])
     return {"deploy": found, "lines": lines[:MAX_LOG], "after": last}
-
-
-def _seconds(started: str | None, finished: str | None) -> float | None:
-    if not started or not finished:
-        return None
-    span = datetime.fromisoformat(finished.rstrip("Z")) - datetime.fromisoformat(
-        started.rstrip("Z")
-    )
-    return span.total_seconds()
 
 
 @router.get("/apps/{app}/deploys/{deploy_id}")
