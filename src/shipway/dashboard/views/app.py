@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from shipway import gitrepos, gitsettings, teams
 from shipway.access import Action
@@ -22,8 +23,8 @@ from shipway.ops.lifecycle import Domain
 from shipway.ops.table import VERBS
 from shipway.queue import records
 from shipway.server.auth import server
-from shipway.server.routes.appgit import hook_urls
-from shipway.server.routes.verbs import Owned, perform
+from shipway.server.routes.appgit import hook_urls, remote_url
+from shipway.server.routes.verbs import owned, perform
 from shipway.webhooks import deliveries
 
 router = APIRouter(dependencies=[Depends(dashboard)])
@@ -33,16 +34,10 @@ router = APIRouter(dependencies=[Depends(dashboard)])
 READS = ("info", "releases", "ps", "addons", "domains")
 
 
-def owned(request: Request, visitor: Visitor, app: str, action: Action) -> Owned:
-    """The app, if the visitor may do ``action`` on it (another team's app: not found)."""
-    with server(request).session() as session:
-        return Owned(visitor.actor, teams.app_for(session, visitor.actor, app, action).team_id)
-
-
 def do(request: Request, visitor: Visitor, app: str, name: str, arguments: Any = None) -> Any:
     """Run the verb ``name`` as the API does: checked, locked, audited."""
     verb = VERBS[name]
-    allowed = owned(request, visitor, app, verb.action)
+    allowed = owned(request, visitor.actor, app, verb.action)
     return perform(request, verb, app, arguments or verb.request(), allowed)
 
 
@@ -57,12 +52,12 @@ def _read(request: Request, visitor: Visitor, app: str, name: str) -> tuple[Any,
 
 def view(request: Request, visitor: Visitor, app: str, revealed: bool = False) -> dict[str, Any]:
     """Everything the app's page shows."""
-    team_id = owned(request, visitor, app, Action.READ).team_id
+    team_id = owned(request, visitor.actor, app, Action.READ).team_id
     found = {name: _read(request, visitor, app, name) for name in READS}
     config = do(request, visitor, app, "config", ConfigQuery(reveal=revealed))
     srv = server(request)
     with srv.session() as session:
-        deploys = [records.as_json(d) for d in records.of_app(session, app, 20)]
+        history = _history(session, app)
         git = gitsettings.of(session, app)
         hooks = (
             [deliveries.as_json(row) for row in deliveries.recent(session, app, 10)]
@@ -70,17 +65,15 @@ def view(request: Request, visitor: Visitor, app: str, revealed: bool = False) -
             else []
         )
         review = sorted(a.name for a in teams.apps_of(session, visitor.actor))
-    base = str(request.base_url).rstrip("/")
     return {
         "app": app,
         "team_id": team_id,
         "sections": found,
         "config": config,
         "revealed": revealed,
-        "deploys": deploys,
-        "active": any(d["status"] in (records.WAITING, records.RUNNING) for d in deploys),
+        **history,
         "git": git,
-        "remote": f"{base}/{app}.git",
+        "remote": remote_url(request, app),
         "hooks": hook_urls(request, app),
         "deliveries": hooks,
         "review_apps": [name for name in review if name.startswith(f"{app}-pr-")],
@@ -96,11 +89,17 @@ def app_page(request: Request, visitor: CurrentVisitor, app: str) -> Response:
 @router.get("/apps/{app}/deploys")
 def deploys_part(request: Request, visitor: CurrentVisitor, app: str) -> Response:
     """The deploy history alone: the app's page reloads it while a deploy runs."""
-    owned(request, visitor, app, Action.READ)
+    owned(request, visitor.actor, app, Action.READ)
     with server(request).session() as session:
-        deploys = [records.as_json(d) for d in records.of_app(session, app, 20)]
+        history = _history(session, app)
+    return pages.render(request, "deploys_part.html", app=app, **history)
+
+
+def _history(session: Session, app: str) -> dict[str, Any]:
+    """The app's last deploys, and whether one of them is still under way."""
+    deploys = [records.as_json(d) for d in records.of_app(session, app, 20)]
     active = any(d["status"] in (records.WAITING, records.RUNNING) for d in deploys)
-    return pages.render(request, "deploys_part.html", app=app, deploys=deploys, active=active)
+    return {"deploys": deploys, "active": active}
 
 
 @router.post("/apps/{app}/config/reveal")
@@ -126,7 +125,7 @@ def unset_config(request: Request, visitor: CurrentVisitor, app: str, form: Post
 
 @router.get("/apps/{app}/rollback/{version}")
 def confirm_rollback(request: Request, visitor: CurrentVisitor, app: str, version: int) -> Response:
-    owned(request, visitor, app, Action.DEPLOY)
+    owned(request, visitor.actor, app, Action.DEPLOY)
     return pages.render(request, "confirm_rollback.html", app=app, version=version)
 
 

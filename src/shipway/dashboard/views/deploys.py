@@ -15,7 +15,6 @@ from shipway import gitrepos, gitsettings
 from shipway.access import Action
 from shipway.dashboard import pages
 from shipway.dashboard.auth import CurrentVisitor, Posted, dashboard, text
-from shipway.dashboard.views.app import owned
 from shipway.db.models import Deploy
 from shipway.errors import NotFound, ShipwayError
 from shipway.ops.apps import LogsQuery
@@ -23,7 +22,7 @@ from shipway.ops.table import VERBS, Call
 from shipway.queue import records
 from shipway.server.auth import server
 from shipway.server.routes.deploys import Deploys
-from shipway.server.routes.verbs import relayed
+from shipway.server.routes.verbs import owned, relayed
 from shipway.server.sse import follow
 
 router = APIRouter(dependencies=[Depends(dashboard)])
@@ -33,7 +32,7 @@ MAX_LOG = 5000
 
 
 def _deploy(request: Request, visitor: Any, app: str, deploy_id: int) -> dict[str, Any]:
-    owned(request, visitor, app, Action.READ)
+    owned(request, visitor.actor, app, Action.READ)
     with server(request).session() as session:
         deploy = session.get(Deploy, deploy_id)
         if deploy is None or deploy.app != app:
@@ -109,7 +108,7 @@ def _message(seq: int, event: str, html: str) -> bytes:
 def redeploy(request: Request, visitor: CurrentVisitor, app: str, form: Posted) -> Response:
     """Build and release the head of a branch of the app's repository again (even when
     nothing changed: a redeploy is asked for)."""
-    allowed = owned(request, visitor, app, Action.DEPLOY)
+    allowed = owned(request, visitor.actor, app, Action.DEPLOY)
     srv = server(request)
     branch = text(form, "branch", 250)
     if branch not in gitrepos.branches(srv.git_root, app):
@@ -128,14 +127,14 @@ def redeploy(request: Request, visitor: CurrentVisitor, app: str, form: Posted) 
 
 @router.get("/apps/{app}/logs")
 def logs_page(request: Request, visitor: CurrentVisitor, app: str) -> Response:
-    owned(request, visitor, app, Action.READ)
+    owned(request, visitor.actor, app, Action.READ)
     return pages.render(request, "logs.html", app=app)
 
 
 @router.get("/apps/{app}/logs/live")
 def logs_live(request: Request, visitor: CurrentVisitor, app: str) -> StreamingResponse:
     """The app's log lines as they come (the last 200 first), until the page closes."""
-    allowed = owned(request, visitor, app, Action.READ)
+    allowed = owned(request, visitor.actor, app, Action.READ)
     call = Call(target=server(request).target, actor=allowed.actor)
     items = relayed(call, VERBS["logs"], app, LogsQuery(follow=True, tail=200))
 

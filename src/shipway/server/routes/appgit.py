@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from shipway import gitsettings, teams
 from shipway.access import Action
 from shipway.server.auth import CurrentActor, server
-from shipway.server.routes.verbs import Owned
+from shipway.server.routes.verbs import Owned, owned
 from shipway.webhooks import deliveries, keys
 
 router = APIRouter(tags=["git"])
@@ -41,20 +41,23 @@ def change_settings(
 
 
 def _settings_json(request: Request, app: str, found: gitsettings.GitSettings) -> dict[str, Any]:
-    base = str(request.base_url).rstrip("/")
     return {
         "app": app,
         **found.model_dump(),
         "branches": list(found.branches),
-        "remote": f"{base}/{app}.git",
+        "remote": remote_url(request, app),
         "hooks": hook_urls(request, app),
     }
 
 
+def remote_url(request: Request, app: str) -> str:
+    """The URL ``git push`` sends the app's code to."""
+    return f"{str(request.base_url).rstrip('/')}/{app}.git"
+
+
 def may_manage(request: Request, app: str, actor: CurrentActor) -> Owned:
     """A dependency: the permission checked before the body is read."""
-    with server(request).session() as session:
-        return Owned(actor, teams.app_for(session, actor, app, Action.MANAGE_APP).team_id)
+    return owned(request, actor, app, Action.MANAGE_APP)
 
 
 Managed = Annotated[Owned, Depends(may_manage)]

@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, create_model
 
 from shipway import teams
-from shipway.access import AUTHOR, Actor
+from shipway.access import AUTHOR, Action, Actor
 from shipway.errors import ShipwayError
 from shipway.ops import apps, lifecycle  # noqa: F401  (they register their verbs)
 from shipway.ops.table import VERBS, Call, Verb, audited
@@ -76,10 +76,15 @@ def access(verb: Verb[Any]) -> Callable[..., Owned]:
     a request for an app the actor may not touch is 404/403 whatever its body says."""
 
     def check(request: Request, app: str, actor: CurrentActor) -> Owned:
-        with server(request).session() as session:
-            return Owned(actor, teams.app_for(session, actor, app, verb.action).team_id)
+        return owned(request, actor, app, verb.action)
 
     return check
+
+
+def owned(request: Request, actor: Actor, app: str, action: Action) -> Owned:
+    """The app, if the actor may do ``action`` on it (another team's app: not found)."""
+    with server(request).session() as session:
+        return Owned(actor, teams.app_for(session, actor, app, action).team_id)
 
 
 def _query_model(request: type[Any]) -> type[BaseModel]:
