@@ -67,10 +67,12 @@ def same_origin(request: Request) -> None:
         raise Denied("this form came from another site; open the dashboard and try again")
 
 
-async def form(request: Request, csrf: str) -> FormData:
+async def form(
+    request: Request, csrf: str, max_fields: int = MAX_FIELDS, max_part: int = MAX_PART
+) -> FormData:
     """The posted form, once its origin and its CSRF token are checked against ``csrf``."""
     same_origin(request)
-    data = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_PART)
+    data = await request.form(max_files=0, max_fields=max_fields, max_part_size=max_part)
     sent = data.get("csrf")
     if not isinstance(sent, str) or not csrf or not hmac.compare_digest(sent, csrf):
         raise Denied("this form has expired or was not sent by the dashboard: reload the page")

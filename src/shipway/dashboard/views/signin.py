@@ -6,7 +6,6 @@ site can neither read nor set."""
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from fastapi import APIRouter, Depends, Request
@@ -16,9 +15,9 @@ from starlette.datastructures import FormData
 
 from shipway import accounts, teams
 from shipway.dashboard import i18n, pages
-from shipway.dashboard.auth import COOKIE, CurrentVisitor, Posted, dashboard, same_origin, text
+from shipway.dashboard.auth import COOKIE, CurrentVisitor, Posted, dashboard, form, text
 from shipway.db.models import User
-from shipway.errors import Denied, ShipwayError, Unauthenticated
+from shipway.errors import ShipwayError, Unauthenticated
 from shipway.server.auth import address, server
 from shipway.server.routes.accounts import actor_for
 from shipway.server.routes.teams import join
@@ -37,12 +36,7 @@ def _form_page(request: Request, template: str, status: int = 200, **context: ob
 
 
 async def _signin_form(request: Request) -> FormData:
-    same_origin(request)
-    data = await request.form(max_files=0, max_fields=10, max_part_size=4096)
-    sent, kept = data.get("csrf"), request.cookies.get(PRE_CSRF, "")
-    if not isinstance(sent, str) or not kept or not hmac.compare_digest(sent, kept):
-        raise Denied("this form has expired or was not sent by the dashboard: reload the page")
-    return data
+    return await form(request, request.cookies.get(PRE_CSRF, ""), max_fields=10, max_part=4096)
 
 
 def _signed_in(request: Request, secret: str, goto: str) -> Response:
